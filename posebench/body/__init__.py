@@ -1,0 +1,1 @@
+"""Rotations, the BodyModel contract, the embedded body, the SMPL backend and keypoint maps."""

@@ -1,0 +1,83 @@
+"""The BodyModel contract: turns local axis-angle body poses into joints, vertices and keypoints."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+#: SMPL's 22 body joints (pelvis + the 21 joints of a body pose), in SMPL order.
+SMPL22_JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",
+    "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist",
+)  # fmt: skip
+
+#: Parents of the 22 SMPL body joints (SMPL's 24-joint table without the two hands).
+SMPL22_PARENTS: tuple[int, ...] = (
+    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19,
+)  # fmt: skip
+
+NUM_BODY_JOINTS = 21  # joints 1..21: the body pose (..., 21, 3)
+
+
+@dataclass
+class BodyOutput:
+    """What a body model's forward returns, batched over B poses (metres, y up)."""
+
+    joints: torch.Tensor  # (B, 22, 3) SMPL-22 skeleton joints
+    vertices: torch.Tensor | None  # (B, V, 3) mesh vertices, None for skeleton-only bodies
+    body25: torch.Tensor | None = None  # (B, 25, 3) OpenPose BODY_25 keypoints in 3D, if mapped
+
+
+class BodyModel(abc.ABC):
+    """A posable body: SMPL-22 skeleton, optional mesh, and OpenPose keypoint maps.
+
+    ``pose`` is local (parent-relative) axis-angle of the 21 body joints, ``(B, 21, 3)``, relative
+    to the model's rest pose; ``root_orient`` ``(B, 3)`` and ``transl`` ``(B, 3)`` place the body
+    in the world. Implementations are differentiable and run on CPU or CUDA.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0"
+
+    @property
+    @abc.abstractmethod
+    def parents(self) -> torch.Tensor:
+        """(22,) parent index of each joint, -1 for the root."""
+
+    @property
+    def faces(self) -> torch.Tensor | None:
+        """(F, 3) triangle indices of the mesh, or None for a skeleton-only body."""
+        return None
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        """Names of the 22 joints, SMPL order."""
+        return SMPL22_JOINT_NAMES
+
+    @abc.abstractmethod
+    def forward(
+        self,
+        pose: torch.Tensor,
+        root_orient: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+        shape: torch.Tensor | None = None,
+    ) -> BodyOutput:
+        """Pose the body: joints (B, 22, 3), vertices (B, V, 3) and keypoints where available."""
+
+    def __call__(
+        self,
+        pose: torch.Tensor,
+        root_orient: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+        shape: torch.Tensor | None = None,
+    ) -> BodyOutput:
+        return self.forward(pose, root_orient, transl, shape)
+
+    def to(self, device: torch.device | str) -> BodyModel:
+        """Move the model's tensors to ``device`` and return it."""
+        return self

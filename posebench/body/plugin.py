@@ -1,0 +1,11 @@
+"""Built-in body models, registered through the same hook as third-party plugins."""
+
+from __future__ import annotations
+
+from posebench.hookspecs import hookimpl
+from posebench.plugins import RegisterCallback
+
+
+@hookimpl
+def register_body_models(register: RegisterCallback) -> None:
+    """The embedded open body ('anny') and the SMPL-file backend ('smpl') register here."""
