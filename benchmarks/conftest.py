@@ -36,12 +36,6 @@ def device(request: pytest.FixtureRequest) -> torch.device:
     return torch.device(request.param)
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for queued CUDA work so a timing covers it (no-op on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     """Record torch and the GPU in the benchmark JSON, so figures carry their device."""
     machine_info["torch"] = torch.__version__

@@ -64,7 +64,7 @@ def load_body_model(name: str, path: str | None = None, device: str = "cpu") -> 
 
 
 def run(prior: str, task: str, **options: Any) -> ResultRecord:
-    """Run one prior on one task and write its result file; see :func:`posebench.benchmark.runner.run`."""
+    """Run one prior on one task and write its result file (see ``benchmark.runner.run``)."""
     from posebench.benchmark.runner import run as _run
 
     return _run(prior=prior, task=task, **options)

@@ -30,7 +30,7 @@ class InputError(PosebenchError):
 
 
 class CapabilityNotSupported(PosebenchError, NotImplementedError):
-    """A prior or task that lacks a capability (a task records 'not supported' instead of a number)."""
+    """A prior or task lacks a capability; tasks record 'not supported' instead of a number."""
 
     def __init__(self, component: str, name: str, capability: str, hint: str = "") -> None:
         self.component, self.name, self.capability = component, name, capability

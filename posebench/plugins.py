@@ -1,4 +1,4 @@
-"""One pluggy PluginManager for posebench: built-in plugins, entry points, and the registry they fill.
+"""One pluggy PluginManager: built-in plugins, entry points, and the registry they fill.
 
 Built-ins are ordinary plugins registered through the same hooks as third-party packages. A
 third-party package declares ``[project.entry-points.posebench] name = "module"``. The environment
@@ -213,7 +213,24 @@ def load_plugins() -> None:
         _plugin_info[ep.name] = PluginInfo(
             ep.name, ep.value, dist, ep.dist.version if ep.dist is not None else None
         )
-    check_pending()
+    while True:  # an installed plugin with a misspelt hook is skipped, not fatal
+        try:
+            check_pending()
+            break
+        except _UnknownHookError as exc:
+            if exc.plugin_name in DEFAULT_PLUGINS:
+                raise
+            pm.unregister(name=exc.plugin_name)
+            failed_plugins.append((exc.plugin_name, str(exc)))
+
+
+class _UnknownHookError(PosebenchError):
+    def __init__(self, plugin_name: str, detail: str) -> None:
+        self.plugin_name = plugin_name
+        super().__init__(
+            f"plugin '{plugin_name}' implements a hook posebench does not define ({detail}); "
+            f"the hooks are: {', '.join(KINDS.values())}"
+        )
 
 
 def check_pending() -> None:
@@ -221,10 +238,8 @@ def check_pending() -> None:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PosebenchError(
-            f"plugin '{exc.plugin_name}' implements a hook posebench does not define ({exc}); "
-            f"the hooks are: {', '.join(KINDS.values())}"
-        ) from exc
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise _UnknownHookError(name, str(exc)) from exc
 
 
 def reset() -> None:
@@ -244,12 +259,8 @@ def plugin_info(plugin_name: str) -> PluginInfo:
     return _plugin_info.get(plugin_name, PluginInfo(plugin_name, module, None, None))
 
 
-def _make_register(
-    kind: str, info: PluginInfo, entries: dict[str, Entry]
-) -> Callable[..., None]:
-    def register(
-        name: str, target: Any, *, summary: str = "", version: str | None = None
-    ) -> None:
+def _make_register(kind: str, info: PluginInfo, entries: dict[str, Entry]) -> Callable[..., None]:
+    def register(name: str, target: Any, *, summary: str = "", version: str | None = None) -> None:
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise PosebenchError(
                 f"plugin '{info.name}' registered an invalid {kind} name {name!r}; names are lower "

@@ -1,0 +1,5 @@
+"""``python -m posebench`` runs the command line."""
+
+from posebench.benchmark.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The runner, result schema, seeding, device choice, configuration, progress and command line."""

@@ -1,0 +1,380 @@
+"""The ``posebench`` command line.
+
+Every error a user can cause is one line on stderr and exit status 2; results go to stdout as
+rich tables (or JSON), progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from posebench import __version__
+from posebench.errors import ConfigError, NotAvailableYetError, PosebenchError, suggest
+
+EXIT_USER_ERROR = 2
+
+#: Options a ``--config`` file may set, with the defaults used when neither it nor the
+#: command line does.
+RUN_DEFAULTS: dict[str, Any] = {
+    "prior": None,
+    "task": None,
+    "protocol": None,
+    "dataset": "embedded",
+    "body_model": "anny",
+    "body_model_path": None,
+    "checkpoint": None,
+    "prior_config": None,
+    "task_config": None,
+    "seed": 0,
+    "device": "auto",
+    "quick": False,
+    "out": "results",
+}
+SUITE_DEFAULTS: dict[str, Any] = {
+    **{k: v for k, v in RUN_DEFAULTS.items() if k not in ("prior", "task", "checkpoint", "seed")},
+    "suite": "default",
+    "priors": None,
+    "tasks": None,
+    "seeds": None,
+    "force": False,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USER_ERROR)
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in _csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds must be integers separated by commas, not {text!r}"
+        ) from None
+
+
+def _add_common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
+    parser.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    if seed:
+        parser.add_argument("--seed", type=int, help="seed for every random stream (default 0)")
+    parser.add_argument("--out", help="folder for results and checkpoints (default results/)")
+    parser.add_argument("--config", type=Path, help="YAML file setting any of these options")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_components(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", help="dataset name (default embedded)")
+    parser.add_argument("--body-model", dest="body_model", help="body model: anny or smpl")
+    parser.add_argument("--body-model-path", dest="body_model_path", help="folder of SMPL files")
+    parser.add_argument(
+        "--prior-config", dest="prior_config", help="YAML overriding prior config keys"
+    )
+    parser.add_argument("--quick", action="store_const", const=True, help="CI-sized work")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(
+        prog="posebench",
+        description="Benchmark and toolkit for 3D human pose priors.",
+        epilog="Errors a user can cause print one line and exit with status 2.",
+    )
+    parser.add_argument("--version", action="version", version=f"posebench {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    p = commands.add_parser("plugins", help="list registered priors, tasks, datasets and bodies")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_plugins)
+
+    p = commands.add_parser("run", help="run one prior on one task and write its result file")
+    p.add_argument("--prior", help="prior name (see 'posebench plugins')")
+    p.add_argument("--task", help="task name")
+    p.add_argument("--protocol", help="task protocol (default: the task's first)")
+    p.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
+    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_components(p)
+    _add_common(p)
+    p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("suite", help="run priors x tasks x seeds; skip existing results")
+    p.add_argument("--suite", help="packaged suite name (default: default)")
+    p.add_argument("--priors", type=_csv_list, help="comma-separated prior names")
+    p.add_argument("--tasks", type=_csv_list, help="comma-separated task names")
+    p.add_argument("--seeds", type=_seed_list, help="comma-separated seeds, e.g. 0,1,2")
+    p.add_argument("--force", action="store_const", const=True, help="re-run existing results")
+    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_components(p)
+    _add_common(p, seed=False)
+    p.set_defaults(handler=cmd_suite)
+
+    p = commands.add_parser("train", help="train a prior on a dataset's train split")
+    p.add_argument("--prior", required=True, help="prior name")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--dataset", help="dataset name (default embedded)")
+    p.add_argument("--prior-config", dest="prior_config", help="YAML overriding prior config keys")
+    p.add_argument("--quick", action="store_true", help="a few steps only (CI)")
+    p.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--out", default="results", help="output folder (default results/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_train)
+
+    p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
+    p.add_argument("--results", default="results", help="results folder (default results/)")
+    p.add_argument("--format", choices=("md", "html", "csv"), help="write this format")
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p.set_defaults(handler=cmd_leaderboard)
+    return parser
+
+
+# --- option resolution --------------------------------------------------------------------
+
+
+def resolve_options(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Command line, then ``--config`` file, then defaults; unknown config keys are errors."""
+    from posebench.benchmark.config import read_yaml
+
+    from_file: dict[str, Any] = {}
+    if getattr(args, "config", None) is not None:
+        from_file = read_yaml(args.config)
+        for key in from_file:
+            if key not in defaults:
+                raise ConfigError(
+                    f"unknown key '{key}' in config file {args.config}"
+                    f"{suggest(key, defaults)}; known keys: {', '.join(defaults)}"
+                )
+    options = {}
+    for key, default in defaults.items():
+        value = getattr(args, key, None)
+        options[key] = value if value is not None else from_file.get(key, default)
+    return options
+
+
+def _progress(quiet: bool) -> Any:
+    from posebench.benchmark.console import RichProgress
+
+    return RichProgress(disable=quiet)
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List what every plugin registered."""
+    from posebench.plugins import failed_plugins, get_registry
+
+    entries = [entry.as_dict() for entry in get_registry().entries()]
+    _warn_failed_plugins(failed_plugins)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    from rich.table import Table
+
+    from posebench.benchmark.console import stdout
+
+    table = Table(title="posebench plugins")
+    for column in ("kind", "name", "version", "plugin", "summary"):
+        table.add_column(column)
+    for entry in entries:
+        table.add_row(
+            *(str(entry[c] or "") for c in ("kind", "name", "version", "plugin", "summary"))
+        )
+    stdout.print(table)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one prior on one task."""
+    from posebench.benchmark.runner import run
+
+    options = resolve_options(args, RUN_DEFAULTS)
+    for required in ("prior", "task"):
+        if not options[required]:
+            raise PosebenchError(f"posebench run needs --{required} (or '{required}:' in --config)")
+    outcome = run(**options, progress=_progress(args.quiet))
+    _print_metrics(outcome.record)
+    print(f"result: {outcome.path}")
+    return 0
+
+
+def cmd_suite(args: argparse.Namespace) -> int:
+    """Run every prior on every task for every seed, skipping results that exist."""
+    from posebench.benchmark.config import packaged_config
+    from posebench.benchmark.runner import run
+    from posebench.plugins import get_registry
+
+    options = resolve_options(args, SUITE_DEFAULTS)
+    suite = _packaged_suite(options.pop("suite"), packaged_config)
+    priors = options.pop("priors") or suite["priors"]
+    tasks = options.pop("tasks") or suite["tasks"]
+    seeds = options.pop("seeds") or suite["seeds"]
+    force = bool(options.pop("force"))
+    registry = get_registry()
+    available: dict[str, list[str]] = {}
+    unavailable: list[NotAvailableYetError] = []
+    for kind, names in (("prior", priors), ("task", tasks)):
+        available[kind] = []
+        for name in names:
+            try:
+                registry.get(kind, name)
+            except NotAvailableYetError as exc:
+                unavailable.append(exc)
+                continue
+            available[kind].append(name)
+    for kind in ("dataset", "body_model"):
+        registry.get(kind, options[kind])
+    runs = [(p, t, s) for t in available["task"] for p in available["prior"] for s in seeds]
+    if not runs:
+        missing = "; ".join(str(exc).split(";")[0] for exc in unavailable)
+        raise PosebenchError(f"nothing to run: {missing or 'the suite is empty'}")
+    for exc in unavailable:
+        sys.stderr.write(f"posebench: skipping: {exc}\n")
+    progress = _progress(args.quiet)
+    done = skipped = 0
+    for prior, task, seed in progress.track(runs, "suite", total=len(runs)):
+        outcome = run(prior=prior, task=task, seed=seed, force=force, progress=progress, **options)
+        if outcome.skipped:
+            skipped += 1
+            progress.log(f"exists, skipped: {outcome.path}")
+        else:
+            done += 1
+            progress.log(f"wrote {outcome.path}")
+    print(
+        f"suite: {done} run, {skipped} skipped (existing; --force re-runs them) -> {options['out']}"
+    )
+    return 0
+
+
+def _packaged_suite(name: str, loader: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    from importlib import resources
+
+    folder = resources.files("posebench") / "configs" / "suites"
+    names = sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+    if name not in names:
+        raise ConfigError(
+            f"unknown suite '{name}'{suggest(name, names)}; suites: {', '.join(names)}"
+        )
+    return loader(f"suites/{name}.yaml")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a prior on a dataset's train split; checkpoints go under --out."""
+    from posebench.benchmark import components
+    from posebench.benchmark.device import resolve_device
+    from posebench.benchmark.seeding import seed_everything
+    from posebench.plugins import get_registry
+
+    registry = get_registry()
+    registry.get("prior", args.prior)
+    dataset_name = args.dataset or RUN_DEFAULTS["dataset"]
+    registry.get("dataset", dataset_name)
+    seed_everything(args.seed)
+    device = resolve_device(args.device or "auto")
+    prior = components.load_prior(
+        args.prior, config=args.prior_config, device=str(device), pretrained=False
+    )
+    dataset = components.load_dataset(dataset_name)
+    out_dir = Path(args.out) / "checkpoints" / args.prior / dataset_name
+    config = {**prior.config, "quick": bool(args.quick), "seed": args.seed}
+    final = prior.fit(dataset, config, out_dir, device, _progress(args.quiet), resume=args.resume)
+    print(f"checkpoint: {final}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """Tables of the results folder."""
+    from posebench.leaderboard import collect_results, leaderboard_tables, render
+
+    tables = leaderboard_tables(collect_results(args.results))
+    if args.format is None and args.out is None:
+        from rich.table import Table
+
+        from posebench.benchmark.console import stdout
+
+        for (dataset, body, size), frame in tables.items():
+            table = Table(title=f"dataset {dataset}, body model {body}, size {size}")
+            for column in frame.columns:
+                table.add_column(str(column))
+            for row in frame.itertuples(index=False):
+                table.add_row(*(str(v) for v in row))
+            stdout.print(table)
+        return 0
+    fmt = args.format or Path(args.out).suffix.lstrip(".").replace("markdown", "md") or "md"
+    text = render(tables, fmt)
+    if args.out:
+        from posebench.atomic import atomic_write
+
+        atomic_write(args.out, lambda handle: handle.write(text))
+        print(f"leaderboard: {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --- output helpers -----------------------------------------------------------------------
+
+
+def _print_metrics(record: Any) -> None:
+    from rich.table import Table
+
+    from posebench.benchmark.console import stdout
+
+    task = record.task
+    table = Table(
+        title=f"{record.prior['name']} on {task['name']}@{task['protocol']} "
+        f"({record.dataset['name']}, {record.body_model['name']}, seed {record.seed}, "
+        f"{record.size})"
+    )
+    for column in ("metric", "value", "unit", "better"):
+        table.add_column(column)
+    for name, value in record.metrics.items():
+        spec = task["metrics"][name]
+        shown = "not supported" if value is None else f"{value:.6g}"
+        marker = " (main)" if name == task["main_metric"] else ""
+        arrow = "↑ higher" if spec["higher_is_better"] else "↓ lower"
+        table.add_row(f"{name}{marker}", shown, spec["unit"], arrow)
+    stdout.print(table)
+    if record.not_supported:
+        print(f"note: {record.not_supported}")
+
+
+def _warn_failed_plugins(failed: Sequence[tuple[str, str]]) -> None:
+    for name, reason in failed:
+        sys.stderr.write(
+            f"posebench: warning: plugin '{name}' failed to load and was skipped ({reason})\n"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``posebench`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except PosebenchError as exc:
+        message = " ".join(str(exc).split())
+        sys.stderr.write(f"posebench: error: {message}\n")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("posebench: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The command line's terminal output: rich progress bars on stderr, rich tables on stdout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+T = TypeVar("T")
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+class RichProgress:
+    """A :class:`posebench.benchmark.progress.Progress` drawn with rich (transient bars)."""
+
+    def __init__(self, console: Console = stderr, disable: bool = False) -> None:
+        self.console = console
+        self.disable = disable
+
+    def track(
+        self, iterable: Iterable[T], description: str, total: int | None = None
+    ) -> Iterator[T]:
+        if total is None and hasattr(iterable, "__len__"):
+            total = len(iterable)  # type: ignore[arg-type]
+        columns = (
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(
+            *columns, console=self.console, transient=True, disable=self.disable
+        ) as progress:
+            task = progress.add_task(description, total=total)
+            for item in iterable:
+                yield item
+                progress.advance(task)
+
+    def log(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)

@@ -1,0 +1,183 @@
+"""The result file: one JSON document per run, its schema, its path layout, atomic writing.
+
+Path layout (one file per dataset, body, task@protocol, prior, seed and size, so nothing
+overwrites anything else)::
+
+    <out>/<dataset>/<body>/<task>@<protocol>/<prior>/seed<k>[.quick].json
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from posebench.atomic import atomic_write_json
+from posebench.errors import InputError
+
+#: Bump when a field is added, removed or changes meaning; readers refuse newer versions.
+SCHEMA_VERSION = 1
+SIZES = ("quick", "full")
+
+
+@dataclass
+class ResultRecord:
+    """Everything needed to trust, compare and reproduce one run's numbers."""
+
+    prior: dict[str, Any]  # name, version, plugin, checkpoint, checkpoint_sha256, config,
+    #                        energy_weight, energy_weight_source
+    task: dict[str, Any]  # name, version, protocol, config, main_metric, metrics (unit, direction)
+    dataset: dict[str, Any]  # name, version, split, content_hash
+    body_model: dict[str, Any]  # name, version
+    seed: int
+    size: str  # "quick" or "full"
+    device: dict[str, Any]  # type, name
+    metrics: dict[str, float | None]
+    timings: dict[str, float] = field(default_factory=dict)
+    inputs_hash: str | None = None
+    not_supported: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+    posebench_version: str = ""
+    git: dict[str, Any] = field(default_factory=dict)  # commit, dirty (None outside a checkout)
+    created: str = ""
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.posebench_version:
+            from posebench import __version__
+
+            self.posebench_version = __version__
+        if not self.created:
+            self.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if not self.git:
+            self.git = git_info()
+        if not self.environment:
+            self.environment = environment_info()
+
+    def path(self, out: str | Path) -> Path:
+        """Where this record lives under ``out``."""
+        return result_path(
+            out,
+            dataset=self.dataset["name"],
+            body=self.body_model["name"],
+            task=self.task["name"],
+            protocol=self.task["protocol"],
+            prior=self.prior["name"],
+            seed=self.seed,
+            quick=self.size == "quick",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (schema_version first); non-finite metrics become null."""
+        data = asdict(self)
+        ordered = {"schema_version": data.pop("schema_version"), **data}
+        ordered["metrics"] = {k: _finite_or_none(v) for k, v in self.metrics.items()}
+        return ordered
+
+    def write(self, out: str | Path) -> Path:
+        """Write atomically under ``out``; return the path."""
+        path = self.path(out)
+        atomic_write_json(path, self.to_dict())
+        return path
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def result_path(
+    out: str | Path,
+    *,
+    dataset: str,
+    body: str,
+    task: str,
+    protocol: str,
+    prior: str,
+    seed: int,
+    quick: bool,
+) -> Path:
+    """``<out>/<dataset>/<body>/<task>@<protocol>/<prior>/seed<k>[.quick].json``."""
+    suffix = ".quick" if quick else ""
+    return Path(out) / dataset / body / f"{task}@{protocol}" / prior / f"seed{seed}{suffix}.json"
+
+
+_REQUIRED = {f.name for f in fields(ResultRecord)} - {
+    "timings", "inputs_hash", "not_supported", "details", "git", "environment", "created",
+}  # fmt: skip
+
+
+def read_result(path: str | Path) -> ResultRecord:
+    """Read and check a result file; one-line errors for anything malformed or too new."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"result file {path} does not exist") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"result file {path} is not valid JSON ({exc}); delete or re-run it"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(f"result file {path} does not hold a JSON object; delete or re-run it")
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise InputError(f"result file {path} has no schema_version; it is not a posebench result")
+    if version > SCHEMA_VERSION:
+        raise InputError(
+            f"result file {path} has schema_version {version}, newer than this posebench reads "
+            f"({SCHEMA_VERSION}); upgrade posebench"
+        )
+    missing = sorted(_REQUIRED - set(data))
+    if missing:
+        raise InputError(f"result file {path} lacks the fields {', '.join(missing)}; re-run it")
+    known = {f.name for f in fields(ResultRecord)}
+    record = ResultRecord(**{k: v for k, v in data.items() if k in known})
+    if record.size not in SIZES:
+        raise InputError(f"result file {path} has size {record.size!r}; expected quick or full")
+    return record
+
+
+@lru_cache(maxsize=1)
+def git_info() -> dict[str, Any]:
+    """The posebench checkout's commit and dirty flag, or nulls for an installed package."""
+    package_dir = Path(__file__).resolve().parents[1]
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(package_dir), "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.split()  # fmt: skip
+        if len(top) != 2 or Path(top[0]).resolve() != package_dir.parent:
+            return {"commit": None, "dirty": None}
+        status = subprocess.run(
+            ["git", "-C", top[0], "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": top[1], "dirty": bool(status.strip())}
+
+
+@lru_cache(maxsize=1)
+def environment_info() -> dict[str, Any]:
+    """Versions that can change numbers: python, torch, numpy, the platform."""
+    import numpy
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "argv": sys.argv[1:],
+    }

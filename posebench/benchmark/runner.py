@@ -1,0 +1,148 @@
+"""Run one prior on one task and record the result; the suite runs many such pairs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posebench.benchmark import components
+from posebench.benchmark.device import describe_device, resolve_device
+from posebench.benchmark.progress import NullProgress, Progress
+from posebench.benchmark.results import ResultRecord, result_path
+from posebench.benchmark.seeding import seed_everything
+from posebench.errors import CapabilityNotSupported, PosebenchError
+from posebench.hashing import hash_file
+from posebench.plugins import get_registry
+
+DEFAULT_DATASET = "embedded"
+DEFAULT_BODY_MODEL = "anny"
+DEFAULT_OUT = "results"
+
+
+@dataclass
+class RunOutcome:
+    """A finished (or skipped) run: where its result file is and what it holds."""
+
+    path: Path
+    record: ResultRecord | None  # None when skipped
+    skipped: bool = False
+
+
+def run(
+    prior: str,
+    task: str,
+    *,
+    protocol: str | None = None,
+    dataset: str = DEFAULT_DATASET,
+    body_model: str = DEFAULT_BODY_MODEL,
+    body_model_path: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    prior_config: str | Path | Mapping[str, Any] | None = None,
+    task_config: str | Path | Mapping[str, Any] | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    quick: bool = False,
+    out: str | Path = DEFAULT_OUT,
+    force: bool = True,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Run ``prior`` on ``task`` and write the result file atomically.
+
+    Every name is checked before anything heavy loads. With ``force=False`` an existing result
+    file is kept and the run skipped (what ``posebench suite`` does).
+    """
+    progress = progress or NullProgress()
+    registry = get_registry()
+    entries = {
+        "prior": registry.get("prior", prior),
+        "task": registry.get("task", task),
+        "dataset": registry.get("dataset", dataset),
+        "body_model": registry.get("body_model", body_model),
+    }
+    task_obj = components.load_task(task)
+    protocol = task_obj.protocol(protocol)
+    config = task_obj.config(protocol, task_config, quick=quick)
+    path = result_path(
+        out, dataset=dataset, body=body_model, task=task, protocol=protocol, prior=prior,
+        seed=seed, quick=quick,
+    )  # fmt: skip
+    if path.exists() and not force:
+        return RunOutcome(path, None, skipped=True)
+
+    seed_everything(seed)
+    torch_device = resolve_device(device)
+    started = time.perf_counter()
+    prior_obj = components.load_prior(prior, checkpoint, prior_config, str(torch_device))
+    dataset_obj = components.load_dataset(dataset, **dict(dataset_options or {}))
+    body_obj = components.load_body_model(body_model, body_model_path, str(torch_device))
+    load_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    try:
+        result = task_obj.run(
+            prior_obj, dataset_obj, body_obj, config, torch_device, seed, progress
+        )
+    except CapabilityNotSupported as exc:
+        if exc.component != "prior":
+            raise
+        from posebench.tasks.base import TaskResult
+
+        result = TaskResult(metrics=dict.fromkeys(task_obj.metrics), not_supported=str(exc))
+    run_s = time.perf_counter() - started
+    missing = set(task_obj.metrics) - set(result.metrics)
+    undeclared = set(result.metrics) - set(task_obj.metrics)
+    if missing or undeclared:
+        raise PosebenchError(
+            f"task '{task}' from plugin '{entries['task'].plugin.name}' returned metrics that do "
+            f"not match its declaration (missing: {sorted(missing)}, "
+            f"undeclared: {sorted(undeclared)})"
+        )
+
+    weight, source = result.energy_weight, result.energy_weight_source
+    if weight is None:
+        weight, source = prior_obj.energy_weight(task)
+    checkpoint_path = getattr(prior_obj, "checkpoint", None)
+    record = ResultRecord(
+        prior={
+            "name": prior,
+            "version": prior_obj.version,
+            "plugin": entries["prior"].as_dict()["plugin"],
+            "checkpoint": str(checkpoint_path) if checkpoint_path else None,
+            "checkpoint_sha256": hash_file(checkpoint_path) if checkpoint_path else None,
+            "config": prior_obj.config,
+            "energy_weight": weight,
+            "energy_weight_source": source,
+        },
+        task={
+            "name": task,
+            "version": task_obj.version,
+            "protocol": protocol,
+            "config": config,
+            "main_metric": task_obj.main_metric,
+            "metrics": {
+                name: {"unit": m.unit, "higher_is_better": m.higher_is_better}
+                for name, m in task_obj.metrics.items()
+            },
+        },
+        dataset={
+            "name": dataset,
+            "version": dataset_obj.version,
+            "split": task_obj.eval_split,
+            "content_hash": dataset_obj.content_hash(),
+            "provenance": dataset_obj.provenance,
+        },
+        body_model={"name": body_model, "version": body_obj.version},
+        seed=seed,
+        size="quick" if quick else "full",
+        device=describe_device(torch_device),
+        metrics=result.metrics,
+        timings={"load_s": round(load_s, 4), "run_s": round(run_s, 4)},
+        inputs_hash=result.inputs_hash,
+        not_supported=result.not_supported,
+        details=result.details,
+    )
+    return RunOutcome(record.write(out), record)

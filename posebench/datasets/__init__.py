@@ -1,0 +1,1 @@
+"""Datasets: the embedded default, AMASS, OpenPose JSON read/write, noise models."""

@@ -1,0 +1,11 @@
+"""Built-in datasets, registered through the same hook as third-party plugins."""
+
+from __future__ import annotations
+
+from posebench.hookspecs import hookimpl
+from posebench.plugins import RegisterCallback
+
+
+@hookimpl
+def register_datasets(register: RegisterCallback) -> None:
+    """The embedded default ('embedded') and the AMASS loader ('amass') register here."""

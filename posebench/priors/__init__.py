@@ -1,0 +1,1 @@
+"""Pose priors: the Prior contract, Pose-NDF, VPoser, GMM and none."""

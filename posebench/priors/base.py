@@ -1,0 +1,144 @@
+"""The Prior contract: how plausible a body pose is, and what a prior can do with that.
+
+A pose is local axis-angle of the 21 SMPL body joints, ``(B, 21, 3)`` in radians. Lower energy
+means more plausible. A prior that lacks a capability raises
+:class:`posebench.errors.CapabilityNotSupported`, and tasks record "not supported" instead of a
+number.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from posebench.benchmark.config import merge_config
+from posebench.benchmark.progress import Progress
+from posebench.errors import CapabilityNotSupported, InputError
+
+#: Where an energy weight came from, recorded with every result.
+WEIGHT_SOURCES = ("tuned", "default", "untuned")
+
+
+def check_pose(pose: torch.Tensor, what: str = "pose") -> torch.Tensor:
+    """Validate a ``(B, 21, 3)`` axis-angle body pose: shape and finiteness, one-line errors."""
+    if not isinstance(pose, torch.Tensor):
+        raise InputError(f"{what} must be a torch.Tensor of shape (B, 21, 3), got {type(pose)}")
+    if pose.ndim != 3 or pose.shape[1:] != (21, 3):
+        raise InputError(
+            f"{what} has shape {tuple(pose.shape)}; expected (B, 21, 3) axis-angle of the 21 body "
+            "joints (reshape (B, 63) with .reshape(-1, 21, 3))"
+        )
+    if not torch.isfinite(pose).all():
+        bad = int((~torch.isfinite(pose)).any(dim=(1, 2)).sum())
+        raise InputError(f"{what} contains NaN or infinite values in {bad} of {len(pose)} poses")
+    return pose
+
+
+class Prior(abc.ABC):
+    """A pose prior. Subclasses set ``name``, ``version``, ``default_config`` and implement
+    :meth:`energy`; the other capabilities are optional.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0"
+    #: Default configuration; a user's ``--prior-config`` may override these keys only.
+    default_config: ClassVar[Mapping[str, Any]] = {}
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.config: dict[str, Any] = merge_config(
+            self.default_config, config or {}, where=f"prior '{self.name}' config"
+        )
+        self.device = torch.device("cpu")
+        self.checkpoint: Path | None = None
+
+    # --- the contract --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def energy(self, pose: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` energy of ``(B, 21, 3)`` poses, differentiable; lower is more plausible."""
+
+    def project(
+        self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None
+    ) -> torch.Tensor:
+        """The nearest plausible pose for each input pose, ``(B, 21, 3)``."""
+        raise self.unsupported("projection")
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` poses ``(n, 21, 3)`` drawn from the prior."""
+        raise self.unsupported("sampling")
+
+    def fit(
+        self,
+        train_data: Any,
+        config: Mapping[str, Any],
+        out_dir: Path,
+        device: torch.device,
+        progress: Progress | None = None,
+        resume: bool = False,
+    ) -> Path:
+        """Train on ``train_data``; write checkpoints under ``out_dir``; return the final one."""
+        raise self.unsupported("training")
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint (atomically) that :meth:`load` reads back."""
+        raise self.unsupported("saving checkpoints")
+
+    def load(self, path: str | Path) -> None:
+        """Read a checkpoint written by :meth:`save` (or an official file, where supported)."""
+        raise self.unsupported("loading checkpoints")
+
+    def default_checkpoint(self) -> Path | None:
+        """The checkpoint shipped with the package, or None when the prior needs none."""
+        return None
+
+    def to(self, device: torch.device | str) -> Prior:
+        """Move the prior to ``device`` and return it."""
+        self.device = torch.device(device)
+        return self
+
+    # --- energy weights ------------------------------------------------------------------------
+
+    def energy_weight(self, task: str) -> tuple[float, str]:
+        """The weight of this prior's energy in ``task`` and its source: tuned/default/untuned."""
+        weights = self.config.get("energy_weights", {}) or {}
+        entry = weights.get(task)
+        if entry is None:
+            return 1.0, "untuned"
+        if isinstance(entry, Mapping):
+            value, source = entry.get("value", 1.0), entry.get("source", "default")
+        else:
+            value, source = entry, "default"
+        if source not in WEIGHT_SOURCES:
+            raise InputError(
+                f"prior '{self.name}' energy weight for '{task}' has source {source!r}; "
+                f"use one of {', '.join(WEIGHT_SOURCES)}"
+            )
+        return float(value), str(source)
+
+    # --- helpers for implementations -----------------------------------------------------------
+
+    def unsupported(self, capability: str) -> CapabilityNotSupported:
+        """The error to raise for a capability this prior does not have."""
+        return CapabilityNotSupported("prior", self.name, capability)
+
+
+class LatentPrior(Prior):
+    """A prior with its own latent space (VPoser): tasks may optimise the latent code instead."""
+
+    latent_dim: ClassVar[int]
+
+    @abc.abstractmethod
+    def encode(self, pose: torch.Tensor) -> torch.Tensor:
+        """``(B, latent_dim)`` latent codes of ``(B, 21, 3)`` poses (the posterior mean)."""
+
+    @abc.abstractmethod
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, 21, 3)`` poses for ``(B, latent_dim)`` latent codes."""
+
+    @abc.abstractmethod
+    def latent_energy(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` energy of latent codes (e.g. squared norm under a standard normal)."""

@@ -1,0 +1,1 @@
+"""Tasks that score priors: sampling, interpolation, motion denoising, image fitting."""

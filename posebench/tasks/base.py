@@ -1,0 +1,110 @@
+"""The Task contract: a fixed, versioned protocol that scores any prior through its contract."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+from posebench.benchmark.config import merge_config
+from posebench.errors import UnknownNameError, suggest
+
+if TYPE_CHECKING:
+    from posebench.benchmark.progress import Progress
+    from posebench.body.base import BodyModel
+    from posebench.datasets.base import Dataset
+    from posebench.priors.base import Prior
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric a task reports: its unit and direction."""
+
+    unit: str
+    higher_is_better: bool
+    description: str = ""
+
+    @property
+    def arrow(self) -> str:
+        """↑ when higher is better, ↓ otherwise."""
+        return "↑" if self.higher_is_better else "↓"
+
+
+@dataclass
+class TaskResult:
+    """What one run of a task produced.
+
+    ``metrics`` maps each declared metric to a number, or to None when the prior lacks the
+    capability the metric needs (``not_supported`` then says which). ``details`` holds anything
+    else worth keeping (per-item numbers, iterations, the energy weight used).
+    """
+
+    metrics: dict[str, float | None]
+    details: dict[str, Any] = field(default_factory=dict)
+    inputs_hash: str | None = None
+    not_supported: str | None = None
+    energy_weight: float | None = None
+    energy_weight_source: str | None = None
+
+
+class Task(abc.ABC):
+    """A task. Subclasses declare ``name``, ``version`` (bump when data or protocol change),
+    ``protocols``, ``metrics``, ``main_metric`` and ``default_config``, and implement :meth:`run`.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0"
+    protocols: ClassVar[tuple[str, ...]] = ("default",)
+    metrics: ClassVar[Mapping[str, Metric]] = {}
+    main_metric: ClassVar[str]
+    #: Default configuration, keyed by protocol name: ``{protocol: {...}}``, plus shared keys.
+    default_config: ClassVar[Mapping[str, Any]] = {}
+    #: Which split the task evaluates on, and which one energy weights are tuned on.
+    eval_split: ClassVar[str] = "test"
+
+    def protocol(self, name: str | None) -> str:
+        """The protocol to run: ``name`` if the task has it, else the task's first protocol."""
+        if name is None:
+            return self.protocols[0]
+        if name not in self.protocols:
+            raise UnknownNameError(
+                f"task '{self.name}' has no protocol '{name}'{suggest(name, self.protocols)}; "
+                f"its protocols: {', '.join(self.protocols)}"
+            )
+        return name
+
+    def config(
+        self, protocol: str, overrides: Mapping[str, Any] | str | None = None, quick: bool = False
+    ) -> dict[str, Any]:
+        """The full configuration of one protocol: defaults, then ``quick`` sizes, then overrides.
+
+        ``default_config`` may hold a ``quick`` mapping of the sizes CI uses; overrides are
+        checked against the defaults (unknown keys are errors).
+        """
+        base = {k: v for k, v in self.default_config.items() if k not in ("protocols", "quick")}
+        per_protocol = (self.default_config.get("protocols") or {}).get(protocol, {}) or {}
+        config = merge_config(base, per_protocol, where=f"task '{self.name}' protocol {protocol}")
+        if quick:
+            config = merge_config(
+                config, self.default_config.get("quick") or {}, where=f"task '{self.name}' quick"
+            )
+        if overrides:
+            config = merge_config(config, overrides, where=f"task '{self.name}' config")
+        config["protocol"] = protocol
+        return config
+
+    @abc.abstractmethod
+    def run(
+        self,
+        prior: Prior,
+        dataset: Dataset,
+        body: BodyModel,
+        config: Mapping[str, Any],
+        device: torch.device,
+        seed: int,
+        progress: Progress,
+    ) -> TaskResult:
+        """Score ``prior`` on ``dataset``'s evaluation split; deterministic for a seed."""

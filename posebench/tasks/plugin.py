@@ -1,0 +1,11 @@
+"""Built-in tasks, registered through the same hook as third-party plugins."""
+
+from __future__ import annotations
+
+from posebench.hookspecs import hookimpl
+from posebench.plugins import RegisterCallback
+
+
+@hookimpl
+def register_tasks(register: RegisterCallback) -> None:
+    """The built-in tasks (sample, interpolate, denoise, image_fit) register here."""

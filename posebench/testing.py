@@ -1,0 +1,161 @@
+"""Contract tests for plugin authors: run them in your own test suite against your component.
+
+    from posebench.testing import check_prior
+
+    def test_my_prior_keeps_the_contract():
+        check_prior(MyPrior())
+
+Each check raises ``AssertionError`` with a message saying which promise was broken.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from posebench.errors import CapabilityNotSupported, InputError
+
+
+def _random_poses(n: int, seed: int, scale: float = 0.4) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return scale * torch.randn(n, 21, 3, generator=generator)
+
+
+def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
+    """The Prior contract: metadata, energy (shape, finiteness, gradients, bad input), and the
+    optional capabilities (projection, sampling) when the prior has them.
+    """
+    from posebench.priors.base import Prior
+
+    assert isinstance(prior, Prior), f"{prior!r} is not a posebench.priors.base.Prior"
+    assert isinstance(prior.name, str) and prior.name, "a prior needs a non-empty string name"
+    assert isinstance(prior.version, str), f"prior '{prior.name}': version must be a string"
+    device = prior.device
+    poses = torch.cat([torch.zeros(1, 21, 3), _random_poses(n - 1, seed)]).to(device)
+    near_pi = torch.zeros(1, 21, 3, device=device)
+    near_pi[..., 0] = torch.pi - 1e-4
+    poses = torch.cat([poses, near_pi])
+
+    poses.requires_grad_(True)
+    energy = prior.energy(poses)
+    assert energy.shape == (len(poses),), (
+        f"prior '{prior.name}': energy of {len(poses)} poses has shape {tuple(energy.shape)}, "
+        f"expected ({len(poses)},)"
+    )
+    assert torch.isfinite(energy).all(), f"prior '{prior.name}': energy is not finite"
+    (grad,) = torch.autograd.grad(energy.sum(), poses, allow_unused=True)
+    assert grad is not None and torch.isfinite(grad).all(), (
+        f"prior '{prior.name}': energy has no finite gradient with respect to the pose "
+        "(including at the zero pose and near pi)"
+    )
+    again = prior.energy(poses.detach())
+    assert torch.allclose(again, energy.detach(), rtol=1e-5, atol=1e-6), (
+        f"prior '{prior.name}': energy is not deterministic"
+    )
+    for bad, why in (
+        (torch.zeros(2, 20, 3, device=device), "shape (2, 20, 3)"),
+        (torch.full((2, 21, 3), float("nan"), device=device), "NaN values"),
+    ):
+        try:
+            prior.energy(bad)
+        except InputError:
+            pass
+        else:
+            raise AssertionError(
+                f"prior '{prior.name}': energy accepted a pose with {why}; raise "
+                "posebench.errors.InputError (posebench.priors.base.check_pose does it)"
+            )
+
+    try:
+        projected = prior.project(poses.detach(), steps=5)
+    except CapabilityNotSupported:
+        pass
+    else:
+        assert projected.shape == poses.shape, (
+            f"prior '{prior.name}': project returned shape {tuple(projected.shape)}, "
+            f"expected {tuple(poses.shape)}"
+        )
+        assert torch.isfinite(projected).all(), f"prior '{prior.name}': projection is not finite"
+
+    try:
+        first = prior.sample(n, torch.Generator(device=device).manual_seed(seed))
+    except CapabilityNotSupported:
+        pass
+    else:
+        second = prior.sample(n, torch.Generator(device=device).manual_seed(seed))
+        assert first.shape == (n, 21, 3), (
+            f"prior '{prior.name}': sample({n}) has shape {tuple(first.shape)}, "
+            f"expected ({n}, 21, 3)"
+        )
+        assert torch.isfinite(first).all(), f"prior '{prior.name}': samples are not finite"
+        assert torch.equal(first, second), (
+            f"prior '{prior.name}': two samples with equally seeded generators differ"
+        )
+
+    weight, source = prior.energy_weight("denoise")
+    assert isinstance(weight, float) and source in ("tuned", "default", "untuned"), (
+        f"prior '{prior.name}': energy_weight must return (float, 'tuned'|'default'|'untuned')"
+    )
+
+
+def check_dataset(dataset: Any) -> None:
+    """The Dataset contract: each split's poses are finite ``(N, 21, 3)``; the hash is stable."""
+    from posebench.datasets.base import Dataset
+
+    assert isinstance(dataset, Dataset), f"{dataset!r} is not a posebench.datasets.base.Dataset"
+    for split in dataset.splits:
+        poses = dataset.poses(split)
+        assert poses.ndim == 3 and poses.shape[1:] == (21, 3), (
+            f"dataset '{dataset.name}' split {split}: poses have shape {tuple(poses.shape)}"
+        )
+        assert torch.isfinite(poses).all(), f"dataset '{dataset.name}' split {split}: not finite"
+    first, second = dataset.content_hash(), dataset.content_hash()
+    assert isinstance(first, str) and first == second, (
+        f"dataset '{dataset.name}': content_hash must be a stable string"
+    )
+
+
+def check_body_model(body: Any, batch: int = 3) -> None:
+    """The BodyModel contract: joints ``(B, 22, 3)``, valid parents, a differentiable forward."""
+    from posebench.body.base import BodyModel
+
+    assert isinstance(body, BodyModel), f"{body!r} is not a posebench.body.base.BodyModel"
+    parents = body.parents.tolist()
+    assert len(parents) == 22 and parents[0] == -1, f"body '{body.name}': bad parent table"
+    assert all(0 <= p < j for j, p in enumerate(parents) if j), (
+        f"body '{body.name}': every joint's parent must come before it"
+    )
+    pose = _random_poses(batch, 1).requires_grad_(True)
+    out = body(pose)
+    assert out.joints.shape == (batch, 22, 3), (
+        f"body '{body.name}': joints have shape {tuple(out.joints.shape)}, "
+        f"expected ({batch}, 22, 3)"
+    )
+    (grad,) = torch.autograd.grad(out.joints.sum(), pose)
+    assert torch.isfinite(grad).all(), f"body '{body.name}': joints are not differentiable"
+
+
+def check_task(task: Any, prior: Any, dataset: Any, body: Any, seed: int = 0) -> None:
+    """The Task contract: declared metadata, every declared metric reported, deterministic."""
+    from posebench.benchmark.progress import NullProgress
+    from posebench.tasks.base import Task, TaskResult
+
+    assert isinstance(task, Task), f"{task!r} is not a posebench.tasks.base.Task"
+    assert task.protocols, f"task '{task.name}' declares no protocols"
+    assert task.main_metric in task.metrics, (
+        f"task '{task.name}': main_metric '{task.main_metric}' is not among its metrics"
+    )
+    device = torch.device("cpu")
+    config = task.config(task.protocols[0], quick=True)
+    results = [
+        task.run(prior, dataset, body, config, device, seed, NullProgress()) for _ in range(2)
+    ]
+    for result in results:
+        assert isinstance(result, TaskResult), f"task '{task.name}': run must return a TaskResult"
+        assert set(result.metrics) == set(task.metrics), (
+            f"task '{task.name}' reported {sorted(result.metrics)}, declared {sorted(task.metrics)}"
+        )
+    assert results[0].metrics == results[1].metrics, (
+        f"task '{task.name}': two runs with seed {seed} gave different metrics"
+    )

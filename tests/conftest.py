@@ -1,0 +1,42 @@
+"""Shared fixtures: a clean plugin manager per test, and the toy plugin registered on demand."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from posebench import plugins
+
+TOY_PLUGIN_FILE = Path(__file__).parent / "plugins" / "toy_plugin.py"
+
+
+def load_toy_module() -> ModuleType:
+    """Import tests/plugins/toy_plugin.py as a module (it is not an installed package)."""
+    spec = importlib.util.spec_from_file_location("toy_plugin", TOY_PLUGIN_FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["toy_plugin"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def clean_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts from the built-ins alone: no entry points of the environment leak in."""
+    monkeypatch.setenv(plugins.LOAD_PLUGINS_ENV, "")
+    plugins.reset()
+    yield
+    plugins.reset()
+
+
+@pytest.fixture
+def toy_plugin() -> ModuleType:
+    """The toy plugin, registered for the duration of one test."""
+    module = load_toy_module()
+    plugins.load_plugins()
+    plugins.pm.register(module, name="toy-plugin")
+    return module

@@ -1,0 +1,221 @@
+"""The command line end to end through a test plugin; every user error is one line, status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from posebench.benchmark.cli import main
+from posebench.benchmark.results import read_result
+
+TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet"]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2, f"exit status {code}, expected 2; stderr: {err!r}"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {lines}"
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+
+
+def test_plugins_json_lists_kind_name_plugin_version(capsys, toy_plugin):
+    code, out, _ = run_cli(capsys, "plugins", "--json")
+    assert code == 0
+    listed = {(e["kind"], e["name"]): e for e in json.loads(out)}
+    assert listed[("prior", "none")]["plugin"] == "posebench"
+    assert listed[("task", "toy-energy-gap")]["plugin"] == "toy_plugin"  # its module
+    assert {"name", "kind", "plugin", "version"} <= set(listed[("prior", "none")])
+
+
+def test_plugins_table(capsys):
+    code, out, _ = run_cli(capsys, "plugins")
+    assert code == 0 and "none" in out and "prior" in out
+
+
+def test_run_writes_a_result_through_the_whole_runner(capsys, tmp_path, toy_plugin):
+    code, out, err = run_cli(
+        capsys, "run", "--prior", "toy-gauss", "--task", "toy-energy-gap", *TOY,
+        "--seed", "7", "--quick", "--out", str(tmp_path), "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, err
+    path = tmp_path / "toy-poses" / "toy-stick" / "toy-energy-gap@default" / "toy-gauss"
+    path = path / "seed7.quick.json"
+    assert f"result: {path}" in out and "energy_gap" in out
+    record = read_result(path)
+    assert record.metrics["energy_gap"] > 100  # random rotations score far worse than test poses
+    assert 200 < record.metrics["joint_spread_mm"] < 1000
+    assert record.task["config"]["n_random"] == 16  # quick size
+    assert record.prior["energy_weight_source"] == "untuned"
+    assert record.dataset["content_hash"] and record.inputs_hash
+    assert record.device["type"] == "cpu" and record.timings["run_s"] >= 0
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(capsys, tmp_path, toy_plugin):
+    def energy_gap(seed: str, out: str) -> float:
+        code, _, err = run_cli(capsys, "run", "--prior", "toy-gauss", "--task", "toy-energy-gap",
+                               *TOY, "--seed", seed, "--out", out)  # fmt: skip
+        assert code == 0, err
+        (path,) = (tmp_path / out).rglob(f"seed{seed}.json")
+        return read_result(path).metrics["energy_gap"]
+
+    first = energy_gap("1", str(tmp_path / "a"))
+    assert first == energy_gap("1", str(tmp_path / "b"))
+    assert first != energy_gap("2", str(tmp_path / "c"))
+
+
+def test_protocol_and_task_config_reach_the_task(capsys, tmp_path, toy_plugin):
+    override = tmp_path / "task.yaml"
+    override.write_text("n_random: 8\n")
+    code, _, err = run_cli(
+        capsys, "run", "--prior", "none", "--task", "toy-energy-gap", "--protocol", "wide", *TOY,
+        "--task-config", str(override), "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    (path,) = tmp_path.rglob("seed0.json")
+    record = read_result(path)
+    assert record.task["protocol"] == "wide" and record.task["config"]["scale"] == 3.0
+    assert record.task["config"]["n_random"] == 8
+    assert record.metrics["energy_gap"] == 0.0  # the none prior sees no difference
+
+
+def test_config_file_sets_options_and_command_line_wins(capsys, tmp_path, toy_plugin):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "prior: none\ntask: toy-energy-gap\ndataset: toy-poses\nbody_model: toy-stick\nseed: 4\n"
+        f"out: {tmp_path / 'from-config'}\n"
+    )
+    code, _, err = run_cli(capsys, "run", "--config", str(config), "--seed", "5", "--quiet")
+    assert code == 0, err
+    assert (tmp_path / "from-config").rglob("seed5.json")
+    assert list((tmp_path / "from-config").rglob("seed5.json"))
+
+
+def test_suite_skips_existing_results_unless_forced(capsys, tmp_path, toy_plugin):
+    args = ["suite", "--priors", "none,toy-gauss,posendf", "--tasks", "toy-energy-gap",
+            "--seeds", "0,1", *TOY, "--quick", "--out", str(tmp_path)]  # fmt: skip
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "4 run, 0 skipped" in out
+    assert "skipping: prior 'posendf'" in err  # planned, not available yet: skipped with a line
+    files = sorted(tmp_path.rglob("*.json"))
+    assert len(files) == 4
+    stamps = {p: p.stat().st_mtime_ns for p in files}
+    code, out, _ = run_cli(capsys, *args)
+    assert "0 run, 4 skipped" in out
+    assert {p: p.stat().st_mtime_ns for p in files} == stamps
+    code, out, _ = run_cli(capsys, *args, "--force")
+    assert "4 run, 0 skipped" in out
+
+
+def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
+    run_cli(capsys, "suite", "--priors", "none,toy-gauss", "--tasks", "toy-energy-gap",
+            "--seeds", "0,1", *TOY, "--out", str(tmp_path / "r"))  # fmt: skip
+    code, out, err = run_cli(
+        capsys, "leaderboard", "--results", str(tmp_path / "r"), "--format", "md"
+    )
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("|")]
+    assert "energy_gap" in lines[0] and "↑" in lines[0]
+    assert lines[2].startswith("| toy-gauss | 1 |")  # best energy gap ranks first
+    assert "(n=2)" in lines[2]
+    code, out, _ = run_cli(
+        capsys, "leaderboard", "--results", str(tmp_path / "r"), "--format", "csv"
+    )
+    assert out.splitlines()[0].startswith("prior,rank,")
+    target = tmp_path / "board.html"
+    code, out, _ = run_cli(
+        capsys, "leaderboard", "--results", str(tmp_path / "r"), "--out", str(target)
+    )
+    assert code == 0 and "<table" in target.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragments"),
+    [
+        (["run", "--prior", "posendf", "--task", "denoise"], ["not available yet", "posendf"]),
+        (["run", "--prior", "nnoe", "--task", "toy-energy-gap"], ["did you mean 'none'"]),
+        (
+            ["run", "--prior", "none", "--task", "toy-energy-gp", *TOY],
+            ["did you mean 'toy-energy-gap'"],
+        ),
+        (
+            ["run", "--prior", "none", "--task", "toy-energy-gap", "--dataset", "toy-pose"],
+            ["did you mean"],
+        ),
+        (
+            ["run", "--prior", "none", "--task", "toy-energy-gap", *TOY, "--protocol", "wdie"],
+            ["no protocol 'wdie'"],
+        ),
+        (
+            ["run", "--prior", "none", "--task", "toy-energy-gap", *TOY, "--device", "cuda:9"],
+            ["cuda"],
+        ),
+        (
+            ["run", "--prior", "none", "--task", "toy-energy-gap", *TOY, "--device", "tpu"],
+            ["unknown device"],
+        ),
+        (
+            [
+                "run",
+                "--prior",
+                "toy-gauss",
+                "--task",
+                "toy-energy-gap",
+                *TOY,
+                "--checkpoint",
+                "nope.pt",
+            ],
+            ["nope.pt", "does not exist"],
+        ),
+        (["run", "--task", "toy-energy-gap"], ["needs --prior"]),
+        (["run", "--config", "missing.yaml"], ["missing.yaml", "does not exist"]),
+        (
+            ["train", "--prior", "none", "--dataset", "toy-poses"],
+            ["prior 'none' does not support training"],
+        ),
+        (["leaderboard", "--results", "no-such-dir"], ["no-such-dir", "does not exist"]),
+        (["suite", "--suite", "defualt"], ["did you mean 'default'"]),
+        (["suite", "--priors", "posendf", "--tasks", "toy-energy-gap", *TOY], ["nothing to run"]),
+        (["run", "--prior", "none", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["suite", "--seeds", "a,b"], ["seeds must be integers"]),
+        (["frobnicate"], ["invalid choice"]),
+    ],
+)
+def test_user_errors_are_one_line_and_status_2(
+    capsys, tmp_path, monkeypatch, toy_plugin, argv, fragments
+):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_bad_config_key_suggests_the_right_one(capsys, tmp_path, toy_plugin):
+    config = tmp_path / "run.yaml"
+    config.write_text("prior: none\ntaks: toy-energy-gap\n")
+    code, _, err = run_cli(capsys, "run", "--config", str(config))
+    assert_one_line_error(code, err, "unknown key 'taks'", "did you mean 'task'", str(config))
+    override = tmp_path / "task.yaml"
+    override.write_text("n_randm: 3\n")
+    code, _, err = run_cli(capsys, "run", "--prior", "none", "--task", "toy-energy-gap", *TOY,
+                           "--task-config", str(override), "--out", str(tmp_path))  # fmt: skip
+    assert_one_line_error(code, err, "unknown key 'n_randm'", "did you mean 'n_random'")
+
+
+def test_malformed_result_file_stops_the_leaderboard_with_its_name(capsys, tmp_path):
+    bad = tmp_path / "embedded" / "anny" / "denoise@humor" / "none" / "seed0.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{truncated")
+    code, _, err = run_cli(capsys, "leaderboard", "--results", str(tmp_path))
+    assert_one_line_error(code, err, str(bad), "not valid JSON")

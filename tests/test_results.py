@@ -1,0 +1,83 @@
+"""Result files: schema, path layout, atomic writes, and refusing what cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from posebench.atomic import atomic_write, atomic_write_json
+from posebench.benchmark.results import SCHEMA_VERSION, ResultRecord, read_result, result_path
+from posebench.errors import InputError
+
+
+def make_record(**changes) -> ResultRecord:
+    fields = dict(
+        prior={"name": "none", "version": "1", "config": {}},
+        task={"name": "denoise", "version": "1", "protocol": "humor", "main_metric": "mpjpe_mm",
+              "metrics": {"mpjpe_mm": {"unit": "mm", "higher_is_better": False}}},
+        dataset={"name": "embedded", "version": "1", "split": "test", "content_hash": "abc"},
+        body_model={"name": "anny", "version": "1"},
+        seed=3,
+        size="quick",
+        device={"type": "cpu", "name": "x86_64"},
+        metrics={"mpjpe_mm": 12.5},
+    )  # fmt: skip
+    fields.update(changes)
+    return ResultRecord(**fields)
+
+
+def test_path_layout_keeps_every_run_apart(tmp_path):
+    path = make_record().path(tmp_path)
+    assert path == tmp_path / "embedded" / "anny" / "denoise@humor" / "none" / "seed3.quick.json"
+    full = result_path(tmp_path, dataset="embedded", body="anny", task="denoise",
+                       protocol="rotation", prior="none", seed=3, quick=False)  # fmt: skip
+    assert full.name == "seed3.json" and "denoise@rotation" in full.parts
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    record = make_record()
+    path = record.write(tmp_path)
+    data = json.loads(path.read_text())
+    assert next(iter(data)) == "schema_version" and data["schema_version"] == SCHEMA_VERSION
+    for key in ("posebench_version", "git", "created", "environment", "timings", "inputs_hash"):
+        assert key in data
+    again = read_result(path)
+    assert again.to_dict() == record.to_dict()
+
+
+def test_non_finite_metrics_are_written_as_null(tmp_path):
+    path = make_record(metrics={"mpjpe_mm": float("nan")}).write(tmp_path)
+    assert json.loads(path.read_text())["metrics"] == {"mpjpe_mm": None}
+
+
+def test_interrupted_write_leaves_the_old_file_and_no_debris(tmp_path):
+    target = tmp_path / "result.json"
+    atomic_write_json(target, {"old": True})
+
+    def half_then_crash(handle):
+        handle.write('{"new": ')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, half_then_crash)
+    assert json.loads(target.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "does not hold a JSON object"),
+        ('{"metrics": {}}', "no schema_version"),
+        (json.dumps({"schema_version": SCHEMA_VERSION + 1}), "newer than this posebench"),
+        (json.dumps({"schema_version": SCHEMA_VERSION, "seed": 0}), "lacks the fields"),
+    ],
+)
+def test_bad_result_files_are_refused_with_their_path(tmp_path, content, message):
+    path = tmp_path / "seed0.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message) as excinfo:
+        read_result(path)
+    assert str(path) in str(excinfo.value)
