@@ -60,6 +60,8 @@ def test_given_layout_must_match(tmp_path: Path) -> None:
     path = write_raw(tmp_path / "a.json", [person_json(keypoints(18))])
     with pytest.raises(InputError, match="BODY_25 needs 75 values, found 54"):
         read_openpose(path, layout="BODY_25")
+    with pytest.raises(InputError, match="unknown keypoint layout 'BODY25'"):
+        read_openpose(write_raw(tmp_path / "none.json", []), layout="BODY25")
 
 
 def test_no_people_is_a_result_not_a_crash(tmp_path: Path) -> None:

@@ -163,6 +163,8 @@ def _parse_person(entry: Any, layout: str | None, where: str) -> tuple[Person, s
 def parse_openpose(data: Any, path: str = "", layout: str | None = None) -> Detection:
     """A Detection from already-loaded OpenPose JSON; `path` only names the source in errors."""
     source = path or "OpenPose JSON"
+    if layout is not None and layout not in LAYOUTS:
+        raise InputError(f"unknown keypoint layout {layout!r}; use one of {sorted(LAYOUTS)}")
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise InputError(f"{source}: not OpenPose keypoints (no 'people' list)")
     people, layouts = [], set()
