@@ -21,6 +21,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; match a plain open()
     except OSError as exc:
         raise PosebenchError(f"cannot write {path}: {exc.strerror}; choose another --out") from exc
     tmp = Path(tmp_name)
@@ -31,6 +32,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[Any]], Any], binary: bool = False) -> None:

@@ -81,3 +81,13 @@ def test_bad_result_files_are_refused_with_their_path(tmp_path, content, message
     with pytest.raises(InputError, match=message) as excinfo:
         read_result(path)
     assert str(path) in str(excinfo.value)
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "r.json"
+    atomic_write_json(path, {})
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from posebench.atomic import atomic_write
 from posebench.errors import InputError
 
 # OpenPose's order (poseParameters.cpp). posebench/body/keypoints.py also names BODY_25; the two
@@ -298,24 +297,5 @@ def write_openpose(
     """Write people (Person or (K, 3) arrays) as OpenPose JSON, atomically; returns the path."""
     path = Path(path)
     text = json.dumps(openpose_json(people, version, str(path)), allow_nan=False)
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: folder {path.parent} does not exist; create it first")
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; match a plain open()
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: handle.write(text))
     return path
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it; it is put back at once)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
