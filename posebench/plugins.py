@@ -49,7 +49,6 @@ PLANNED: dict[str, dict[str, str]] = {
     "prior": {
         "posendf": "the Pose-NDF reference prior",
         "vposer": "the VPoser-style VAE baseline",
-        "gmm": "the SMPLify GMM baseline",
     },
     "task": {
         "denoise": "the motion denoising task",

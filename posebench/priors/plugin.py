@@ -15,3 +15,9 @@ def register_priors(register: RegisterCallback) -> None:
         summary="no prior: zero energy, identity projection, uniform random rotations (the floor)",
         version="1",
     )
+    register(
+        "gmm",
+        "posebench.priors.gmm.prior:GMMPrior",
+        summary="SMPLify-style mixture of 8 full-covariance Gaussians (max-mixture NLL)",
+        version="1",
+    )

@@ -1,0 +1,1 @@
+"""The SMPLify-style GMM prior: 8 full-covariance Gaussians over the 63-D axis-angle body pose."""
