@@ -79,7 +79,7 @@ def test_entry_point_plugin_is_discovered_with_its_distribution(on_path):
     assert entry.plugin.distribution == "posebench-toy"
     assert entry.plugin.version == "0.3.0"
     assert entry.as_dict()["plugin"] == "posebench-toy"
-    assert plugins.get_registry().names("task") == ["toy-energy-gap"]
+    assert "toy-energy-gap" in plugins.get_registry().names("task")
 
 
 def test_broken_plugin_is_skipped_and_reported(on_path):

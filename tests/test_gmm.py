@@ -76,9 +76,7 @@ def test_em_recovers_a_known_mixture():
         atol=0.03,
         rtol=0,
     )
-    assert all(
-        b >= a - 1e-9 for a, b in itertools.pairwise(report.history)
-    )  # EM ascends
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(report.history))  # EM ascends
 
 
 def test_reg_covar_floors_the_covariance_eigenvalues():

@@ -38,7 +38,7 @@ def test_registered_names_are_implemented():
 
 def test_toy_plugin_components_are_listed(toy_plugin):
     registry = plugins.get_registry()
-    assert registry.names("task") == ["toy-energy-gap"]
+    assert "toy-energy-gap" in registry.names("task")
     assert "toy-gauss" in registry.names("prior")
     entry = registry.get("body_model", "toy-stick")
     assert entry.plugin.name == "toy-plugin"

@@ -9,3 +9,9 @@ from posebench.plugins import RegisterCallback
 @hookimpl
 def register_tasks(register: RegisterCallback) -> None:
     """The built-in tasks (sample, interpolate, denoise, image_fit) register here."""
+    register(
+        "denoise",
+        "posebench.tasks.denoise:DenoiseTask",
+        summary="motion denoising (HuMoR joint noise, Pose-NDF rotation noise)",
+        version="1",
+    )

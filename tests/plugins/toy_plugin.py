@@ -13,7 +13,7 @@ import torch
 
 import posebench
 from posebench.body.base import SMPL22_PARENTS, BodyModel, BodyOutput
-from posebench.datasets.base import Dataset
+from posebench.datasets.base import Dataset, MotionSequence
 from posebench.hashing import hash_arrays
 from posebench.priors.base import Prior, check_pose
 from posebench.tasks.base import Metric, Task, TaskResult
@@ -70,6 +70,23 @@ class ToyPoses(Dataset):
     def poses(self, split: str) -> torch.Tensor:
         generator = torch.Generator().manual_seed(list(self.sizes).index(self.check_split(split)))
         return 0.2 * torch.randn(self.sizes[split], 21, 3, generator=generator)
+
+    def sequences(self, split: str) -> list[MotionSequence]:
+        """Two smooth 2.5 s motions at 60 Hz: joint angles on sines, turning and walking root."""
+        generator = torch.Generator().manual_seed(
+            10 + list(self.sizes).index(self.check_split(split))
+        )
+        time = torch.arange(150, dtype=torch.float32)[:, None, None] / 60.0
+        out = []
+        for index in range(2):
+            amplitude = 0.3 * torch.rand(21, 3, generator=generator)
+            phase = 6.28 * torch.rand(21, 3, generator=generator)
+            pose = amplitude * torch.sin(2.0 * time + phase)
+            t = time[:, 0, 0]
+            root = torch.stack([0.1 * torch.sin(t), 0.4 * t, torch.zeros_like(t)], dim=1)
+            trans = torch.stack([0.5 * t, 0.02 * torch.sin(4 * t), 0.1 * t], dim=1)
+            out.append(MotionSequence(pose, root, trans, fps=60.0, name=f"{split}-{index}"))
+        return out
 
     def content_hash(self) -> str:
         return hash_arrays(*(self.poses(split) for split in self.splits))

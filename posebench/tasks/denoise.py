@@ -1,0 +1,190 @@
+"""Motion denoising: recover clean motion from noisy observations, with every prior the same way.
+
+Protocols: ``humor`` (N(0, 0.04² m²) on the 22 joint positions, root fitted; specs/baselines.md
+C.2) and ``rotation-0.1`` / ``rotation-0.5`` (N(0, σ²) on the axis-angle body pose, root known;
+Pose-NDF's protocol, specs/posendf.md §6.3). Windows of 60 frames at 30 Hz from the test split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import torch
+
+from posebench.benchmark.config import packaged_config
+from posebench.benchmark.progress import Progress
+from posebench.benchmark.seeding import make_generator
+from posebench.body.base import BodyModel, BodyOutput
+from posebench.datasets.base import Dataset, MotionSequence, windows
+from posebench.datasets.noise import humor_noise, rotation_noise
+from posebench.errors import InputError
+from posebench.priors.base import Prior
+from posebench.tasks.base import Metric, Task, TaskResult
+from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm
+from posebench.tasks.motion_fit import fit_motion
+
+
+def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:
+    """The task's windows: ``length`` frames at ``fps`` from the split's sequences."""
+    spec = config["window"]
+    stride = spec["stride"] or getattr(dataset, "window_stride", None) or spec["length"]
+    out: list[MotionSequence] = []
+    for sequence in dataset.sequences(config["split"]):
+        out.extend(windows(sequence, spec["length"], spec["fps"], stride))
+    if config.get("max_windows"):
+        out = out[: config["max_windows"]]
+    if not out:
+        raise InputError(
+            f"dataset '{dataset.name}' split {config['split']} has no sequence of "
+            f"{spec['length']} frames at {spec['fps']} Hz; use a shorter window (--task-config)"
+        )
+    return out
+
+
+def pose_chunks(
+    body: BodyModel, pose: torch.Tensor, root: torch.Tensor, trans: torch.Tensor, chunk: int = 512
+) -> BodyOutput:
+    """Body forward of (W, T, ...) motion in chunks of frames; outputs shaped (W, T, ...)."""
+    shape = pose.shape[:2]
+    flat = [t.reshape(-1, *t.shape[2:]) for t in (pose, root, trans)]
+    joints, vertices = [], []
+    with torch.no_grad():
+        for start in range(0, flat[0].shape[0], chunk):
+            out = body(*(t[start : start + chunk] for t in flat))
+            joints.append(out.joints)
+            if out.vertices is not None:
+                vertices.append(out.vertices)
+    return BodyOutput(
+        joints=torch.cat(joints).reshape(*shape, 22, 3),
+        vertices=torch.cat(vertices).reshape(*shape, -1, 3) if vertices else None,
+    )
+
+
+class DenoiseTask(Task):
+    """Fit per-frame pose (+ root) to noisy observations; report errors against ground truth."""
+
+    name = "denoise"
+    version = "1"
+    protocols = ("humor", "rotation-0.1", "rotation-0.5")
+    metrics: ClassVar[dict[str, Metric]] = {
+        "mpjpe_mm": Metric("mm", False, "mean per-joint position error, 22 joints, no alignment"),
+        "mpvpe_mm": Metric("mm", False, "mean per-vertex position error, no alignment"),
+        "accel_error": Metric("mm/frame²", False, "joint acceleration error vs ground truth"),
+        "noisy_mpjpe_mm": Metric("mm", False, "the noisy input's joint error"),
+        "noisy_mpvpe_mm": Metric("mm", False, "the noisy input's vertex error (rotation noise)"),
+        "noisy_accel_error": Metric("mm/frame²", False, "the noisy input's acceleration error"),
+        "mpjpe_vs_none_mm": Metric("mm", False, "MPJPE minus the no-prior fit's, same windows"),
+    }
+    main_metric = "mpjpe_mm"
+    default_config = packaged_config("tasks/denoise.yaml")
+
+    def run(
+        self,
+        prior: Prior,
+        dataset: Dataset,
+        body: BodyModel,
+        config: Mapping[str, Any],
+        device: torch.device,
+        seed: int,
+        progress: Progress,
+    ) -> TaskResult:
+        clips = motion_windows(dataset, config)
+        gt_pose, gt_root, gt_trans = (
+            torch.stack([getattr(w, key) for w in clips]).to(device=device, dtype=torch.float32)
+            for key in ("pose_body", "root_orient", "trans")
+        )
+        gt = pose_chunks(body, gt_pose, gt_root, gt_trans)
+        noise = config["noise"]
+        generator = make_generator(seed, "denoise", config["protocol"])
+        if noise["model"] == "humor":
+            noisy = humor_noise(gt.joints.cpu(), generator, sigma=noise["sigma"])
+            observed = noisy.noisy.to(device)
+            noisy_out = BodyOutput(joints=observed, vertices=None)
+            init_pose, root = None, None
+        else:
+            noisy = rotation_noise(gt_pose.cpu(), generator, sigma=noise["sigma"])
+            init_pose = noisy.noisy.to(device)
+            noisy_out = pose_chunks(body, init_pose, gt_root, gt_trans)
+            observed = noisy_out.joints
+            root = (gt_root, gt_trans)
+        if config["fit_root"] is False and root is None:
+            root = (gt_root, gt_trans)
+
+        weight, source = prior.energy_weight(self.name)
+        if prior.name == "none":
+            weight = 0.0
+        fitted = self._fit(prior, weight, body, observed, init_pose, root, config, progress)
+        per_window = {"mpjpe_mm": mpjpe_mm(fitted.joints, gt.joints)}
+        metrics: dict[str, float | None] = {
+            "mpjpe_mm": float(per_window["mpjpe_mm"].mean()),
+            "mpvpe_mm": _mean_or_none(fitted.vertices, gt.vertices),
+            "accel_error": float(accel_error_mm(fitted.joints, gt.joints).mean()),
+            "noisy_mpjpe_mm": float(mpjpe_mm(noisy_out.joints, gt.joints).mean()),
+            "noisy_mpvpe_mm": _mean_or_none(noisy_out.vertices, gt.vertices),
+            "noisy_accel_error": float(accel_error_mm(noisy_out.joints, gt.joints).mean()),
+        }
+        details: dict[str, Any] = {
+            "windows": len(clips),
+            "window_names": [w.name for w in clips],
+            "per_window_mpjpe_mm": per_window["mpjpe_mm"].tolist(),
+            "noise": noisy.record(),
+        }
+        if prior.name == "none" or weight == 0.0:
+            metrics["mpjpe_vs_none_mm"] = 0.0
+        elif config["compare_to_none"]:
+            baseline = self._fit(prior, 0.0, body, observed, init_pose, root, config, progress)
+            difference = per_window["mpjpe_mm"] - mpjpe_mm(baseline.joints, gt.joints)
+            mean, low, high = bootstrap_mean_ci(
+                difference.cpu().numpy(), seed, resamples=config["bootstrap_resamples"]
+            )
+            metrics["mpjpe_vs_none_mm"] = mean
+            details["mpjpe_vs_none_ci95_mm"] = [low, high]
+        else:
+            metrics["mpjpe_vs_none_mm"] = None
+        return TaskResult(
+            metrics=metrics,
+            details=details,
+            inputs_hash=noisy.hash,
+            energy_weight=weight,
+            energy_weight_source=source if prior.name != "none" else "default",
+        )
+
+    def _fit(
+        self,
+        prior: Prior,
+        weight: float,
+        body: BodyModel,
+        observed: torch.Tensor,
+        init_pose: torch.Tensor | None,
+        root: tuple[torch.Tensor, torch.Tensor] | None,
+        config: Mapping[str, Any],
+        progress: Progress,
+    ) -> BodyOutput:
+        """Fit every window (in batches) and return the fitted motion's joints and vertices."""
+        size = config["batch_windows"]
+        poses, roots, transes = [], [], []
+        for start in range(0, len(observed), size):
+            part = slice(start, start + size)
+            fit = fit_motion(
+                prior,
+                weight,
+                body,
+                observed[part],
+                config,
+                init_pose=None if init_pose is None else init_pose[part],
+                root=None if root is None else (root[0][part], root[1][part]),
+                progress=progress,
+                description=f"denoise windows {start + 1}-{min(start + size, len(observed))}"
+                + ("" if weight else " (no prior)"),
+            )
+            poses.append(fit.pose_body)
+            roots.append(fit.root_orient)
+            transes.append(fit.trans)
+        return pose_chunks(body, torch.cat(poses), torch.cat(roots), torch.cat(transes))
+
+
+def _mean_or_none(pred: torch.Tensor | None, target: torch.Tensor | None) -> float | None:
+    if pred is None or target is None:
+        return None
+    return float(mpjpe_mm(pred, target).mean())

@@ -1,0 +1,139 @@
+"""Fit body motion to 3D joint observations under a pose prior (denoising, user sequences).
+
+The objective, for windows of T frames:
+
+    Σ ‖J_tj − O_tj‖² / (2 σ_d²) + Σ ‖J_t+1,j − 2 J_tj + J_t−1,j‖² / (2 σ_a²) + w Σ_t E(θ_t)
+
+with J the body model's 22 joints, O the observations, E the prior's energy and w its weight.
+Root orientation and translation start from a per-frame rigid fit of the rest skeleton's torso to
+the observations; stage 1 refines them alone, stage 2 everything. Priors with a latent space can
+be optimised in it (θ = decode(z), energy = latent_energy(z)). The schedule is the same for every
+prior: only w and E change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import roma
+import torch
+
+from posebench.benchmark.progress import NullProgress, Progress
+from posebench.body.base import BodyModel
+from posebench.priors.base import LatentPrior, Prior
+
+#: Torso joints (SMPL-22 indices) whose rest positions fix the initial root: pelvis, hips,
+#: spine1-3, neck, collars, shoulders.
+TORSO = (0, 1, 2, 3, 6, 9, 12, 13, 14, 16, 17)
+
+
+@dataclass
+class MotionFit:
+    """Fitted motion for W windows of T frames."""
+
+    pose_body: torch.Tensor  # (W, T, 21, 3)
+    root_orient: torch.Tensor  # (W, T, 3)
+    trans: torch.Tensor  # (W, T, 3)
+    final_loss: float
+    steps: int
+
+
+def rigid_root_init(body: BodyModel, observed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Root orientation and translation (N, 3) that put the rest skeleton's torso on ``observed``
+    (N, 22, 3), frame by frame (Kabsch). Assumes the root rotates about the pelvis joint (SMPL).
+    """
+    rest = body(observed.new_zeros(1, 21, 3)).joints[0].detach()  # (22, 3)
+    torso = list(TORSO)
+    source = rest[torso].expand(len(observed), -1, -1)
+    rotation, translation = roma.rigid_points_registration(source, observed[:, torso])
+    pelvis = rest[0]
+    trans = translation + rotation @ pelvis - pelvis
+    return roma.rotmat_to_rotvec(rotation), trans
+
+
+def _energy_term(
+    prior: Prior, pose_flat: torch.Tensor, latent: torch.Tensor | None
+) -> torch.Tensor:
+    if latent is not None:
+        return prior.latent_energy(latent).sum()
+    return prior.energy(pose_flat).sum()
+
+
+def fit_motion(
+    prior: Prior,
+    weight: float,
+    body: BodyModel,
+    observed: torch.Tensor,
+    config: Mapping[str, Any],
+    init_pose: torch.Tensor | None = None,
+    root: tuple[torch.Tensor, torch.Tensor] | None = None,
+    progress: Progress | None = None,
+    description: str = "fitting",
+) -> MotionFit:
+    """Fit (W, T) frames of motion to ``observed`` joints (W, T, 22, 3).
+
+    ``init_pose`` (W, T, 21, 3) starts the body pose (default: rest). ``root`` = (root_orient,
+    trans), each (W, T, 3), fixes the root; without it the root is fitted.
+    """
+    progress = progress or NullProgress()
+    n_windows, n_frames = observed.shape[:2]
+    n = n_windows * n_frames
+    flat_obs = observed.reshape(n, 22, 3)
+    terms, schedule = config["terms"], config["optimiser"]
+    if root is None:
+        root_orient, trans = rigid_root_init(body, flat_obs)
+        fit_root = True
+    else:
+        root_orient, trans = (r.reshape(n, 3).clone() for r in root)
+        fit_root = False
+    pose = init_pose.reshape(n, 21, 3) if init_pose is not None else flat_obs.new_zeros(n, 21, 3)
+    pose = pose.clone()
+    use_latent = bool(schedule.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
+    latent = prior.encode(pose).detach().clone() if use_latent else None
+
+    def loss_fn() -> torch.Tensor:
+        current = prior.decode(latent) if latent is not None else pose
+        joints = body(current, root_orient, trans).joints.reshape(n_windows, n_frames, 22, 3)
+        data = (joints - observed).pow(2).sum() / (2 * terms["data_sigma"] ** 2)
+        accel = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
+        smooth = accel.pow(2).sum() / (2 * terms["accel_sigma"] ** 2)
+        total = data + smooth
+        if weight > 0:
+            total = total + weight * _energy_term(prior, current, latent)
+        return total / n_windows
+
+    stages = []
+    if fit_root:
+        stages.append(([root_orient, trans], schedule["root_lr"], schedule["root_steps"]))
+    body_params = [latent if latent is not None else pose]
+    stages.append(
+        (
+            body_params + ([root_orient, trans] if fit_root else []),
+            schedule["lr"],
+            schedule["steps"],
+        )
+    )
+    loss = torch.tensor(float("nan"))
+    steps = 0
+    for stage, (params, lr, n_steps) in enumerate(stages):
+        for p in params:
+            p.requires_grad_(True)
+        optimiser = torch.optim.Adam(params, lr=lr)
+        for _ in progress.track(range(n_steps), f"{description} (stage {stage + 1})", n_steps):
+            optimiser.zero_grad(set_to_none=True)
+            loss = loss_fn()
+            loss.backward()
+            optimiser.step()
+            steps += 1
+        for p in params:
+            p.requires_grad_(False)
+    final = prior.decode(latent) if latent is not None else pose
+    return MotionFit(
+        pose_body=final.detach().reshape(n_windows, n_frames, 21, 3),
+        root_orient=root_orient.detach().reshape(n_windows, n_frames, 3),
+        trans=trans.detach().reshape(n_windows, n_frames, 3),
+        final_loss=float(loss.detach()),
+        steps=steps,
+    )
