@@ -50,3 +50,88 @@ def bootstrap_mean_ci(
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(values.mean()), float(low), float(high)
+
+
+# --- pose distributions (specs/protocols.md §2.3 and §8) ----------------------------------------
+
+
+def average_pairwise_distance_cm(joints: torch.Tensor) -> float:
+    """APD: mean over ordered pairs i ≠ j of the mean joint distance ‖J_i,k − J_j,k‖, in cm.
+
+    ``joints``: (N, J, 3) in metres, posed with body pose only (no root, no translation).
+    """
+    n = joints.shape[0]
+    flat = joints.reshape(n, -1, 3)
+    total = joints.new_zeros((), dtype=torch.float64)
+    for i in range(n):  # (N, J) distances per row keeps memory at O(N J)
+        total += (flat - flat[i]).norm(dim=-1).mean(dim=1).sum().double()
+    return float(100.0 * total / (n * (n - 1)))
+
+
+def frechet_distance(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
+    """Fréchet distance between the Gaussian fitted to ``x`` (N, D) and N(mean, cov)."""
+    from scipy import linalg
+
+    mu = x.mean(axis=0)
+    sigma = np.cov(x, rowvar=False)
+    covmean = linalg.sqrtm(sigma @ cov)
+    if not np.isfinite(covmean).all():  # near-singular product: regularise as pytorch-fid does
+        offset = np.eye(len(mu)) * 1e-6
+        covmean = linalg.sqrtm((sigma + offset) @ (cov + offset))
+    covmean = covmean.real
+    return float(((mu - mean) ** 2).sum() + np.trace(sigma) + np.trace(cov) - 2 * np.trace(covmean))
+
+
+def _kth_neighbour_radius(x: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
+    radii = []
+    for start in range(0, len(x), chunk):
+        distances = torch.cdist(x[start : start + chunk], x)
+        radii.append(distances.kthvalue(k + 1, dim=1).values)  # +1: the point itself
+    return torch.cat(radii)
+
+
+def _covered(
+    points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 4096
+) -> torch.Tensor:
+    inside = []
+    for start in range(0, len(points), chunk):
+        distances = torch.cdist(points[start : start + chunk], centres)
+        inside.append((distances <= radii[None]).any(dim=1))
+    return torch.cat(inside)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al.; PRDC's definitions), Euclidean.
+
+    precision = share of ``fake`` inside some real point's k-NN ball (radius among the reals);
+    recall = share of ``real`` inside some fake point's k-NN ball (radius among the fakes).
+    """
+    real, fake = real.double(), fake.double()
+    precision = _covered(fake, real, _kth_neighbour_radius(real, k)).double().mean()
+    recall = _covered(real, fake, _kth_neighbour_radius(fake, k)).double().mean()
+    return float(precision), float(recall)
+
+
+def _unit_quaternions(pose: torch.Tensor) -> torch.Tensor:
+    return roma.rotvec_to_unitquat(pose.double())  # (..., 4); the sign does not matter below
+
+
+def nearest_neighbour_geodesic(
+    poses: torch.Tensor, reference: torch.Tensor, chunk: int = 256, reference_chunk: int = 1024
+) -> torch.Tensor:
+    """dNN per pose: min over reference poses of Σ_j 2 arccos |⟨q_j, q'_j⟩| (radians, summed
+    over the 21 joints; DPoser's definition, specs/protocols.md §2.3). Exact, chunked.
+    """
+    q = _unit_quaternions(poses)  # (N, 21, 4)
+    r = _unit_quaternions(reference)  # (M, 21, 4)
+    best = []
+    for start in range(0, len(q), chunk):
+        block = q[start : start + chunk]
+        minimum = torch.full((len(block),), float("inf"), dtype=torch.float64, device=q.device)
+        for r_start in range(0, len(r), reference_chunk):
+            part = r[r_start : r_start + reference_chunk]
+            dots = torch.einsum("njc,mjc->nmj", block, part).abs()
+            angles = 2 * torch.arccos(dots.clamp(max=1.0)).sum(dim=-1)
+            minimum = torch.minimum(minimum, angles.min(dim=1).values)
+        best.append(minimum)
+    return torch.cat(best)

@@ -1,0 +1,83 @@
+"""Metric functions on hand-computed cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import roma
+import torch
+
+from posebench.tasks import metrics
+
+
+def test_mpjpe_is_the_mean_euclidean_error_in_mm():
+    target = torch.zeros(2, 5, 22, 3)
+    pred = target + torch.tensor([0.003, 0.004, 0.0])
+    torch.testing.assert_close(metrics.mpjpe_mm(pred, target), torch.tensor([5.0, 5.0]))
+
+
+def test_acceleration_error():
+    time = torch.arange(10.0)[None, :, None, None]
+    constant_velocity = time * torch.tensor([0.01, 0.0, 0.0])
+    assert metrics.accel_error_mm(constant_velocity + 0.5, constant_velocity).item() < 1e-4
+    bumped = constant_velocity.clone()
+    bumped[0, 5, 0, 1] += 0.001  # 1 mm bump: second differences 1, -2, 1 mm at frames 4, 5, 6
+    assert metrics.accel_error_mm(bumped, constant_velocity).item() == pytest.approx(
+        4 / 8, rel=1e-5
+    )
+
+
+def test_procrustes_undoes_a_similarity_transform():
+    target = torch.randn(3, 14, 3, dtype=torch.float64)
+    rotation = roma.random_rotmat(3, dtype=torch.float64)
+    moved = 1.7 * target @ rotation.transpose(1, 2) + torch.tensor(
+        [0.3, -1.0, 2.0], dtype=torch.float64
+    )
+    torch.testing.assert_close(metrics.procrustes_align(moved, target), target)
+
+
+def test_bootstrap_interval():
+    assert metrics.bootstrap_mean_ci(np.full(10, 2.5), seed=0) == (2.5, 2.5, 2.5)
+    mean, low, high = metrics.bootstrap_mean_ci(np.arange(100.0), seed=0)
+    assert mean == 49.5 and low < 49.5 < high and high - low == pytest.approx(11.3, abs=1.5)
+
+
+def test_apd_of_two_poses_one_centimetre_apart():
+    joints = torch.zeros(2, 22, 3)
+    joints[1, :, 2] = 0.01
+    assert metrics.average_pairwise_distance_cm(joints) == pytest.approx(1.0)
+    three = torch.zeros(3, 22, 3)
+    three[1, :, 0], three[2, :, 0] = 0.01, 0.03  # pair distances 1, 3, 2 cm
+    assert metrics.average_pairwise_distance_cm(three) == pytest.approx(2.0)
+
+
+def test_frechet_distance_of_a_shifted_copy_is_the_squared_shift():
+    x = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    cov = np.cov(x, rowvar=False)
+    assert metrics.frechet_distance(x, np.zeros(2), cov) == pytest.approx(0.0, abs=1e-9)
+    assert metrics.frechet_distance(x, np.array([3.0, 4.0]), cov) == pytest.approx(25.0)
+    # different covariances: FD = tr(S1 + S2 - 2 (S1 S2)^½) for diagonal S: Σ (√a - √b)²
+    assert metrics.frechet_distance(x, np.zeros(2), 4 * cov) == pytest.approx(
+        2 * (math.sqrt(2 / 3) - 2 * math.sqrt(2 / 3)) ** 2
+    )
+
+
+def test_precision_recall_extremes():
+    real = torch.randn(200, 63, generator=torch.Generator().manual_seed(0))
+    assert metrics.precision_recall(real, real.clone()) == (1.0, 1.0)
+    assert metrics.precision_recall(real, real + 100.0) == (0.0, 0.0)
+    half = torch.cat([real[:100], real[:100] + 100.0])
+    precision, _ = metrics.precision_recall(real, half)
+    assert precision == 0.5
+
+
+def test_dnn_is_the_summed_joint_angle_to_the_nearest_reference():
+    reference = 0.3 * torch.randn(50, 21, 3, generator=torch.Generator().manual_seed(1))
+    assert metrics.nearest_neighbour_geodesic(reference[:5], reference).abs().max() < 1e-6
+    moved = reference[:1].clone()
+    moved[0, 4] = roma.rotvec_composition([moved[0, 4], torch.tensor([0.0, 0.0, 0.25])])
+    assert metrics.nearest_neighbour_geodesic(moved, reference).item() == pytest.approx(
+        0.25, abs=1e-5
+    )
