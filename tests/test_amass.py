@@ -31,7 +31,7 @@ from posebench.datasets.amass import (
     sample_frames,
     split_of,
 )
-from posebench.datasets.amass_prepare import prepare_amass
+from posebench.datasets.amass_prepare import prepare_amass, summary_lines
 from posebench.datasets.base import MotionSequence
 from posebench.errors import InputError
 from posebench.testing import check_dataset
@@ -488,10 +488,25 @@ def test_a_100_hz_source_is_resampled_to_the_nearest_frames(prepared) -> None:
     assert np.array_equal(mosh.pose_body.reshape(-1, 63).numpy(), expected)
 
 
-def test_motion_of_an_unprepared_split_is_a_clear_error(prepared) -> None:
-    _, out, _ = prepared
+def test_motion_of_an_unprepared_split_is_a_clear_error(prepared, tmp_path: Path) -> None:
+    amass, out, _ = prepared
     with pytest.raises(InputError, match="motion for val, test only"):
         AmassDataset(out).sequences("train")
+    prepare_amass(amass, tmp_path / "train", motion_splits=["train"])
+    dataset = AmassDataset(tmp_path / "train")
+    # CMU 02_05 and PosePrior's 90 frames are under 1 s at 30 Hz once trimmed
+    names = [s.name for s in dataset.sequences("train")]
+    assert names == ["BioMotionLab_NTroje/rub001/0001_walk_stageii", "CMU/01/01_01_poses"]
+    with pytest.raises(InputError, match="motion for train only"):
+        dataset.sequences("test")
+    with pytest.raises(InputError, match="unknown motion split"):
+        prepare_amass(amass, tmp_path / "bad", motion_splits=["tset"])
+
+
+def test_summary_lines_name_counts_and_skips(prepared) -> None:
+    _, _, summary = prepared
+    text = "\n".join(summary_lines(summary))
+    assert "poses: train" in text and "DanceDB" in text and "3 shape files" in text
 
 
 def test_an_empty_split_is_an_empty_tensor(tmp_path: Path) -> None:

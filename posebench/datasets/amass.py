@@ -423,14 +423,19 @@ class AmassDataset(Dataset):
     def _array(self, file_name: str) -> np.ndarray:
         path = self.root / file_name
         expected = self.manifest.get("outputs", {}).get(file_name, {}).get("shape")
-        try:
-            array = np.load(path, mmap_mode="c") if expected and expected[0] else np.load(path)
+        if expected is None:
+            raise InputError(
+                f"the manifest of {self.root} does not list {file_name}; prepare the folder again "
+                "with 'posebench data prepare amass'"
+            )
+        try:  # numpy cannot memory-map an empty array
+            array = np.load(path, mmap_mode="c") if expected[0] else np.load(path)
         except (OSError, ValueError) as exc:
             raise InputError(
                 f"cannot read {path} ({exc}); prepare the folder again with 'posebench data "
                 "prepare amass'"
             ) from exc
-        if expected is None or list(array.shape) != list(expected):
+        if list(array.shape) != list(expected):
             raise InputError(
                 f"{path} has shape {tuple(array.shape)}, its manifest says {expected}; prepare "
                 "the folder again with 'posebench data prepare amass'"

@@ -341,8 +341,8 @@ class _State:
                 "offset": offset,
                 "length": len(frames),
                 "dataset": entry["dataset"],
-                "source_fps": motion.fps,
-                "source_start": int(low),
+                "mocap_fps": motion.fps,
+                "mocap_start": int(low),
                 "gender": motion.gender,
                 "betas": None if motion.betas is None else motion.betas.tolist(),
                 "humor_eval_excluded": stem.rsplit("_", 1)[0] in HUMOR_EVAL_EXCLUDED,
@@ -393,3 +393,24 @@ class _State:
             "files": self.files,
             "sequences": self.sequences,
         }
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """A few human-readable lines about a preparation, for the command line to print."""
+    counts, skipped = summary["counts"], summary["skipped"]
+    poses = ", ".join(f"{split} {n:,}" for split, n in counts["poses_total"].items())
+    sequences = ", ".join(
+        f"{split} {sum(by_dataset.values())}" for split, by_dataset in counts["sequences"].items()
+    )
+    lines = [
+        f"AMASS prepared into {summary['out_dir']} (seed {summary['seed']}, "
+        f"{counts['files_read']} files, {summary['seconds']:.0f} s)",
+        f"poses: {poses}",
+        f"30 Hz sequences: {sequences or 'none'}",
+        f"skipped: {skipped['shape_files']} shape files, {len(skipped['bad_files'])} bad files, "
+        f"{sum(skipped['unassigned_files'].values())} files of sub-datasets in no split",
+    ]
+    if skipped["unassigned_files"]:
+        lines.append("not in any split: " + ", ".join(skipped["unassigned_files"]))
+    lines.extend(f"bad file: {entry['error']}" for entry in skipped["bad_files"])
+    return lines
