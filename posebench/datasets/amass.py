@@ -26,7 +26,8 @@ Definitions (specs/posendf.md §3.1–3.2, baselines.md §A.3, §C.1):
   others and of old versus current folder names. VPoser v2's quirk of sampling CMU twice is not
   reproduced.
 - **Motion** (HuMoR): frames ``[int(0.1 N), int(0.9 N))``, resampled to 30 Hz by
-  :func:`resample_indices`, dropped when shorter than 1 s (30 frames) at 30 Hz.
+  :func:`resample_indices`, dropped when shorter than 1 s (30 frames) at 30 Hz or recorded below
+  30 Hz (both counted in the manifest). Only the val and test motion is prepared by default.
 - **Canonicalisation** (:func:`canonicalize`): see there; it needs no body model.
 """
 
