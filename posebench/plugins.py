@@ -57,7 +57,6 @@ PLANNED: dict[str, dict[str, str]] = {
     },
     "dataset": {
         "embedded": "the embedded default motion (CMU clip on the open body)",
-        "amass": "the AMASS loader",
     },
     "body_model": {
         "anny": "the embedded open body model",

@@ -9,3 +9,9 @@ from posebench.plugins import RegisterCallback
 @hookimpl
 def register_datasets(register: RegisterCallback) -> None:
     """The embedded default ('embedded') and the AMASS loader ('amass') register here."""
+    register(
+        "amass",
+        "posebench.datasets.amass:AmassDataset",
+        summary="your prepared AMASS copy: VPoser / Pose-NDF pose splits, HuMoR 30 Hz motion",
+        version="1",  # posebench.datasets.amass.AmassDataset.version (not imported here: lazy)
+    )
