@@ -559,3 +559,24 @@ def test_amass_is_a_registered_dataset(prepared) -> None:
     _, out, _ = prepared
     dataset = posebench.load_dataset("amass", amass_dir=out)
     assert isinstance(dataset, AmassDataset)
+
+
+def test_command_line_prepares_and_runs_on_amass(tmp_path: Path, capsys, toy_plugin) -> None:
+    """`posebench data prepare amass` then `posebench run --dataset amass --amass-dir`."""
+    from posebench.benchmark.cli import main
+
+    amass = make_tree(tmp_path / "amass")
+    out = tmp_path / "prepared"
+    assert (
+        main(["data", "prepare", "amass", "--amass-dir", str(amass), "--out", str(out), "--quiet"])
+        == 0
+    )
+    assert f"--amass-dir {out}" in capsys.readouterr().out
+    code = main(["run", "--prior", "none", "--task", "toy-energy-gap", "--dataset", "amass",
+                 "--amass-dir", str(out), "--body-model", "toy-stick", "--out", str(tmp_path / "r"), "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert list((tmp_path / "r" / "amass").rglob("seed0.json"))
+    code = main(["run", "--prior", "none", "--task", "toy-energy-gap", "--dataset", "amass",
+                 "--amass-dir", str(amass), "--body-model", "toy-stick", "--out", str(tmp_path / "r")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "posebench data prepare amass" in err

@@ -34,6 +34,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "quick": False,
     "out": "results",
+    "amass_dir": None,
 }
 SUITE_DEFAULTS: dict[str, Any] = {
     **{k: v for k, v in RUN_DEFAULTS.items() if k not in ("prior", "task", "checkpoint", "seed")},
@@ -83,6 +84,11 @@ def _add_components(parser: argparse.ArgumentParser) -> None:
         "--prior-config", dest="prior_config", help="YAML overriding prior config keys"
     )
     parser.add_argument("--quick", action="store_const", const=True, help="CI-sized work")
+    parser.add_argument(
+        "--amass-dir",
+        dest="amass_dir",
+        help="prepared AMASS folder for --dataset amass (default: $POSEBENCH_AMASS_DIR)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,6 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output folder (default results/)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_train)
+
+    data = commands.add_parser("data", help="prepare and build datasets")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
+    data_commands.required = True
+    prepare = data_commands.add_parser("prepare", help="prepare a dataset for posebench")
+    prepare_commands = prepare.add_subparsers(dest="what", metavar="DATASET", parser_class=_Parser)
+    prepare_commands.required = True
+    p = prepare_commands.add_parser("amass", help="sample AMASS poses and motion (VPoser/HuMoR)")
+    p.add_argument("--amass-dir", dest="amass_dir", required=True, help="the AMASS download")
+    p.add_argument("--out", required=True, help="folder for the prepared files")
+    p.add_argument("--seed", type=int, default=0, help="seed of the pose sampling (default 0)")
+    p.add_argument("--skip-bad-files", action="store_true", help="record malformed files and go on")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_prepare_amass)
 
     p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
     p.add_argument("--results", default="results", help="results folder (default results/)")
@@ -205,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for required in ("prior", "task"):
         if not options[required]:
             raise PosebenchError(f"posebench run needs --{required} (or '{required}:' in --config)")
-    outcome = run(**options, progress=_progress(args.quiet))
+    outcome = run(**_with_dataset_options(options), progress=_progress(args.quiet))
     _print_metrics(outcome.record)
     print(f"result: {outcome.path}")
     return 0
@@ -246,7 +266,14 @@ def cmd_suite(args: argparse.Namespace) -> int:
     progress = _progress(args.quiet)
     done = skipped = 0
     for prior, task, seed in progress.track(runs, "suite", total=len(runs)):
-        outcome = run(prior=prior, task=task, seed=seed, force=force, progress=progress, **options)
+        outcome = run(
+            prior=prior,
+            task=task,
+            seed=seed,
+            force=force,
+            progress=progress,
+            **_with_dataset_options(options),
+        )
         if outcome.skipped:
             skipped += 1
             progress.log(f"exists, skipped: {outcome.path}")
@@ -256,6 +283,31 @@ def cmd_suite(args: argparse.Namespace) -> int:
     print(
         f"suite: {done} run, {skipped} skipped (existing; --force re-runs them) -> {options['out']}"
     )
+    return 0
+
+
+def _with_dataset_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Move dataset-specific options (the AMASS folder) into ``dataset_options``."""
+    options = dict(options)
+    amass_dir = options.pop("amass_dir", None)
+    options["dataset_options"] = {"amass_dir": amass_dir} if amass_dir else {}
+    return options
+
+
+def cmd_prepare_amass(args: argparse.Namespace) -> int:
+    """Sample AMASS poses (VPoser splits) and motion (HuMoR splits) into a prepared folder."""
+    from posebench.datasets.amass_prepare import prepare_amass, summary_lines
+
+    summary = prepare_amass(
+        args.amass_dir,
+        args.out,
+        seed=args.seed,
+        progress=_progress(args.quiet),
+        skip_bad_files=args.skip_bad_files,
+    )
+    for line in summary_lines(summary):
+        print(line)
+    print(f"use it with: posebench run --dataset amass --amass-dir {args.out} ...")
     return 0
 
 
