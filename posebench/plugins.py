@@ -51,8 +51,6 @@ PLANNED: dict[str, dict[str, str]] = {
         "vposer": "the VPoser-style VAE baseline",
     },
     "task": {
-        "sample": "the pose sampling task",
-        "interpolate": "the pose interpolation task",
         "image_fit": "the OpenPose image fitting task",
     },
     "dataset": {

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import roma
 import torch
 
 from posebench.benchmark.config import merge_config
@@ -70,6 +71,22 @@ class Prior(abc.ABC):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` poses ``(n, 21, 3)`` drawn from the prior."""
         raise self.unsupported("sampling")
+
+    def interpolate(self, start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
+        """A path of ``steps + 1`` poses ``(steps + 1, B, 21, 3)`` from ``start`` towards ``end``.
+
+        The default walks the per-joint slerp and projects every pose on it (just the slerp for a
+        prior without projection); priors override it with their own method.
+        """
+        check_pose(start, "start pose")
+        check_pose(end, "end pose")
+        times = torch.linspace(0.0, 1.0, steps + 1, device=start.device, dtype=start.dtype)
+        path = roma.rotvec_slerp(start, end, times)  # (steps + 1, B, 21, 3)
+        try:
+            projected = self.project(path.reshape(-1, 21, 3))
+        except CapabilityNotSupported:
+            return path
+        return projected.reshape(path.shape)
 
     def fit(
         self,

@@ -15,3 +15,15 @@ def register_tasks(register: RegisterCallback) -> None:
         summary="motion denoising (HuMoR joint noise, Pose-NDF rotation noise)",
         version="1",
     )
+    register(
+        "sample",
+        "posebench.tasks.sample:SampleTask",
+        summary="pose sampling: APD, FID, precision/recall, dNN, share plausible",
+        version="1",
+    )
+    register(
+        "interpolate",
+        "posebench.tasks.interpolate:InterpolateTask",
+        summary="pose interpolation: plausibility along the path, smoothness, endpoint error",
+        version="1",
+    )

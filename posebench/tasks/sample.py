@@ -1,0 +1,113 @@
+"""Pose sampling: draw from each prior and score diversity (APD) and realism (FID, precision,
+recall, dNN, share of plausible samples) against the dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from posebench.benchmark.config import packaged_config
+from posebench.benchmark.progress import Progress
+from posebench.benchmark.seeding import make_generator
+from posebench.body.base import BodyModel
+from posebench.datasets.base import Dataset
+from posebench.hashing import hash_arrays
+from posebench.priors.base import Prior
+from posebench.tasks.base import Metric, Task, TaskResult
+from posebench.tasks.metrics import (
+    average_pairwise_distance_cm,
+    frechet_distance,
+    nearest_neighbour_geodesic,
+    precision_recall,
+)
+
+DNN_DEFINITION = "min over reference poses of sum over 21 joints of 2 arccos|<q, q'>| (radians)"
+
+
+def rest_joints(body: BodyModel, pose: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    """(N, 22, 3) joints of poses with no root rotation or translation."""
+    with torch.no_grad():
+        return torch.cat([body(pose[i : i + chunk]).joints for i in range(0, len(pose), chunk)])
+
+
+def subset(poses: torch.Tensor, n: int, seed: int, stream: str) -> torch.Tensor:
+    """At most ``n`` poses, chosen without replacement by a seeded stream (all if fewer)."""
+    if len(poses) <= n:
+        return poses
+    index = torch.randperm(len(poses), generator=make_generator(seed, stream))[:n]
+    return poses[index.sort().values]
+
+
+class SampleTask(Task):
+    """N samples per prior; APD on the first 500, distribution metrics on all."""
+
+    name = "sample"
+    version = "1"
+    protocols = ("default",)
+    metrics: ClassVar[dict[str, Metric]] = {
+        "apd_cm": Metric("cm", True, "average pairwise joint distance (diversity)"),
+        "fid": Metric("", False, "Fréchet distance on 63-D axis-angle to the reference split"),
+        "precision": Metric("", True, "share of samples inside the reference's 3-NN balls"),
+        "recall": Metric("", True, "share of reference poses inside the samples' 3-NN balls"),
+        "dnn": Metric("rad", False, "mean geodesic distance to the nearest reference pose"),
+        "frac_plausible": Metric("", True, "share of samples with dNN within test poses' 95 %"),
+    }
+    main_metric = "fid"
+    default_config = packaged_config("tasks/sample.yaml")
+
+    def run(
+        self,
+        prior: Prior,
+        dataset: Dataset,
+        body: BodyModel,
+        config: Mapping[str, Any],
+        device: torch.device,
+        seed: int,
+        progress: Progress,
+    ) -> TaskResult:
+        reference = dataset.poses(config["reference_split"]).to(device)
+        test = dataset.poses("test").to(device)
+        n = max(config["n_samples"], config["n_apd"])
+        generator = make_generator(seed, "sample")
+        samples = torch.cat(
+            [
+                prior.sample(min(256, n - start), generator).to(device)
+                for start in progress.track(range(0, n, 256), "sampling", total=-(-n // 256))
+            ]
+        ).detach()
+        apd = average_pairwise_distance_cm(rest_joints(body, samples[: config["n_apd"]]))
+        flat_reference = reference.reshape(len(reference), 63).double().cpu().numpy()
+        fid = frechet_distance(
+            samples.reshape(n, 63).double().cpu().numpy(),
+            flat_reference.mean(axis=0),
+            np.cov(flat_reference, rowvar=False),
+        )
+        real = subset(reference, config["n_reference"], seed, "sample-reference").reshape(-1, 63)
+        precision, recall = precision_recall(real, samples.reshape(n, 63), k=config["k"])
+        dnn = nearest_neighbour_geodesic(samples, reference)
+        threshold = float(
+            torch.quantile(
+                nearest_neighbour_geodesic(test, reference), config["plausible_quantile"]
+            )
+        )
+        return TaskResult(
+            metrics={
+                "apd_cm": apd,
+                "fid": fid,
+                "precision": precision,
+                "recall": recall,
+                "dnn": float(dnn.mean()),
+                "frac_plausible": float((dnn <= threshold).double().mean()),
+            },
+            details={
+                "n_samples": n,
+                "n_reference": len(real),
+                "dnn_definition": DNN_DEFINITION,
+                "plausible_dnn_threshold": threshold,
+                "samples_hash": hash_arrays(samples),
+            },
+        )
