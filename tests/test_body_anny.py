@@ -236,6 +236,11 @@ def test_metadata_describes_the_bake(body):
     json.dumps(meta)
 
 
+def test_inputs_on_another_device_are_an_input_error(body):
+    with pytest.raises(InputError, match="pose is on meta but the body model is on cpu"):
+        body(torch.zeros(1, 21, 3, device="meta"))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu(body):
     pose = _pose(4, 0.4, seed=6)

@@ -76,21 +76,32 @@ def _check_batch(x: Any, what: str, shape: tuple[int, ...], batch: int | None) -
         or (batch is not None and x.shape[0] != batch)
     ):
         raise InputError(f"{what} must have shape {want}, got {tuple(x.shape)}".replace("'", ""))
-    if not torch.isfinite(x).all():
-        raise InputError(f"{what} contains NaN or infinite values")
     return x
 
 
 def check_inputs(
-    pose: Any, root_orient: Any, transl: Any
+    pose: Any, root_orient: Any, transl: Any, device: torch.device | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """Validate a body model's inputs: pose (B, 21, 3), root_orient (B, 3), transl (B, 3)."""
+    """Validate a body model's inputs: pose (B, 21, 3), root_orient (B, 3), transl (B, 3).
+
+    Shapes, then (with ``device``, the model's) devices, then NaN and infinity.
+    """
     pose = _check_batch(pose, "pose", (NUM_BODY_JOINTS, 3), None)
     batch = pose.shape[0]
     if root_orient is not None:
         root_orient = _check_batch(root_orient, "root_orient", (3,), batch)
     if transl is not None:
         transl = _check_batch(transl, "transl", (3,), batch)
+    given = (("pose", pose), ("root_orient", root_orient), ("transl", transl))
+    for what, x in given:
+        if x is not None and device is not None and x.device != device:
+            raise InputError(
+                f"{what} is on {x.device} but the body model is on {device}; "
+                "move one of them (body.to(device) or tensor.to(device))"
+            )
+    for what, x in given:
+        if x is not None and not torch.isfinite(x).all():
+            raise InputError(f"{what} contains NaN or infinite values")
     return pose, root_orient, transl
 
 
@@ -212,7 +223,7 @@ class AnnyBody(BodyModel):
         shape: torch.Tensor | None = None,
     ) -> BodyOutput:
         """Pose the body: joints (B, 22, 3), vertices (B, V, 3), BODY_25 keypoints (B, 25, 3)."""
-        pose, root_orient, transl = check_inputs(pose, root_orient, transl)
+        pose, root_orient, transl = check_inputs(pose, root_orient, transl, self.device)
         if shape is not None and shape.numel() > 0:
             raise InputError(
                 "the anny body has one fixed shape and takes no shape parameters; pass shape=None"

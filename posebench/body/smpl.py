@@ -346,7 +346,7 @@ class SMPLBody(BodyModel):
         shape: torch.Tensor | None = None,
     ) -> BodyOutput:
         """Pose the body: joints (B, 22, 3), vertices (B, V, 3), BODY_25 (B, 25, 3) or None."""
-        pose, root_orient, transl = check_inputs(pose, root_orient, transl)
+        pose, root_orient, transl = check_inputs(pose, root_orient, transl, self.device)
         batch = pose.shape[0]
         dtype = self._model.v_template.dtype
         pose = pose.to(dtype)
