@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from posebench.benchmark.device import synchronize
 from posebench.body.anny import AnnyBody
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued CUDA work so a timing covers it (kept local: no import from conftest)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _batches(size: str) -> list[int]:

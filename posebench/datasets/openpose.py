@@ -23,19 +23,9 @@ from typing import Any
 import numpy as np
 
 from posebench.atomic import atomic_write
+from posebench.body.keypoints import BODY25_NAMES, COCO18_NAMES
 from posebench.errors import InputError
 
-# OpenPose's order (poseParameters.cpp). posebench/body/keypoints.py also names BODY_25; the two
-# tables must stay identical until they are merged.
-BODY25_NAMES: tuple[str, ...] = (
-    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
-    "MidHip", "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar",
-    "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
-)  # fmt: skip
-COCO18_NAMES: tuple[str, ...] = (
-    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
-    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
-)  # fmt: skip
 LAYOUTS: dict[str, tuple[str, ...]] = {"BODY_25": BODY25_NAMES, "COCO": COCO18_NAMES}
 
 # The arrays of one person, in the order OpenPose writes them (wPeopleJsonSaver.hpp).
