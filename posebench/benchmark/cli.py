@@ -67,6 +67,15 @@ def _seed_list(text: str) -> list[int]:
         ) from None
 
 
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in _csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, not {text!r}"
+        ) from None
+
+
 def _add_common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
     parser.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
     if seed:
@@ -128,6 +137,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_components(p)
     _add_common(p, seed=False)
     p.set_defaults(handler=cmd_suite)
+
+    p = commands.add_parser("tune", help="tune a prior's energy weight on the validation split")
+    p.add_argument("--prior", help="prior name")
+    p.add_argument("--task", help="task name")
+    p.add_argument("--protocol", help="task protocol (default: the task's first)")
+    p.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
+    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    p.add_argument("--grid", type=_float_list, help="weights to try (default: declared x 10^-3..3)")
+    p.add_argument("--apply", type=Path, help="instead: write this tuned file's weight ...")
+    p.add_argument("--to", type=Path, help="... into this prior YAML (energy_weights block)")
+    _add_components(p)
+    _add_common(p)
+    p.set_defaults(handler=cmd_tune)
 
     p = commands.add_parser("train", help="train a prior on a dataset's train split")
     p.add_argument("--prior", required=True, help="prior name")
@@ -338,6 +360,32 @@ def _packaged_suite(name: str, loader: Callable[[str], dict[str, Any]]) -> dict[
             f"unknown suite '{name}'{suggest(name, names)}; suites: {', '.join(names)}"
         )
     return loader(f"suites/{name}.yaml")
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Grid-search a prior's energy weight for a task on the validation split."""
+    from posebench.benchmark.tune import apply_tuned, tune
+
+    if args.apply is not None or args.to is not None:
+        if args.apply is None or args.to is None:
+            raise PosebenchError(
+                "posebench tune --apply FILE needs --to PRIOR_YAML (and vice versa)"
+            )
+        weight = apply_tuned(args.apply, args.to)
+        print(f"wrote weight {weight:.6g} from {args.apply} into {args.to}")
+        return 0
+    options = resolve_options(args, RUN_DEFAULTS)
+    for required in ("prior", "task"):
+        if not options[required]:
+            raise PosebenchError(f"posebench tune needs --{required}")
+    options = _with_dataset_options(options)
+    path, document = tune(**options, grid=args.grid, progress=_progress(args.quiet))
+    metric = document["main_metric"]
+    for row in document["grid"]:
+        marker = "  <- best" if row["weight"] == document["weight"] else ""
+        print(f"weight {row['weight']:<12.6g} {metric} {row[metric]}{marker}")
+    print(f"tuned: {path} (posebench run uses it for this prior, task and dataset)")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

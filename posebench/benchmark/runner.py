@@ -13,6 +13,7 @@ from posebench.benchmark.device import describe_device, resolve_device
 from posebench.benchmark.progress import NullProgress, Progress
 from posebench.benchmark.results import ResultRecord, result_path
 from posebench.benchmark.seeding import seed_everything
+from posebench.benchmark.tune import read_tuned, tuned_path
 from posebench.errors import CapabilityNotSupported, PosebenchError
 from posebench.hashing import hash_file
 from posebench.plugins import get_registry
@@ -29,6 +30,25 @@ class RunOutcome:
     path: Path
     record: ResultRecord | None  # None when skipped
     skipped: bool = False
+
+
+def use_tuned_weight(prior: Any, out: str | Path, dataset: str, task: str) -> Path | None:
+    """Use the weight ``posebench tune`` wrote under ``<out>/tuned/`` for this prior and task."""
+    path = tuned_path(out, dataset, prior.name, task)
+    if not path.is_file():
+        return None
+    prior.config["energy_weights"][task] = {"value": read_tuned(path)["weight"], "source": "tuned"}
+    return path
+
+
+def check_tuned_data(path: Path, dataset: Any) -> None:
+    """Refuse a tuned weight that was tuned on other data than the run's dataset."""
+    tuned_hash = read_tuned(path).get("dataset_content_hash")
+    if tuned_hash != dataset.content_hash():
+        raise PosebenchError(
+            f"tuned weight file {path} was tuned on other data than dataset '{dataset.name}' has "
+            "now; re-run posebench tune or delete the file"
+        )
 
 
 def run(
@@ -77,7 +97,10 @@ def run(
     torch_device = resolve_device(device)
     started = time.perf_counter()
     prior_obj = components.load_prior(prior, checkpoint, prior_config, str(torch_device))
+    weight_file = use_tuned_weight(prior_obj, out, dataset, task)
     dataset_obj = components.load_dataset(dataset, **dict(dataset_options or {}))
+    if weight_file is not None:
+        check_tuned_data(weight_file, dataset_obj)
     body_obj = components.load_body_model(body_model, body_model_path, str(torch_device))
     load_s = time.perf_counter() - started
 
@@ -116,6 +139,7 @@ def run(
             "config": prior_obj.config,
             "energy_weight": weight,
             "energy_weight_source": source,
+            "energy_weight_file": str(weight_file) if weight_file else None,
         },
         task={
             "name": task,

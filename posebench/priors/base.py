@@ -9,6 +9,7 @@ number.
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 import roma
 import torch
 
-from posebench.benchmark.config import merge_config
+from posebench.benchmark.config import merge_config, read_yaml
 from posebench.benchmark.progress import Progress
 from posebench.errors import CapabilityNotSupported, InputError
 
@@ -49,10 +50,16 @@ class Prior(abc.ABC):
     #: Default configuration; a user's ``--prior-config`` may override these keys only.
     default_config: ClassVar[Mapping[str, Any]] = {}
 
-    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        self.config: dict[str, Any] = merge_config(
-            self.default_config, config or {}, where=f"prior '{self.name}' config"
-        )
+    def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
+        where = f"prior '{self.name}' config"
+        if isinstance(config, (str, Path)):
+            where, config = f"{where} file {config}", read_yaml(config)
+        overrides = dict(config or {})
+        weights = {**(self.default_config.get("energy_weights") or {})}
+        weights.update(overrides.pop("energy_weights", None) or {})  # open: any task's name
+        defaults = {k: v for k, v in self.default_config.items() if k != "energy_weights"}
+        self.config: dict[str, Any] = merge_config(defaults, overrides, where=where)
+        self.config["energy_weights"] = copy.deepcopy(weights)
         self.device = torch.device("cpu")
         self.checkpoint: Path | None = None
 

@@ -62,8 +62,11 @@ class Task(abc.ABC):
     main_metric: ClassVar[str]
     #: Default configuration, keyed by protocol name: ``{protocol: {...}}``, plus shared keys.
     default_config: ClassVar[Mapping[str, Any]] = {}
-    #: Which split the task evaluates on, and which one energy weights are tuned on.
+    #: Which split the task evaluates on (``posebench tune`` runs it on ``val`` instead).
     eval_split: ClassVar[str] = "test"
+    #: True when the task weighs the prior's energy against a data term, so the weight can be
+    #: tuned; such a task's config has a ``split`` key.
+    weighs_prior_energy: ClassVar[bool] = False
 
     def protocol(self, name: str | None) -> str:
         """The protocol to run: ``name`` if the task has it, else the task's first protocol."""

@@ -77,6 +77,7 @@ class DenoiseTask(Task):
         "mpjpe_vs_none_mm": Metric("mm", False, "MPJPE minus the no-prior fit's, same windows"),
     }
     main_metric = "mpjpe_mm"
+    weighs_prior_energy = True
     default_config = packaged_config("tasks/denoise.yaml")
 
     def run(

@@ -1,0 +1,65 @@
+"""Tuning energy weights on the validation split, and runs picking the tuned weight up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+
+import pytest
+import yaml
+
+from posebench.benchmark.cli import main
+from posebench.benchmark.results import read_result
+from posebench.benchmark.tune import apply_tuned, tuned_path
+from posebench.errors import ConfigError
+
+TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet", "--quick"]
+FAST = "optimiser: {root_steps: 2, steps: 3}\nbootstrap_resamples: 10\n"
+
+
+def test_tune_picks_the_best_weight_on_val_and_run_uses_it(tmp_path, capsys, toy_plugin):
+    task_config = tmp_path / "fast.yaml"
+    task_config.write_text(FAST)
+    code = main(["tune", "--prior", "toy-gauss", "--task", "denoise", *TOY, "--grid", "0,1,1000",
+                 "--task-config", str(task_config), "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    path = tuned_path(tmp_path, "toy-poses", "toy-gauss", "denoise")
+    document = json.loads(path.read_text())
+    assert document["split"] == "val" and [r["weight"] for r in document["grid"]] == [0, 1, 1000]
+    best = min(document["grid"], key=lambda r: r["mpjpe_mm"])
+    assert document["weight"] == best["weight"] and "<- best" in out
+
+    code = main(["run", "--prior", "toy-gauss", "--task", "denoise", *TOY,
+                 "--task-config", str(task_config), "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    (result,) = (tmp_path / "toy-poses").rglob("seed0.quick.json")
+    record = read_result(result)
+    assert record.prior["energy_weight"] == document["weight"]
+    assert record.prior["energy_weight_source"] == "tuned"
+    assert record.prior["energy_weight_file"] == str(path)
+
+
+def test_tuning_a_task_without_a_weight_is_refused(tmp_path, capsys, toy_plugin):
+    code = main(
+        ["tune", "--prior", "toy-gauss", "--task", "toy-energy-gap", *TOY, "--out", str(tmp_path)]
+    )
+    assert code == 2 and "nothing to tune" in capsys.readouterr().err
+
+
+def test_apply_writes_the_weight_into_the_prior_yaml(tmp_path):
+    prior_yaml = tmp_path / "gmm.yaml"
+    shutil.copy(resources.files("posebench") / "configs" / "priors" / "gmm.yaml", prior_yaml)
+    tuned = tmp_path / "denoise.json"
+    tuned.write_text(json.dumps({"weight": 3.5, "task": "denoise", "dataset": "embedded",
+                                 "split": "val", "size": "full", "seed": 0}))  # fmt: skip
+    assert apply_tuned(tuned, prior_yaml) == 3.5
+    config = yaml.safe_load(prior_yaml.read_text())
+    assert config["energy_weights"]["denoise"]["value"] == 3.5
+    assert config["energy_weights"]["denoise"]["source"] == "tuned"
+    assert config["energy_weights"]["image_fit"]["source"] == "untuned"
+    assert config["n_components"] == 8 and "# SMPLify-style GMM prior" in prior_yaml.read_text()
+    prior_yaml.write_text(prior_yaml.read_text() + "extra: 1\n")
+    with pytest.raises(ConfigError, match="must be the last top-level key"):
+        apply_tuned(tuned, prior_yaml)
