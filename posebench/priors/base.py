@@ -75,6 +75,12 @@ class Prior(abc.ABC):
         """The nearest plausible pose for each input pose, ``(B, 21, 3)``."""
         raise self.unsupported("projection")
 
+    def project_steps(
+        self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None
+    ) -> torch.Tensor:
+        """Every intermediate pose of the projection, ``(S + 1, B, 21, 3)`` (index 0 = input)."""
+        raise self.unsupported("saving projection steps")
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` poses ``(n, 21, 3)`` drawn from the prior."""
         raise self.unsupported("sampling")

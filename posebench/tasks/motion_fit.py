@@ -5,10 +5,12 @@ The objective, for windows of T frames:
     Σ ‖J_tj − O_tj‖² / (2 σ_d²) + Σ ‖J_t+1,j − 2 J_tj + J_t−1,j‖² / (2 σ_a²) + w Σ_t E(θ_t)
 
 with J the body model's 22 joints, O the observations, E the prior's energy and w its weight.
-Root orientation and translation start from a per-frame rigid fit of the rest skeleton's torso to
-the observations; stage 1 refines them alone, stage 2 everything. Priors with a latent space can
-be optimised in it (θ = decode(z), energy = latent_energy(z)). The schedule is the same for every
-prior: only w and E change.
+Root orientation and translation start from a per-frame rigid fit of the rest skeleton's pelvis
+and hips to the observations. Stage 1 refines the root alone; stage 2 fits every frame on its own
+(data and prior terms, no smoothness: well conditioned, so it converges in few steps); stage 3
+minimises the whole objective from there (the temporal term alone converges slowly from the rest
+pose). Priors with a latent space can be optimised in it (θ = decode(z), energy =
+latent_energy(z)). The schedule is the same for every prior: only w and E change.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from posebench.benchmark.progress import NullProgress, Progress
 from posebench.body.base import BodyModel
 from posebench.priors.base import LatentPrior, Prior
 
-#: Torso joints (SMPL-22 indices) whose rest positions fix the initial root: pelvis, hips,
-#: spine1-3, neck, collars, shoulders.
-TORSO = (0, 1, 2, 3, 6, 9, 12, 13, 14, 16, 17)
+#: Joints rigidly attached to the root (SMPL-22 indices: pelvis, hips, spine1), whose rest
+#: positions fix the initial root orientation and translation.
+TORSO = (0, 1, 2, 3)
 
 
 @dataclass
@@ -93,37 +95,35 @@ def fit_motion(
     use_latent = bool(schedule.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
     latent = prior.encode(pose).detach().clone() if use_latent else None
 
-    def loss_fn() -> torch.Tensor:
+    def loss_fn(smooth: bool, with_prior: bool) -> torch.Tensor:
         current = prior.decode(latent) if latent is not None else pose
         joints = body(current, root_orient, trans).joints.reshape(n_windows, n_frames, 22, 3)
-        data = (joints - observed).pow(2).sum() / (2 * terms["data_sigma"] ** 2)
-        accel = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
-        smooth = accel.pow(2).sum() / (2 * terms["accel_sigma"] ** 2)
-        total = data + smooth
-        if weight > 0:
+        total = (joints - observed).pow(2).sum() / (2 * terms["data_sigma"] ** 2)
+        if smooth:
+            accel = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
+            total = total + accel.pow(2).sum() / (2 * terms["accel_sigma"] ** 2)
+        if with_prior and weight > 0:
             total = total + weight * _energy_term(prior, current, latent)
         return total / n_windows
 
-    stages = []
-    if fit_root:
-        stages.append(([root_orient, trans], schedule["root_lr"], schedule["root_steps"]))
     body_params = [latent if latent is not None else pose]
-    stages.append(
-        (
-            body_params + ([root_orient, trans] if fit_root else []),
-            schedule["lr"],
-            schedule["steps"],
-        )
-    )
+    root_params = [root_orient, trans] if fit_root else []
+    stages = [  # (parameters, learning rate, steps, smoothness term, prior term)
+        (root_params, schedule["root_lr"], schedule["root_steps"] if fit_root else 0, False, False),
+        (body_params + root_params, schedule["frame_lr"], schedule["frame_steps"], False, True),
+        (body_params + root_params, schedule["lr"], schedule["steps"], True, True),
+    ]
     loss = torch.tensor(float("nan"))
     steps = 0
-    for stage, (params, lr, n_steps) in enumerate(stages):
+    for stage, (params, lr, n_steps, smooth, with_prior) in enumerate(stages):
+        if n_steps == 0:
+            continue
         for p in params:
             p.requires_grad_(True)
         optimiser = torch.optim.Adam(params, lr=lr)
         for _ in progress.track(range(n_steps), f"{description} (stage {stage + 1})", n_steps):
             optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn()
+            loss = loss_fn(smooth, with_prior)
             loss.backward()
             optimiser.step()
             steps += 1

@@ -111,6 +111,16 @@ class GMMPrior(Prior):
                 active &= step.norm(dim=1) > tol
         return x.reshape(pose.shape).to(pose.dtype)
 
+    def project_steps(
+        self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None
+    ) -> torch.Tensor:
+        """The projection's poses after each step (each step depends only on the pose before)."""
+        steps = self.config["project"]["steps"] if steps is None else steps
+        frames = [check_pose(pose)]
+        for _ in range(steps):
+            frames.append(self.project(frames[-1], steps=1, tol=tol))
+        return torch.stack(frames)
+
     def fit(
         self,
         train_data: Any,

@@ -1,0 +1,239 @@
+"""The original project's own commands, for any prior: sample, project, interpolate, denoise.
+
+Each reads and writes npz files (see :mod:`posebench.datasets.pose_files`) and records the
+prior, its checkpoint and the command in the output's ``meta``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import torch
+
+from posebench.errors import ConfigError, PosebenchError
+
+
+def add_parsers(commands: Any, add_common: Any) -> None:
+    """Register the pose commands on the ``posebench`` subcommand parser."""
+    p = commands.add_parser("sample", help="draw poses from a prior")
+    _prior_options(p)
+    p.add_argument("--n", type=int, default=16, help="how many poses (default 16)")
+    p.add_argument("--out", required=True, help="npz to write")
+    add_common(p)
+    p.set_defaults(handler=cmd_sample)
+
+    p = commands.add_parser("project", help="project poses onto the prior's plausible set")
+    _prior_options(p)
+    p.add_argument("--input", required=True, help="npz with pose_body (N, 63) or pose (N, 21, 4)")
+    p.add_argument("--out", required=True, help="npz to write")
+    p.add_argument("--steps", type=int, help="projection steps (default: the prior's)")
+    p.add_argument("--tol", type=float, help="stop once every pose is within this distance")
+    p.add_argument("--save-steps", action="store_true", help="also store every intermediate pose")
+    add_common(p)
+    p.set_defaults(handler=cmd_project)
+
+    p = commands.add_parser("interpolate", help="the prior's path between pairs of poses")
+    _prior_options(p)
+    p.add_argument(
+        "--input", required=True, help="npz whose poses 0-1, 2-3, ... are start-end pairs"
+    )
+    p.add_argument("--out", required=True, help="npz to write")
+    p.add_argument("--steps", type=int, default=20, help="steps per path (default 20)")
+    p.add_argument("--step-size", type=float, help="blend per step (priors that have one)")
+    add_common(p)
+    p.set_defaults(handler=cmd_interpolate)
+
+    p = commands.add_parser("denoise", help="denoise a motion with a prior")
+    _prior_options(p)
+    p.add_argument("--input", required=True, help="npz with pose_body (T, 63) or joints (T, 22, 3)")
+    p.add_argument("--out", required=True, help="npz to write")
+    p.add_argument("--task-config", dest="task_config", help="YAML overriding denoise settings")
+    p.add_argument("--body-model", dest="body_model", default="anny", help="body model (anny)")
+    p.add_argument("--body-model-path", dest="body_model_path", help="folder of SMPL files")
+    add_common(p)
+    p.set_defaults(handler=cmd_denoise)
+
+
+def _prior_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prior", required=True, help="prior name (see 'posebench plugins')")
+    parser.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
+    parser.add_argument("--prior-config", dest="prior_config", help="YAML overriding prior config")
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, torch.device]:
+    from posebench.benchmark import components
+    from posebench.benchmark.device import resolve_device
+    from posebench.benchmark.seeding import seed_everything
+
+    seed_everything(args.seed or 0)
+    device = resolve_device(args.device or "auto")
+    prior = components.load_prior(args.prior, args.checkpoint, args.prior_config, str(device))
+    return prior, device
+
+
+def _meta(args: argparse.Namespace, prior: Any, **extra: Any) -> dict[str, Any]:
+    from posebench import __version__
+
+    return {
+        "prior": prior.name,
+        "prior_version": prior.version,
+        "checkpoint": str(prior.checkpoint) if prior.checkpoint else None,
+        "command": ["posebench", *sys.argv[1:]],
+        "seed": args.seed or 0,
+        "posebench_version": __version__,
+        **extra,
+    }
+
+
+def _energies(prior: Any, pose: torch.Tensor) -> torch.Tensor | None:
+    try:
+        with torch.no_grad():
+            return prior.energy(pose)
+    except PosebenchError:
+        return None
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """``posebench sample --prior P --n N --out F``."""
+    from posebench.benchmark.seeding import make_generator
+    from posebench.datasets.pose_files import write_poses
+
+    if args.n < 1:
+        raise ConfigError(f"--n must be at least 1, not {args.n}")
+    prior, device = _load(args)
+    pose = prior.sample(args.n, make_generator(args.seed or 0, "sample")).to(device)
+    extra = {"energy": energy} if (energy := _energies(prior, pose)) is not None else {}
+    path = write_poses(args.out, pose, _meta(args, prior), **extra)
+    print(f"{args.n} poses from '{prior.name}' -> {path}")
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    """``posebench project --prior P --input F --out G [--steps N] [--tol T] [--save-steps]``."""
+    from posebench.datasets.pose_files import read_poses, write_poses
+
+    pose = read_poses(args.input)
+    prior, device = _load(args)
+    pose = pose.to(device)
+    extra: dict[str, Any] = {}
+    if args.save_steps:
+        trajectory = prior.project_steps(pose, steps=args.steps, tol=args.tol)
+        projected = trajectory[-1]
+        extra["steps_pose_body"] = trajectory.reshape(len(trajectory), len(pose), 63)
+        energies = [_energies(prior, frame) for frame in trajectory]
+        if all(e is not None for e in energies):
+            extra["steps_energy"] = torch.stack(energies)
+    else:
+        projected = prior.project(pose, steps=args.steps, tol=args.tol)
+    for key, value in (
+        ("energy_before", _energies(prior, pose)),
+        ("energy", _energies(prior, projected)),
+    ):
+        if value is not None:
+            extra[key] = value
+    meta = _meta(args, prior, input=str(args.input), steps=args.steps, tol=args.tol)
+    path = write_poses(args.out, projected, meta, **extra)
+    print(f"{len(pose)} poses projected with '{prior.name}' -> {path}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    """``posebench interpolate --prior P --input F --out G [--steps N] [--step-size A]``."""
+    from posebench.datasets.pose_files import quaternions_wxyz, read_poses, write_npz
+
+    pose = read_poses(args.input)
+    if len(pose) < 2 or len(pose) % 2:
+        raise PosebenchError(
+            f"{args.input} holds {len(pose)} poses; interpolate needs start-end pairs "
+            "(an even number, at least 2)"
+        )
+    if args.steps < 1:
+        raise ConfigError(f"--steps must be at least 1, not {args.steps}")
+    prior, device = _load(args)
+    if args.step_size is not None:
+        settings = prior.config.get("interpolate")
+        if not isinstance(settings, dict) or "step_size" not in settings:
+            raise ConfigError(
+                f"prior '{prior.name}' has no interpolation step size; drop --step-size"
+            )
+        settings["step_size"] = args.step_size
+    pose = pose.to(device)
+    path = prior.interpolate(pose[0::2], pose[1::2], args.steps).detach()  # (S + 1, K, 21, 3)
+    meta = _meta(args, prior, input=str(args.input), steps=args.steps, step_size=args.step_size)
+    arrays = {
+        "path_pose_body": path.reshape(len(path), path.shape[1], 63).cpu().numpy(),
+        "path_pose": quaternions_wxyz(path.reshape(-1, 21, 3)).reshape(*path.shape[:2], 21, 4),
+    }
+    out = write_npz(args.out, arrays, meta)
+    print(f"{path.shape[1]} paths of {args.steps} steps with '{prior.name}' -> {out}")
+    return 0
+
+
+def cmd_denoise(args: argparse.Namespace) -> int:
+    """``posebench denoise --prior P --input motion.npz --out denoised.npz``.
+
+    Poses in the input are the noisy estimate (the fit starts from them, and their root is kept
+    when given); joints alone are observations the body and root are fitted to. One window of
+    the whole sequence, with the denoise task's fixed schedule.
+    """
+    from posebench.benchmark import components
+    from posebench.datasets.pose_files import read_motion, write_npz
+    from posebench.tasks.denoise import DenoiseTask
+    from posebench.tasks.motion_fit import fit_motion
+
+    motion = read_motion(args.input)
+    prior, device = _load(args)
+    body = components.load_body_model(args.body_model, args.body_model_path, str(device))
+    task = DenoiseTask()
+    config = task.config("humor", args.task_config)
+    weight, source = prior.energy_weight(task.name)
+    if prior.name == "none":
+        weight = 0.0
+    if motion.pose_body is not None:  # a noisy estimate: start from it
+        init = motion.pose_body.to(device)[None]
+        zeros = torch.zeros(len(motion.pose_body), 3)
+        root_orient = (motion.root_orient if motion.root_orient is not None else zeros).to(device)
+        trans = (motion.trans if motion.trans is not None else zeros).to(device)
+        with torch.no_grad():
+            observed = body(init[0], root_orient, trans).joints
+        # with joint observations the root is fitted to them; otherwise it is kept as given
+        root = None if motion.joints is not None else (root_orient[None], trans[None])
+    else:
+        init, root = None, None
+    if motion.joints is not None:
+        observed = motion.joints.to(device)
+    fit = fit_motion(
+        prior, weight, body, observed[None], config, init_pose=init, root=root,
+        progress=_progress(args), description="denoising",
+    )  # fmt: skip
+    with torch.no_grad():
+        joints = body(fit.pose_body[0], fit.root_orient[0], fit.trans[0]).joints
+    arrays = {
+        "pose_body": fit.pose_body[0].reshape(-1, 63).cpu().numpy(),
+        "root_orient": fit.root_orient[0].cpu().numpy(),
+        "trans": fit.trans[0].cpu().numpy(),
+        "joints": joints.cpu().numpy(),
+    }
+    meta = _meta(
+        args,
+        prior,
+        input=str(args.input),
+        energy_weight=weight,
+        energy_weight_source=source,
+        body_model=args.body_model,
+        fps=motion.fps,
+        steps=fit.steps,
+    )
+    out = write_npz(args.out, arrays, meta)
+    print(
+        f"{len(joints)} frames denoised with '{prior.name}' (weight {weight:g}, {source}) -> {out}"
+    )
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    from posebench.benchmark.console import RichProgress
+
+    return RichProgress(disable=getattr(args, "quiet", False))

@@ -1,0 +1,170 @@
+"""Users' pose and motion files (npz): read with one-line errors, write atomically.
+
+Pose files hold ``pose_body`` (N, 63) or (N, 21, 3) axis-angle, or ``pose`` (N, 21, 4) unit
+quaternions (w, x, y, z; Pose-NDF's own files). Motion files hold ``pose_body`` (T, 63) with
+optional ``root_orient`` (T, 3) and ``trans`` (T, 3), or HuMoR-style joint observations
+``joints`` (T, 22, 3). What posebench writes, it reads back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import roma
+import torch
+
+from posebench.atomic import atomic_write
+from posebench.errors import InputError
+
+POSE_KEYS = ("pose_body", "pose")
+
+
+def _load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"input file {path} does not exist; check --input")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("not an npz archive")
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"input file {path} is not a readable .npz ({exc})") from None
+
+
+def _finite(array: np.ndarray, key: str, path: Path) -> np.ndarray:
+    if not np.issubdtype(array.dtype, np.number):
+        raise InputError(f"{path}: '{key}' holds {array.dtype}, not numbers")
+    if not np.isfinite(array).all():
+        raise InputError(f"{path}: '{key}' contains NaN or infinite values")
+    return array
+
+
+def axis_angle_from_arrays(
+    arrays: dict[str, np.ndarray], path: Path, frames: str = "N"
+) -> torch.Tensor:
+    """(N, 21, 3) axis-angle from ``pose_body`` or ``pose`` (wxyz quaternions), checked."""
+    if "pose_body" in arrays:
+        pose = _finite(arrays["pose_body"], "pose_body", path)
+        if pose.ndim == 2 and pose.shape[1] == 63:
+            pose = pose.reshape(-1, 21, 3)
+        if pose.ndim != 3 or pose.shape[1:] != (21, 3):
+            raise InputError(
+                f"{path}: 'pose_body' has shape {pose.shape}; expected ({frames}, 63) or "
+                f"({frames}, 21, 3) axis-angle of the 21 body joints"
+            )
+        return torch.from_numpy(pose.astype(np.float32))
+    if "pose" in arrays:
+        quat = _finite(arrays["pose"], "pose", path)
+        if quat.ndim == 2 and quat.shape[1] == 84:
+            quat = quat.reshape(-1, 21, 4)
+        if quat.ndim != 3 or quat.shape[1:] != (21, 4):
+            raise InputError(
+                f"{path}: 'pose' has shape {quat.shape}; expected ({frames}, 21, 4) quaternions "
+                "(w, x, y, z)"
+            )
+        norms = np.linalg.norm(quat, axis=-1)
+        if (norms < 1e-6).any():
+            raise InputError(f"{path}: 'pose' holds zero-length quaternions")
+        xyzw = torch.from_numpy((quat / norms[..., None])[..., [1, 2, 3, 0]].astype(np.float64))
+        return roma.unitquat_to_rotvec(xyzw).float()
+    raise InputError(
+        f"{path} has none of {', '.join(POSE_KEYS)} "
+        f"(it has {', '.join(sorted(arrays)) or 'nothing'}); "
+        "store poses as pose_body (N, 63) axis-angle or pose (N, 21, 4) quaternions"
+    )
+
+
+def read_poses(path: str | Path) -> torch.Tensor:
+    """(N, 21, 3) axis-angle body poses from a pose file."""
+    path = Path(path)
+    pose = axis_angle_from_arrays(_load_npz(path), path)
+    if len(pose) == 0:
+        raise InputError(f"{path} holds no poses")
+    return pose
+
+
+def quaternions_wxyz(pose: torch.Tensor) -> np.ndarray:
+    """(N, 21, 4) unit quaternions (w, x, y, z) with w >= 0 for axis-angle poses."""
+    xyzw = roma.rotvec_to_unitquat(pose.detach().cpu().double())
+    wxyz = xyzw[..., [3, 0, 1, 2]]
+    wxyz = torch.where(wxyz[..., :1] < 0, -wxyz, wxyz)
+    return wxyz.float().numpy()
+
+
+def write_npz(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Path:
+    """Write ``arrays`` and a JSON ``meta`` string as a compressed npz, atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()), binary=True)
+    return Path(path)
+
+
+def write_poses(path: str | Path, pose: torch.Tensor, meta: dict[str, Any], **extra: Any) -> Path:
+    """A pose file posebench and Pose-NDF's tools read: pose_body (N, 63) and pose (N, 21, 4)."""
+    pose = pose.detach().cpu().float()
+    arrays = {
+        "pose_body": pose.reshape(len(pose), 63).numpy(),
+        "pose": quaternions_wxyz(pose),
+        **{
+            k: v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+            for k, v in extra.items()
+        },
+    }
+    return write_npz(path, arrays, meta)
+
+
+@dataclass
+class MotionInput:
+    """A user's motion: poses with optional root, or joint observations only."""
+
+    pose_body: torch.Tensor | None  # (T, 21, 3)
+    root_orient: torch.Tensor | None  # (T, 3)
+    trans: torch.Tensor | None  # (T, 3)
+    joints: torch.Tensor | None  # (T, 22, 3) observations
+    fps: float | None
+
+
+def read_motion(path: str | Path) -> MotionInput:
+    """A motion file: ``pose_body`` (+ ``root_orient``, ``trans``) or ``joints`` (T, 22, 3)."""
+    path = Path(path)
+    arrays = _load_npz(path)
+    joints = None
+    if "joints" in arrays:
+        joints_array = _finite(arrays["joints"], "joints", path)
+        if joints_array.ndim != 3 or joints_array.shape[1:] != (22, 3):
+            raise InputError(
+                f"{path}: 'joints' has shape {joints_array.shape}; expected (T, 22, 3)"
+            )
+        joints = torch.from_numpy(joints_array.astype(np.float32))
+    pose = (
+        axis_angle_from_arrays(arrays, path, "T") if any(k in arrays for k in POSE_KEYS) else None
+    )
+    if pose is None and joints is None:
+        raise InputError(
+            f"{path} has neither pose_body (T, 63) nor joints (T, 22, 3); it has "
+            f"{', '.join(sorted(arrays)) or 'nothing'}"
+        )
+    frames = len(pose) if pose is not None else len(joints)
+    extra = {}
+    for key in ("root_orient", "trans"):
+        if key in arrays:
+            value = _finite(arrays[key], key, path)
+            if value.shape != (frames, 3):
+                raise InputError(f"{path}: '{key}' has shape {value.shape}; expected ({frames}, 3)")
+            extra[key] = torch.from_numpy(value.astype(np.float32))
+    if joints is not None and len(joints) != frames:
+        raise InputError(f"{path}: 'joints' has {len(joints)} frames but 'pose_body' has {frames}")
+    if frames < 3:
+        raise InputError(f"{path} holds {frames} frames; denoising needs at least 3")
+    fps = next(
+        (float(arrays[k]) for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays),
+        None,
+    )
+    return MotionInput(pose, extra.get("root_orient"), extra.get("trans"), joints, fps)
