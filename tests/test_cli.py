@@ -133,7 +133,9 @@ def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
     code, out, _ = run_cli(
         capsys, "leaderboard", "--results", str(tmp_path / "r"), "--format", "csv"
     )
-    assert out.splitlines()[0].startswith("prior,rank,")
+    assert out.splitlines()[0].startswith(
+        "prior,task,metric,unit,higher_is_better,main,mean,std,n,rank"
+    )
     target = tmp_path / "board.html"
     code, out, _ = run_cli(
         capsys, "leaderboard", "--results", str(tmp_path / "r"), "--out", str(target)

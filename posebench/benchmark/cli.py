@@ -426,22 +426,25 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     """Tables of the results folder."""
     from posebench.leaderboard import collect_results, leaderboard_tables, render
 
-    tables = leaderboard_tables(collect_results(args.results))
+    boards = leaderboard_tables(collect_results(args.results))
     if args.format is None and args.out is None:
         from rich.table import Table
 
         from posebench.benchmark.console import stdout
 
-        for (dataset, body, size), frame in tables.items():
-            table = Table(title=f"dataset {dataset}, body model {body}, size {size}")
-            for column in frame.columns:
+        for board in leaderboard_tables(collect_results(args.results), bold=("[bold]", "[/bold]")):
+            table = Table(title=f"{board.dataset} · {board.body_model} · {board.size}",
+                          caption=board.caption)  # fmt: skip
+            for column in board.display.columns:
                 table.add_column(str(column))
-            for row in frame.itertuples(index=False):
+            for row in board.display.itertuples(index=False):
                 table.add_row(*(str(v) for v in row))
             stdout.print(table)
+            for warning in board.warnings:
+                stdout.print(f"⚠ {warning}", markup=False)
         return 0
     fmt = args.format or Path(args.out).suffix.lstrip(".").replace("markdown", "md") or "md"
-    text = render(tables, fmt)
+    text = render(boards, fmt)
     if args.out:
         from posebench.atomic import atomic_write
 

@@ -1,13 +1,16 @@
-"""Build leaderboard tables from result files.
+"""Build leaderboard tables from result files: a pure function of a results folder.
 
-One table per (dataset, body model, size): priors as rows, each task@protocol's main metric as a
-column (mean ± std over seeds, with its unit and direction), and a rank per column. Quick and full
-runs, and different protocols, are never averaged together.
+One table per (dataset, body model, size): priors as rows, every task@protocol metric as a column
+(mean ± std over seeds, unit and direction in the header, the best value in bold, main metrics
+first), and a rank: the mean of each prior's ranks on the main metrics. Quick and full runs, and
+different protocols, are never averaged together; mixed posebench versions, task versions or seed
+sets are reported as warnings under the table.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ FORMATS = ("md", "html", "csv")
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
-    """One row per result file under ``results_dir`` (every metric, long format)."""
+    """One row per (result file, metric) under ``results_dir`` (long format)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise InputError(f"results folder {results_dir} does not exist; run 'posebench run' first")
@@ -32,10 +35,11 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
             rows.append(
                 {
                     "dataset": record.dataset["name"],
+                    "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
                     "body_model": record.body_model["name"],
                     "size": record.size,
                     "task": f"{record.task['name']}@{record.task['protocol']}",
-                    "task_version": record.task["version"],
+                    "task_version": str(record.task["version"]),
                     "prior": record.prior["name"],
                     "seed": record.seed,
                     "metric": metric,
@@ -54,54 +58,124 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def leaderboard_tables(results: pd.DataFrame) -> dict[tuple[str, str, str], pd.DataFrame]:
-    """Main-metric tables keyed by (dataset, body_model, size); rows are priors, ranked."""
-    tables = {}
-    main = results[results["main"]]
-    for key, group in main.groupby(["dataset", "body_model", "size"], sort=True):
-        columns: dict[str, pd.Series] = {}
-        ranks: list[pd.Series] = []
-        for (task, metric, unit, higher), cell in group.groupby(
-            ["task", "metric", "unit", "higher_is_better"], sort=True
-        ):
-            stats = cell.groupby("prior")["value"].agg(["mean", "std", "count"])
-            arrow = "↑" if higher else "↓"
-            label = f"{task} {metric} ({unit}) {arrow}" if unit else f"{task} {metric} {arrow}"
-            columns[label] = stats.apply(_format_cell, axis=1)
-            ranks.append(stats["mean"].rank(ascending=not higher, method="min"))
-        table = pd.DataFrame(columns)
-        table.insert(0, "rank", pd.concat(ranks, axis=1).mean(axis=1).rank(method="min"))
-        table = table.sort_values("rank").rename_axis("prior").reset_index()
-        table["rank"] = table["rank"].astype("Int64")
-        tables[key] = table
-    return tables
+@dataclass
+class Leaderboard:
+    """One table: its caption, the numbers (tidy), the display frame and warnings."""
+
+    dataset: str
+    body_model: str
+    size: str
+    caption: str
+    stats: pd.DataFrame  # prior, task, metric, unit, higher_is_better, main, mean, std, n
+    display: pd.DataFrame  # priors as rows, formatted cells
+    warnings: list[str] = field(default_factory=list)
 
 
-def _format_cell(stats: pd.Series) -> str:
-    if pd.isna(stats["mean"]):
+def _column_label(task: str, metric: str, unit: str, higher: bool, main: bool) -> str:
+    unit_part = f" ({unit})" if unit else ""
+    return f"{task} {metric}{unit_part} {'↑' if higher else '↓'}{' ★' if main else ''}"
+
+
+def _cell(mean: float, std: float, n: int, best: bool, bold: tuple[str, str]) -> str:
+    if pd.isna(mean):
         return "not supported"
-    if stats["count"] > 1 and not pd.isna(stats["std"]):
-        return f"{stats['mean']:.4g} ± {stats['std']:.2g} (n={int(stats['count'])})"
-    return f"{stats['mean']:.4g}"
+    text = f"{mean:.4g} ± {std:.2g} (n={n})" if n > 1 and not pd.isna(std) else f"{mean:.4g}"
+    return f"{bold[0]}{text}{bold[1]}" if best else text
 
 
-def render(tables: dict[tuple[str, str, str], pd.DataFrame], fmt: str) -> str:
-    """All tables in one document: ``md``, ``html`` or ``csv``."""
+def _warnings(group: pd.DataFrame) -> list[str]:
+    notes = []
+    versions = sorted(group["posebench_version"].unique())
+    if len(versions) > 1:
+        notes.append(f"results come from several posebench versions: {', '.join(versions)}")
+    for task, rows in group.groupby("task"):
+        task_versions = sorted(rows["task_version"].unique())
+        if len(task_versions) > 1:
+            notes.append(f"{task} mixes task versions {', '.join(task_versions)}")
+        seeds = rows.groupby("prior")["seed"].apply(lambda s: tuple(sorted(set(s))))
+        if seeds.nunique() > 1:
+            listed = "; ".join(f"{p}: {list(s)}" for p, s in seeds.items())
+            notes.append(f"{task} was run with different seeds per prior ({listed})")
+    hashes = sorted(h for h in group["dataset_hash"].unique() if h)
+    if len(hashes) > 1:
+        notes.append(f"results come from different dataset contents: {', '.join(hashes)}")
+    return notes
+
+
+def leaderboard_tables(
+    results: pd.DataFrame, bold: tuple[str, str] = ("**", "**")
+) -> list[Leaderboard]:
+    """The tables of a results frame, one per (dataset, body model, size)."""
+    boards = []
+    for (dataset, body, size), group in results.groupby(
+        ["dataset", "body_model", "size"], sort=True
+    ):
+        stats = (
+            group.groupby(["prior", "task", "metric", "unit", "higher_is_better", "main"])["value"]
+            .agg(mean="mean", std="std", n="count")
+            .reset_index()
+        )
+        stats["n"] = (
+            group.groupby(["prior", "task", "metric"])["seed"]
+            .nunique()
+            .reindex(pd.MultiIndex.from_frame(stats[["prior", "task", "metric"]]))
+            .to_numpy()
+        )
+        stats["rank"] = float("nan")
+        for _, index in stats.groupby(["task", "metric"]).groups.items():
+            column = stats.loc[index]
+            ascending = not column["higher_is_better"].iloc[0]
+            stats.loc[index, "rank"] = column["mean"].rank(ascending=ascending, method="min")
+        columns: dict[str, pd.Series] = {}
+        order = stats.sort_values(["main", "task", "metric"], ascending=[False, True, True])
+        for (task, metric), rows in order.groupby(["task", "metric"], sort=False):
+            first = rows.iloc[0]
+            best = rows["rank"] == 1
+            cells = [
+                _cell(r.mean, r.std, int(r.n), bool(b), bold)
+                for r, b in zip(rows.itertuples(), best, strict=True)
+            ]
+            label = _column_label(task, metric, first.unit, first.higher_is_better, first.main)
+            columns[label] = pd.Series(cells, index=rows["prior"].to_numpy())
+        display = pd.DataFrame(columns)
+        main_ranks = stats[stats["main"]].groupby("prior")["rank"].mean()
+        display.insert(0, "rank", main_ranks.rank(method="min").reindex(display.index))
+        display = display.sort_values("rank").rename_axis("prior").reset_index()
+        display["rank"] = display["rank"].astype("Int64")
+        versions = ", ".join(
+            f"{t} v{v}" for t, v in group.groupby("task")["task_version"].first().items()
+        )
+        hashes = ", ".join(sorted(h for h in group["dataset_hash"].unique() if h))
+        caption = (
+            f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
+            f"{versions}. Cells: mean ± std over seeds (n seeds); best in bold; ★ main metric; "
+            "rank: mean rank over the main metrics."
+        )
+        boards.append(Leaderboard(dataset, body, size, caption, stats, display, _warnings(group)))
+    return boards
+
+
+def render(boards: list[Leaderboard], fmt: str) -> str:
+    """All tables in one document: ``md``, ``html`` or ``csv`` (tidy numbers, no formatting)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown leaderboard format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt == "csv":
         frames = [
-            table.assign(dataset=dataset, body_model=body, size=size)
-            for (dataset, body, size), table in tables.items()
+            b.stats.assign(dataset=b.dataset, body_model=b.body_model, size=b.size) for b in boards
         ]
         return pd.concat(frames, ignore_index=True).to_csv(index=False)
     parts = []
-    for (dataset, body, size), table in tables.items():
-        caption = f"dataset {dataset}, body model {body}, size {size}"
+    for board in boards:
+        title = f"{board.dataset} · {board.body_model} · {board.size}"
         if fmt == "html":
-            parts.append(f"<h2>{html.escape(caption)}</h2>\n" + table.to_html(index=False))
+            table = board.display.to_html(index=False, escape=False)
+            notes = "".join(f"<p class='warning'>⚠ {html.escape(w)}</p>" for w in board.warnings)
+            parts.append(
+                f"<h2>{html.escape(title)}</h2>\n<p>{html.escape(board.caption)}</p>\n{table}\n{notes}"
+            )
         else:
-            parts.append(f"### {caption}\n\n{_markdown(table)}")
+            notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
+            parts.append(f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}")
     return "\n\n".join(parts) + "\n"
 
 
