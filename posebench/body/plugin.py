@@ -9,3 +9,15 @@ from posebench.plugins import RegisterCallback
 @hookimpl
 def register_body_models(register: RegisterCallback) -> None:
     """The embedded open body ('anny') and the SMPL-file backend ('smpl') register here."""
+    register(
+        "anny",
+        "posebench.body.anny:AnnyBody",
+        summary="embedded open body (Anny mesh on SMPL's 22-joint tree; default, no files needed)",
+        version="1",
+    )
+    register(
+        "smpl",
+        "posebench.body.smpl:SMPLBody",
+        summary="SMPL / SMPL+H / SMPL-X files from --body-model-path (needs the 'smpl' extra)",
+        version="1",
+    )
