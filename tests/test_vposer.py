@@ -16,7 +16,7 @@ from torch.nn import functional as F
 import posebench
 from posebench.benchmark.cli import main
 from posebench.datasets.base import Dataset
-from posebench.errors import ConfigError, InputError
+from posebench.errors import ConfigError, InputError, PosebenchError
 from posebench.hashing import hash_arrays
 from posebench.priors.none import uniform_rotations
 from posebench.priors.vposer.model import kl_to_standard_normal
@@ -343,3 +343,41 @@ def test_cli_train_quick_writes_checkpoint_and_record(tmp_path, capsys, toy_plug
     prior = posebench.load_prior("vposer", checkpoint=str(folder / "vposer.pt"))
     assert prior.training["steps"] == record["steps"] and prior.source == "posebench"
     check_prior(prior)
+
+
+def test_neg_elbo_on_the_embedded_body_is_finite_and_differentiable(tmp_path):
+    path = tmp_path / "v2.ckpt"
+    write_v02_05_ckpt(path, random_weights(V2_SHAPES, seed=6))
+    prior = posebench.load_prior("vposer", checkpoint=str(path), config={"energy": "neg_elbo"})
+    check_prior(prior, n=4)  # zero pose, random poses, near-pi rotations, bad input
+
+
+def _shipped_prior_and_data():
+    if VPoserPrior().default_checkpoint() is None:
+        pytest.skip("no shipped vposer checkpoint (posebench/data/vposer_embedded.pt) yet")
+    try:
+        data = posebench.load_dataset("embedded")
+    except PosebenchError as exc:
+        pytest.skip(f"embedded dataset not available: {exc}")
+    return posebench.load_prior("vposer"), data
+
+
+def test_shipped_checkpoint_beats_none_on_held_out_test_poses():
+    """The shipped weights model test poses, not everything: their reconstruction error and
+    negative ELBO are far below those of the none prior's samples (uniform rotations)."""
+    prior, data = _shipped_prior_and_data()
+    check_prior(prior)
+    test = data.poses("test")
+    random = posebench.load_prior("none").sample(len(test), torch.Generator().manual_seed(0))
+    body = posebench.load_body_model("anny")
+
+    def v2v_mm(pose):
+        return 1000 * float(
+            (body(prior.project(pose)).vertices - body(pose).vertices).norm(dim=-1).mean()
+        )
+
+    assert v2v_mm(test) < 0.5 * v2v_mm(random)
+    elbo = VPoserPrior({"energy": "neg_elbo"})
+    elbo.load(prior.checkpoint)
+    assert elbo.energy(test).mean() < elbo.energy(random).mean()
+    assert prior.energy(test).mean() < prior.energy(random).mean()
