@@ -48,7 +48,6 @@ KINDS: dict[str, str] = {
 PLANNED: dict[str, dict[str, str]] = {
     "prior": {
         "posendf": "the Pose-NDF reference prior",
-        "vposer": "the VPoser-style VAE baseline",
     },
     "task": {
         "image_fit": "the OpenPose image fitting task",

@@ -21,3 +21,9 @@ def register_priors(register: RegisterCallback) -> None:
         summary="SMPLify-style mixture of 8 full-covariance Gaussians (max-mixture NLL)",
         version="1",
     )
+    register(
+        "vposer",
+        "posebench.priors.vposer.prior:VPoserPrior",
+        summary="VPoser v2-style VAE (32-D latent, 6D decoder); reads official V02_05 / v1 weights",
+        version="1",
+    )
