@@ -223,3 +223,13 @@ def test_malformed_result_file_stops_the_leaderboard_with_its_name(capsys, tmp_p
     bad.write_text("{truncated")
     code, _, err = run_cli(capsys, "leaderboard", "--results", str(tmp_path))
     assert_one_line_error(code, err, str(bad), "not valid JSON")
+
+
+def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path, toy_plugin):
+    code, out, err = run_cli(capsys, "suite", "--priors", "gmm,none", "--tasks", "toy-energy-gap",
+                             "--seeds", "0", *TOY, "--out", str(tmp_path))  # fmt: skip
+    assert code == 2
+    assert "1 run, 0 skipped" in out
+    assert (
+        err.count("\n") == 1 and "gmm on toy-energy-gap (seed 0): prior 'gmm' has no trained" in err
+    )

@@ -312,15 +312,20 @@ def cmd_suite(args: argparse.Namespace) -> int:
         sys.stderr.write(f"posebench: skipping: {exc}\n")
     progress = _progress(args.quiet)
     done = skipped = 0
+    failed: list[str] = []
     for prior, task, seed in progress.track(runs, "suite", total=len(runs)):
-        outcome = run(
-            prior=prior,
-            task=task,
-            seed=seed,
-            force=force,
-            progress=progress,
-            **_with_dataset_options(options),
-        )
+        try:
+            outcome = run(
+                prior=prior,
+                task=task,
+                seed=seed,
+                force=force,
+                progress=progress,
+                **_with_dataset_options(options),
+            )
+        except PosebenchError as exc:  # one run's problem (e.g. no trained weights): go on
+            failed.append(f"{prior} on {task} (seed {seed}): {' '.join(str(exc).split())}")
+            continue
         if outcome.skipped:
             skipped += 1
             progress.log(f"exists, skipped: {outcome.path}")
@@ -330,7 +335,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
     print(
         f"suite: {done} run, {skipped} skipped (existing; --force re-runs them) -> {options['out']}"
     )
-    return 0
+    for line in failed:
+        sys.stderr.write(f"posebench: error: {line}\n")
+    return EXIT_USER_ERROR if failed else 0
 
 
 def _with_dataset_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -51,4 +51,5 @@ class RichProgress:
                 progress.advance(task)
 
     def log(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        if not self.disable:  # --quiet silences status lines too; results still print
+            self.console.print(message, markup=False, highlight=False, soft_wrap=True)
