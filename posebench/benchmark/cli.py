@@ -157,6 +157,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(handler=cmd_tune)
 
+    p = commands.add_parser("export", help="write a task's frozen inputs for outside methods")
+    p.add_argument("--task", required=True, help="task name")
+    p.add_argument("--protocol", help="task protocol (default: the task's first)")
+    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_components(p)
+    _add_common(p)
+    p.set_defaults(handler=cmd_export)
+
+    p = commands.add_parser("score", help="turn an outside method's predictions into a result")
+    p.add_argument("--task", required=True, help="task name")
+    p.add_argument("--predictions", required=True, help="npz in the task's prediction format")
+    p.add_argument("--method", required=True, help="the method's name in results and tables")
+    p.add_argument("--protocol", help="task protocol (default: the task's first)")
+    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_components(p)
+    _add_common(p)
+    p.set_defaults(handler=cmd_score)
+
     p = commands.add_parser("train", help="train a prior on a dataset's train split")
     p.add_argument("--prior", required=True, help="prior name")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
@@ -402,6 +420,40 @@ def cmd_tune(args: argparse.Namespace) -> int:
         marker = "  <- best" if row["weight"] == document["weight"] else ""
         print(f"weight {row['weight']:<12.6g} {metric} {row[metric]}{marker}")
     print(f"tuned: {path} (posebench run uses it for this prior, task and dataset)")
+    return 0
+
+
+EXTERNAL_KEYS = ("protocol", "dataset", "body_model", "body_model_path", "task_config", "seed",
+                 "device", "quick", "amass_dir")  # fmt: skip
+
+
+def _external_options(args: argparse.Namespace) -> dict[str, Any]:
+    options = resolve_options(args, {k: RUN_DEFAULTS[k] for k in (*EXTERNAL_KEYS, "out")})
+    options = _with_dataset_options(options)
+    return options
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a task's frozen inputs (npz with their hash)."""
+    from posebench.benchmark.external import export_inputs
+
+    options = _external_options(args)
+    out = options.pop("out")
+    if out == RUN_DEFAULTS["out"]:
+        out = f"{args.task}-inputs.npz"
+    path, inputs_hash = export_inputs(args.task, out, **options)
+    print(f"inputs of '{args.task}' -> {path} (inputs_hash {inputs_hash})")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score an outside method's predictions into a standard result file."""
+    from posebench.benchmark.external import score_predictions
+
+    options = _external_options(args)
+    path, record = score_predictions(args.task, args.predictions, args.method, **options)
+    _print_metrics(record)
+    print(f"result: {path}")
     return 0
 
 

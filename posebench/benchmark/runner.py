@@ -116,57 +116,84 @@ def run(
 
         result = TaskResult(metrics=dict.fromkeys(task_obj.metrics), not_supported=str(exc))
     run_s = time.perf_counter() - started
-    missing = set(task_obj.metrics) - set(result.metrics)
-    undeclared = set(result.metrics) - set(task_obj.metrics)
-    if missing or undeclared:
-        raise PosebenchError(
-            f"task '{task}' from plugin '{entries['task'].plugin.name}' returned metrics that do "
-            f"not match its declaration (missing: {sorted(missing)}, "
-            f"undeclared: {sorted(undeclared)})"
-        )
-
+    check_metrics(task_obj, result, entries["task"].plugin.name)
     weight, source = result.energy_weight, result.energy_weight_source
     if weight is None:
         weight, source = prior_obj.energy_weight(task)
     checkpoint_path = getattr(prior_obj, "checkpoint", None)
-    record = ResultRecord(
-        prior={
-            "name": prior,
-            "version": prior_obj.version,
-            "plugin": entries["prior"].as_dict()["plugin"],
-            "checkpoint": str(checkpoint_path) if checkpoint_path else None,
-            "checkpoint_sha256": hash_file(checkpoint_path) if checkpoint_path else None,
-            "config": prior_obj.config,
-            "energy_weight": weight,
-            "energy_weight_source": source,
-            "energy_weight_file": str(weight_file) if weight_file else None,
-        },
+    prior_info = {
+        "name": prior,
+        "version": prior_obj.version,
+        "plugin": entries["prior"].as_dict()["plugin"],
+        "checkpoint": str(checkpoint_path) if checkpoint_path else None,
+        "checkpoint_sha256": hash_file(checkpoint_path) if checkpoint_path else None,
+        "config": prior_obj.config,
+        "energy_weight": weight,
+        "energy_weight_source": source,
+        "energy_weight_file": str(weight_file) if weight_file else None,
+    }
+    record = build_record(
+        prior_info, task_obj, config, (dataset, dataset_obj), (body_model, body_obj), seed,
+        quick, torch_device, result, {"load_s": round(load_s, 4), "run_s": round(run_s, 4)},
+    )  # fmt: skip
+    return RunOutcome(record.write(out), record)
+
+
+def check_metrics(task: Any, result: Any, plugin: str) -> None:
+    """A task must report exactly the metrics it declares."""
+    missing = set(task.metrics) - set(result.metrics)
+    undeclared = set(result.metrics) - set(task.metrics)
+    if missing or undeclared:
+        raise PosebenchError(
+            f"task '{task.name}' from plugin '{plugin}' returned metrics that do not match its "
+            f"declaration (missing: {sorted(missing)}, undeclared: {sorted(undeclared)})"
+        )
+
+
+def build_record(
+    prior_info: dict[str, Any],
+    task: Any,
+    config: Mapping[str, Any],
+    dataset: tuple[str, Any],
+    body: tuple[str, Any],
+    seed: int,
+    quick: bool,
+    device: Any,
+    result: Any,
+    timings: dict[str, float],
+) -> ResultRecord:
+    """The result record of one task result, with everything needed to trust and compare it.
+
+    ``dataset`` and ``body`` are (registered name, object) pairs.
+    """
+    (dataset_name, dataset), (body_name, body) = dataset, body
+    return ResultRecord(
+        prior=prior_info,
         task={
-            "name": task,
-            "version": task_obj.version,
-            "protocol": protocol,
-            "config": config,
-            "main_metric": task_obj.main_metric,
+            "name": task.name,
+            "version": task.version,
+            "protocol": config["protocol"],
+            "config": dict(config),
+            "main_metric": task.main_metric,
             "metrics": {
                 name: {"unit": m.unit, "higher_is_better": m.higher_is_better}
-                for name, m in task_obj.metrics.items()
+                for name, m in task.metrics.items()
             },
         },
         dataset={
-            "name": dataset,
-            "version": dataset_obj.version,
-            "split": task_obj.eval_split,
-            "content_hash": dataset_obj.content_hash(),
-            "provenance": dataset_obj.provenance,
+            "name": dataset_name,
+            "version": dataset.version,
+            "split": config.get("split", task.eval_split),
+            "content_hash": dataset.content_hash(),
+            "provenance": dataset.provenance,
         },
-        body_model={"name": body_model, "version": body_obj.version},
+        body_model={"name": body_name, "version": body.version},
         seed=seed,
         size="quick" if quick else "full",
-        device=describe_device(torch_device),
+        device=describe_device(device),
         metrics=result.metrics,
-        timings={"load_s": round(load_s, 4), "run_s": round(run_s, 4)},
+        timings=timings,
         inputs_hash=result.inputs_hash,
         not_supported=result.not_supported,
         details=result.details,
     )
-    return RunOutcome(record.write(out), record)

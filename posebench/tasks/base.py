@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from posebench.benchmark.config import merge_config
-from posebench.errors import UnknownNameError, suggest
+from posebench.errors import CapabilityNotSupported, UnknownNameError, suggest
 
 if TYPE_CHECKING:
     from posebench.benchmark.progress import Progress
@@ -98,6 +98,29 @@ class Task(abc.ABC):
             config = merge_config(config, overrides, where=f"task '{self.name}' config")
         config["protocol"] = protocol
         return config
+
+    def export_inputs(
+        self,
+        dataset: Dataset,
+        body: BodyModel,
+        config: Mapping[str, Any],
+        device: torch.device,
+        seed: int,
+    ) -> tuple[dict[str, Any], str]:
+        """The frozen inputs a method outside posebench needs (arrays), and their hash."""
+        raise CapabilityNotSupported("task", self.name, "exporting its inputs")
+
+    def score(
+        self,
+        predictions: Mapping[str, Any],
+        dataset: Dataset,
+        body: BodyModel,
+        config: Mapping[str, Any],
+        device: torch.device,
+        seed: int,
+    ) -> TaskResult:
+        """Metrics of an outside method's predictions for the exported inputs."""
+        raise CapabilityNotSupported("task", self.name, "scoring predictions")
 
     @abc.abstractmethod
     def run(

@@ -7,7 +7,9 @@ Pose-NDF's protocol, specs/posendf.md §6.3). Windows of 60 frames at 30 Hz from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -17,7 +19,7 @@ from posebench.benchmark.progress import Progress
 from posebench.benchmark.seeding import make_generator
 from posebench.body.base import BodyModel, BodyOutput
 from posebench.datasets.base import Dataset, MotionSequence, windows
-from posebench.datasets.noise import humor_noise, rotation_noise
+from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
 from posebench.errors import InputError
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
@@ -61,6 +63,18 @@ def pose_chunks(
     )
 
 
+@dataclass
+class Prepared:
+    """A denoise run's frozen inputs: windows, ground truth, noisy observations."""
+
+    clips: list[MotionSequence]
+    gt: BodyOutput
+    noisy_out: BodyOutput  # the observations (joints; vertices under rotation noise)
+    init_pose: torch.Tensor | None
+    root: tuple[torch.Tensor, torch.Tensor] | None
+    noisy: NoisyData
+
+
 class DenoiseTask(Task):
     """Fit per-frame pose (+ root) to noisy observations; report errors against ground truth."""
 
@@ -80,6 +94,31 @@ class DenoiseTask(Task):
     weighs_prior_energy = True
     default_config = packaged_config("tasks/denoise.yaml")
 
+    def prepare(
+        self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
+        seed: int,
+    ) -> Prepared:  # fmt: skip
+        """The windows, their ground truth and the seeded noisy observations (the frozen inputs)."""
+        clips = motion_windows(dataset, config)
+        gt_pose, gt_root, gt_trans = (
+            torch.stack([getattr(w, key) for w in clips]).to(device=device, dtype=torch.float32)
+            for key in ("pose_body", "root_orient", "trans")
+        )
+        gt = pose_chunks(body, gt_pose, gt_root, gt_trans)
+        noise = config["noise"]
+        generator = make_generator(seed, "denoise", config["protocol"])
+        init_pose, root = None, None
+        if noise["model"] == "humor":
+            noisy = humor_noise(gt.joints.cpu(), generator, sigma=noise["sigma"])
+            noisy_out = BodyOutput(joints=noisy.noisy.to(device), vertices=None)
+        else:
+            noisy = rotation_noise(gt_pose.cpu(), generator, sigma=noise["sigma"])
+            init_pose = noisy.noisy.to(device)
+            noisy_out = pose_chunks(body, init_pose, gt_root, gt_trans)
+        if not config["fit_root"]:
+            root = (gt_root, gt_trans)
+        return Prepared(clips, gt, noisy_out, init_pose, root, noisy)
+
     def run(
         self,
         prior: Prior,
@@ -90,66 +129,85 @@ class DenoiseTask(Task):
         seed: int,
         progress: Progress,
     ) -> TaskResult:
-        clips = motion_windows(dataset, config)
-        gt_pose, gt_root, gt_trans = (
-            torch.stack([getattr(w, key) for w in clips]).to(device=device, dtype=torch.float32)
-            for key in ("pose_body", "root_orient", "trans")
-        )
-        gt = pose_chunks(body, gt_pose, gt_root, gt_trans)
-        noise = config["noise"]
-        generator = make_generator(seed, "denoise", config["protocol"])
-        if noise["model"] == "humor":
-            noisy = humor_noise(gt.joints.cpu(), generator, sigma=noise["sigma"])
-            observed = noisy.noisy.to(device)
-            noisy_out = BodyOutput(joints=observed, vertices=None)
-            init_pose, root = None, None
-        else:
-            noisy = rotation_noise(gt_pose.cpu(), generator, sigma=noise["sigma"])
-            init_pose = noisy.noisy.to(device)
-            noisy_out = pose_chunks(body, init_pose, gt_root, gt_trans)
-            observed = noisy_out.joints
-            root = (gt_root, gt_trans)
-        if config["fit_root"] is False and root is None:
-            root = (gt_root, gt_trans)
-
+        inputs = self.prepare(dataset, body, config, device, seed)
+        observed = inputs.noisy_out.joints
         weight, source = prior.energy_weight(self.name)
         if prior.name == "none":
-            weight = 0.0
-        fitted = self._fit(prior, weight, body, observed, init_pose, root, config, progress)
-        per_window = {"mpjpe_mm": mpjpe_mm(fitted.joints, gt.joints)}
+            weight, source = 0.0, "default"
+        fit_inputs = (body, observed, inputs.init_pose, inputs.root, config, progress)
+        fitted = self._fit(prior, weight, *fit_inputs)
+        result = self._score(fitted, inputs)
+        per_window = torch.tensor(result.details["per_window_mpjpe_mm"])
+        if weight == 0.0:
+            result.metrics["mpjpe_vs_none_mm"] = 0.0
+        elif config["compare_to_none"]:
+            baseline = self._fit(prior, 0.0, *fit_inputs)
+            difference = per_window - mpjpe_mm(baseline.joints, inputs.gt.joints).cpu()
+            mean, low, high = bootstrap_mean_ci(
+                difference.numpy(), seed, resamples=config["bootstrap_resamples"]
+            )
+            result.metrics["mpjpe_vs_none_mm"] = mean
+            result.details["mpjpe_vs_none_ci95_mm"] = [low, high]
+        result.energy_weight, result.energy_weight_source = weight, source
+        return result
+
+    def _score(self, fitted: BodyOutput, inputs: Prepared) -> TaskResult:
+        """Metrics of fitted motion against the ground truth (and the noisy input's)."""
+        gt, noisy_out = inputs.gt, inputs.noisy_out
+        per_window = mpjpe_mm(fitted.joints, gt.joints)
         metrics: dict[str, float | None] = {
-            "mpjpe_mm": float(per_window["mpjpe_mm"].mean()),
+            "mpjpe_mm": float(per_window.mean()),
             "mpvpe_mm": _mean_or_none(fitted.vertices, gt.vertices),
             "accel_error": float(accel_error_mm(fitted.joints, gt.joints).mean()),
             "noisy_mpjpe_mm": float(mpjpe_mm(noisy_out.joints, gt.joints).mean()),
             "noisy_mpvpe_mm": _mean_or_none(noisy_out.vertices, gt.vertices),
             "noisy_accel_error": float(accel_error_mm(noisy_out.joints, gt.joints).mean()),
+            "mpjpe_vs_none_mm": None,
         }
         details: dict[str, Any] = {
-            "windows": len(clips),
-            "window_names": [w.name for w in clips],
-            "per_window_mpjpe_mm": per_window["mpjpe_mm"].tolist(),
-            "noise": noisy.record(),
+            "windows": len(inputs.clips),
+            "window_names": [w.name for w in inputs.clips],
+            "per_window_mpjpe_mm": per_window.cpu().tolist(),
+            "noise": inputs.noisy.record(),
         }
-        if prior.name == "none" or weight == 0.0:
-            metrics["mpjpe_vs_none_mm"] = 0.0
-        elif config["compare_to_none"]:
-            baseline = self._fit(prior, 0.0, body, observed, init_pose, root, config, progress)
-            difference = per_window["mpjpe_mm"] - mpjpe_mm(baseline.joints, gt.joints)
-            mean, low, high = bootstrap_mean_ci(
-                difference.cpu().numpy(), seed, resamples=config["bootstrap_resamples"]
+        return TaskResult(metrics=metrics, details=details, inputs_hash=inputs.noisy.hash)
+
+    def export_inputs(
+        self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
+        seed: int,
+    ) -> tuple[dict[str, Any], str]:  # fmt: skip
+        inputs = self.prepare(dataset, body, config, device, seed)
+        arrays: dict[str, Any] = {
+            "observed_joints": inputs.noisy_out.joints.cpu().numpy(),
+            "window_names": [w.name for w in inputs.clips],
+            "fps": config["window"]["fps"],
+        }
+        if inputs.init_pose is not None:
+            arrays["noisy_pose_body"] = inputs.init_pose.cpu().numpy()
+        if inputs.root is not None:
+            arrays["root_orient"] = inputs.root[0].cpu().numpy()
+            arrays["trans"] = inputs.root[1].cpu().numpy()
+        return arrays, inputs.noisy.hash
+
+    def score(
+        self, predictions: Mapping[str, Any], dataset: Dataset, body: BodyModel,
+        config: Mapping[str, Any], device: torch.device, seed: int,
+    ) -> TaskResult:  # fmt: skip
+        """Score predicted motion: ``pose_body`` (W, T, 63) with ``root_orient`` and ``trans``
+        (W, T, 3), or ``joints`` (W, T, 22, 3) (then MPVPE is not available)."""
+        inputs = self.prepare(dataset, body, config, device, seed)
+        windows, frames = inputs.gt.joints.shape[:2]
+        if "pose_body" in predictions:
+            pose = _array(predictions, "pose_body", (windows, frames, 63), device)
+            root, trans = (
+                _array(predictions, key, (windows, frames, 3), device)
+                for key in ("root_orient", "trans")
             )
-            metrics["mpjpe_vs_none_mm"] = mean
-            details["mpjpe_vs_none_ci95_mm"] = [low, high]
+            fitted = pose_chunks(body, pose.reshape(windows, frames, 21, 3), root, trans)
         else:
-            metrics["mpjpe_vs_none_mm"] = None
-        return TaskResult(
-            metrics=metrics,
-            details=details,
-            inputs_hash=noisy.hash,
-            energy_weight=weight,
-            energy_weight_source=source if prior.name != "none" else "default",
-        )
+            joints = _array(predictions, "joints", (windows, frames, 22, 3), device)
+            fitted = BodyOutput(joints=joints, vertices=None)
+        return self._score(fitted, inputs)
 
     def _fit(
         self,
@@ -183,6 +241,19 @@ class DenoiseTask(Task):
             roots.append(fit.root_orient)
             transes.append(fit.trans)
         return pose_chunks(body, torch.cat(poses), torch.cat(roots), torch.cat(transes))
+
+
+def _array(
+    predictions: Mapping[str, Any], key: str, shape: tuple[int, ...], device: torch.device
+) -> torch.Tensor:
+    if key not in predictions:
+        raise InputError(f"predictions lack '{key}'; expected shape {shape}")
+    array = torch.as_tensor(predictions[key], dtype=torch.float32, device=device)
+    if array.numel() != math.prod(shape):
+        raise InputError(f"predictions '{key}' have shape {tuple(array.shape)}; expected {shape}")
+    if not torch.isfinite(array).all():
+        raise InputError(f"predictions '{key}' contain NaN or infinite values")
+    return array.reshape(shape)
 
 
 def _mean_or_none(pred: torch.Tensor | None, target: torch.Tensor | None) -> float | None:

@@ -72,15 +72,26 @@ class InterpolateTask(Task):
         seed: int,
         progress: Progress,
     ) -> TaskResult:
+        start, end = self._pairs(dataset, config, device, seed)
+        path = prior.interpolate(start, end, config["steps"]).detach()  # (M + 1, K, 21, 3)
+        return self._score(path, start, end, dataset, body, config)
+
+    def _pairs(
+        self, dataset: Dataset, config: Mapping[str, Any], device: torch.device, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         test = dataset.poses(config["split"]).to(device)
-        reference = dataset.poses(config["reference_split"]).to(device)
-        start, end = choose_pairs(test, config["n_pairs"], config["min_separation"], seed)
+        return choose_pairs(test, config["n_pairs"], config["min_separation"], seed)
+
+    def _score(
+        self, path: torch.Tensor, start: torch.Tensor, end: torch.Tensor, dataset: Dataset,
+        body: BodyModel, config: Mapping[str, Any],
+    ) -> TaskResult:  # fmt: skip
         steps = config["steps"]
-        path = prior.interpolate(start, end, steps).detach()  # (M + 1, K, 21, 3)
+        reference = dataset.poses(config["reference_split"]).to(path.device)
         if path.shape != (steps + 1, *start.shape):
             raise InputError(
-                f"prior '{prior.name}' returned an interpolation path of shape "
-                f"{tuple(path.shape)}; expected {(steps + 1, *start.shape)}"
+                f"the interpolation path has shape {tuple(path.shape)}; expected "
+                f"{(steps + 1, *start.shape)}"
             )
         n_pairs = len(start)
         dnn = nearest_neighbour_geodesic(path.reshape(-1, 21, 3), reference).reshape(
@@ -106,3 +117,31 @@ class InterpolateTask(Task):
             },
             inputs_hash=hash_arrays(start, end),
         )
+
+    def export_inputs(
+        self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
+        seed: int,
+    ) -> tuple[dict[str, Any], str]:  # fmt: skip
+        start, end = self._pairs(dataset, config, device, seed)
+        arrays = {
+            "start_pose_body": start.reshape(-1, 63).cpu().numpy(),
+            "end_pose_body": end.reshape(-1, 63).cpu().numpy(),
+            "steps": config["steps"],
+        }
+        return arrays, hash_arrays(start, end)
+
+    def score(
+        self, predictions: Mapping[str, Any], dataset: Dataset, body: BodyModel,
+        config: Mapping[str, Any], device: torch.device, seed: int,
+    ) -> TaskResult:  # fmt: skip
+        """Score ``path_pose_body`` (M + 1, K, 63) paths for the exported pairs."""
+        start, end = self._pairs(dataset, config, device, seed)
+        if "path_pose_body" not in predictions:
+            raise InputError("predictions lack 'path_pose_body' (steps + 1, pairs, 63)")
+        path = torch.as_tensor(predictions["path_pose_body"], dtype=torch.float32, device=device)
+        if path.ndim != 3 or path.shape[-1] != 63 or not torch.isfinite(path).all():
+            raise InputError(
+                f"predictions 'path_pose_body' have shape {tuple(path.shape)} or non-finite "
+                "values; expected finite (steps + 1, pairs, 63)"
+            )
+        return self._score(path.reshape(*path.shape[:2], 21, 3), start, end, dataset, body, config)

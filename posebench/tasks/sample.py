@@ -5,6 +5,7 @@ recall, dNN, share of plausible samples) against the dataset.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,6 +16,7 @@ from posebench.benchmark.progress import Progress
 from posebench.benchmark.seeding import make_generator
 from posebench.body.base import BodyModel
 from posebench.datasets.base import Dataset
+from posebench.errors import InputError
 from posebench.hashing import hash_arrays
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
@@ -69,8 +71,6 @@ class SampleTask(Task):
         seed: int,
         progress: Progress,
     ) -> TaskResult:
-        reference = dataset.poses(config["reference_split"]).to(device)
-        test = dataset.poses("test").to(device)
         n = max(config["n_samples"], config["n_apd"])
         generator = make_generator(seed, "sample")
         samples = torch.cat(
@@ -79,6 +79,16 @@ class SampleTask(Task):
                 for start in progress.track(range(0, n, 256), "sampling", total=-(-n // 256))
             ]
         ).detach()
+        return self._score(samples, dataset, body, config, seed)
+
+    def _score(
+        self, samples: torch.Tensor, dataset: Dataset, body: BodyModel, config: Mapping[str, Any],
+        seed: int,
+    ) -> TaskResult:  # fmt: skip
+        device = samples.device
+        reference = dataset.poses(config["reference_split"]).to(device)
+        test = dataset.poses("test").to(device)
+        n = len(samples)
         apd = average_pairwise_distance_cm(rest_joints(body, samples[: config["n_apd"]]))
         flat_reference = reference.reshape(len(reference), 63).double().cpu().numpy()
         fid = frechet_distance(
@@ -111,3 +121,23 @@ class SampleTask(Task):
                 "samples_hash": hash_arrays(samples),
             },
         )
+
+    def export_inputs(
+        self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
+        seed: int,
+    ) -> tuple[dict[str, Any], str]:  # fmt: skip
+        n = max(config["n_samples"], config["n_apd"])
+        return {"n_samples": n}, hash_arrays(np.array([n]))
+
+    def score(
+        self, predictions: Mapping[str, Any], dataset: Dataset, body: BodyModel,
+        config: Mapping[str, Any], device: torch.device, seed: int,
+    ) -> TaskResult:  # fmt: skip
+        """Score ``pose_body`` (N, 63) samples (at least the configured count)."""
+        from posebench.datasets.pose_files import axis_angle_from_arrays
+
+        samples = axis_angle_from_arrays(dict(predictions), Path("predictions"))
+        n = max(config["n_samples"], config["n_apd"])
+        if len(samples) < n:
+            raise InputError(f"predictions hold {len(samples)} samples; the task needs {n}")
+        return self._score(samples[:n].to(device), dataset, body, config, seed)
