@@ -9,3 +9,9 @@ from posebench.plugins import RegisterCallback
 @hookimpl
 def register_body_models(register: RegisterCallback) -> None:
     """The embedded open body ('anny') and the SMPL-file backend ('smpl') register here."""
+    register(
+        "anny",
+        "posebench.body.anny:AnnyBody",
+        summary="embedded open body (Anny mesh on SMPL's 22-joint tree; default, no files needed)",
+        version="1",
+    )
