@@ -56,7 +56,6 @@ PLANNED: dict[str, dict[str, str]] = {
         "image_fit": "the OpenPose image fitting task",
     },
     "dataset": {
-        "embedded": "the embedded default motion (CMU clip on the open body)",
         "amass": "the AMASS loader",
     },
     "body_model": {

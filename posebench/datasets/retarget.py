@@ -17,8 +17,9 @@ Method (specs/embedded_body.md §C; re-implemented from the facts there):
   the straight T-pose elbow; for the knee the axis of its 8.7° rest bend, which sits 8.5° off the
   lateral axis because the rest leg is also 1° bow-legged). Both the upper and the lower limb
   segment take their frame from that one hinge axis, so the body's elbow and knee rotations come
-  out as pure hinge rotations (a lateral knee axis instead would leave a constant 1.05° off-hinge). Matching directions only (swing) gives the same joint positions but leaves
-  the elbows about 30° off their hinge, because the CMU humerus is rolled 30° at rest.
+  out as pure hinge rotations (a lateral knee axis instead would leave a constant 1.05°
+  off-hinge). Matching directions only (swing) gives the same joint positions but leaves the
+  elbows about 30° off their hinge, because the CMU humerus is rolled 30° at rest.
 * Other roll references: the world's lateral axis (x) for the spine, neck, head, ankles and
   feet; forward (z) for the collars and the hands (thumb side); the pelvis frame is the hip line
   with the world's up axis as reference.
@@ -29,7 +30,7 @@ Method (specs/embedded_body.md §C; re-implemented from the facts there):
 
 Both skeletons use the same world axes (y up, facing +z, left at +x, metres), so no axis change.
 Direction matching bakes constant offsets into the local rotations (e.g. the collars carry a
-constant ≈31° because CMU's clavicles rise and have no motion in the clip); they are measured by
+constant 29–31° because CMU's clavicles rise and have no motion in the clip); they are measured by
 :func:`baked_offsets` and documented rather than removed.
 """
 
@@ -635,8 +636,10 @@ class RetargetReport:
     rest_offset_deg: dict[str, float]  # |O_j| per joint: rest frame differences
     baked_offset_deg: dict[str, dict[str, float]]
 
-    def as_dict(self, digits: int = 4) -> dict[str, Any]:
-        """JSON-ready, numbers rounded to ``digits`` decimals (stable text in the data file)."""
+    def as_dict(self, digits: int = 6) -> dict[str, Any]:
+        """JSON-ready, numbers rounded to ``digits`` significant digits (stable text in the data
+        file; tiny errors such as 1e-5° keep their size instead of rounding to 0).
+        """
         return _rounded(asdict(self), digits)
 
     def summary_lines(self) -> list[str]:
@@ -648,7 +651,7 @@ class RetargetReport:
             f"segment direction, one-to-one bones: max {self.one_to_one_max_deg:.2e} deg; neck "
             f"(merged) mean {self.segment_direction_deg['neck']['mean']:.2f} / max "
             f"{self.segment_direction_deg['neck']['max']:.2f} deg",
-            f"elbow/knee off-hinge: max {self.off_hinge_max_deg:.3f} deg",
+            f"elbow/knee off-hinge: max {self.off_hinge_max_deg:.2e} deg",
             f"feet on {f['standing_frames']} standing frames: lowest vertex p1..p99 "
             f"{100 * f['standing_p1']:+.1f} .. {100 * f['standing_p99']:+.1f} cm, min/max "
             f"{100 * f['standing_min']:+.1f} / {100 * f['standing_max']:+.1f} cm "
@@ -665,7 +668,7 @@ class RetargetReport:
 
 def _rounded(value: Any, digits: int) -> Any:
     if isinstance(value, float):
-        return round(value, digits)
+        return float(f"{value:.{digits}g}")
     if isinstance(value, dict):
         return {k: _rounded(v, digits) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
