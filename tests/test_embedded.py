@@ -8,6 +8,7 @@ roll of CMU's skeleton) and, when ``POSEBENCH_CMU_CLIP_DIR`` names a folder with
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from pathlib import Path
@@ -461,3 +462,14 @@ def test_shipped_feet_stand_on_the_floor(dataset: EmbeddedDataset) -> None:
     assert feet["standing_min"] > -0.08 and feet["standing_max"] < 0.05
     pelvis = track.joints[:, 0, 1]
     assert pelvis.min() > 0.6 and np.median(pelvis) < 1.05 and pelvis.max() < 1.4
+
+
+def test_damaged_or_missing_file_gives_one_clear_line(tmp_path: Path) -> None:
+    arrays, meta = embedded.load_embedded(DEFAULT_PATH)
+    arrays["trans"] = arrays["trans"] + np.float32(0.01)
+    damaged = tmp_path / "damaged.npz"
+    embedded._write_npz(damaged, {"meta": np.asarray(json.dumps(meta)), **arrays})
+    with pytest.raises(InputError, match="corrupt .*build-embedded"):
+        EmbeddedDataset(damaged)
+    with pytest.raises(InputError, match="not found"):
+        EmbeddedDataset(tmp_path / "missing.npz")
