@@ -52,9 +52,7 @@ PLANNED: dict[str, dict[str, str]] = {
     "task": {
         "image_fit": "the OpenPose image fitting task",
     },
-    "dataset": {
-        "embedded": "the embedded default motion (CMU clip on the open body)",
-    },
+    "dataset": {},
     "body_model": {},
 }
 

@@ -205,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_prepare_amass)
 
+    p = data_commands.add_parser(
+        "build-embedded", help="rebuild the embedded default motion from the CMU ASF/AMC clip"
+    )
+    p.add_argument("--asf", required=True, help="the clip's skeleton (test.asf)")
+    p.add_argument("--amc", required=True, help="the clip's motion (test.amc)")
+    p.add_argument(
+        "--out",
+        default="embedded_cmu.npz",
+        help="npz to write (default ./embedded_cmu.npz; in a source checkout "
+        "posebench/data/embedded_cmu.npz replaces the shipped data)",
+    )
+    p.set_defaults(handler=cmd_build_embedded)
+
     body = commands.add_parser("body", help="the embedded body model")
     body_commands = body.add_subparsers(
         dest="body_command", metavar="ACTION", parser_class=OneLineErrorParser
@@ -380,6 +393,15 @@ def cmd_prepare_amass(args: argparse.Namespace) -> int:
     for line in summary_lines(summary):
         print(line)
     print(f"use it with: posebench run --dataset amass --amass-dir {args.out} ...")
+    return 0
+
+
+def cmd_build_embedded(args: argparse.Namespace) -> int:
+    """Retarget the CMU clip onto the embedded body and write the dataset file."""
+    from posebench.datasets.embedded import build_embedded, summary_lines
+
+    report = build_embedded(args.asf, args.amc, args.out)
+    print("\n".join(summary_lines(report, args.out)))
     return 0
 
 

@@ -10,6 +10,12 @@ from posebench.plugins import RegisterCallback
 def register_datasets(register: RegisterCallback) -> None:
     """The embedded default ('embedded') and the AMASS loader ('amass') register here."""
     register(
+        "embedded",
+        "posebench.datasets.embedded:EmbeddedDataset",
+        summary="the default: one CMU mocap clip on the anny body (demo scale; no files needed)",
+        version="1",  # posebench.datasets.embedded.EmbeddedDataset.version (not imported: lazy)
+    )
+    register(
         "amass",
         "posebench.datasets.amass:AmassDataset",
         summary="your prepared AMASS copy: VPoser / Pose-NDF pose splits, HuMoR 30 Hz motion",

@@ -1,0 +1,736 @@
+"""Retarget CMU ASF/AMC motion onto the embedded body's SMPL-22 skeleton, and measure the result.
+
+Method (specs/embedded_body.md §C; re-implemented from the facts there):
+
+* Every SMPL-22 joint is driven by one CMU bone (the neck by two: the rotation halfway between
+  ``lowerneck`` and ``upperneck``). Bones are matched by the *segment* they rotate: SMPL's
+  ``left_elbow`` turns the elbow->wrist segment, which is CMU's ``lradius`` (CMU's ``lwrist`` is
+  the hand and the wrist joint is the end of ``lradius``).
+* Each joint takes over its bone's global orientation with a constant rest offset,
+  ``G_smpl = G_cmu · O`` with ``O = F_cmu · F_smplᵀ``, where ``F`` is an orthonormal frame built in
+  each skeleton's rest pose from the segment direction and a roll reference. Both skeletons are
+  world-aligned at rest (CMU FK gives identity rotations at zero dofs; the body's zero pose is its
+  T-pose), so the one-to-one segment directions then agree exactly on every frame.
+* Roll: the segment direction leaves the roll about it free. For the arms and legs the roll is
+  fixed by the hinge: the CMU elbow/knee hinge axis is ``C·x̂`` of ``radius``/``tibia`` (their only
+  dof is ``rx``), the body's is the axis about which its own elbow/knee bends (forward flexion for
+  the straight T-pose elbow; for the knee the axis of its 8.7° rest bend, which sits 8.5° off the
+  lateral axis because the rest leg is also 1° bow-legged). Both the upper and the lower limb
+  segment take their frame from that one hinge axis, so the body's elbow and knee rotations come
+  out as pure hinge rotations (a lateral knee axis instead would leave a constant 1.05°
+  off-hinge). Matching directions only (swing) gives the same joint positions but leaves the
+  elbows about 30° off their hinge, because the CMU humerus is rolled 30° at rest.
+* Other roll references: the world's lateral axis (x) for the spine, neck, head, ankles and
+  feet; forward (z) for the collars and the hands (thumb side); the pelvis frame is the hip line
+  with the world's up axis as reference.
+* Local rotations ``R_j = G_parentᵀ G_j`` become axis-angle in posebench's convention.
+* Translation: the CMU skeleton is scaled by the ratio of leg lengths (thigh + shank) and the
+  body's hip centre is put on the scaled CMU hip centre; then one vertical offset puts the body's
+  lowest vertex on y = 0 (the median over standing frames, where a foot is planted).
+
+Both skeletons use the same world axes (y up, facing +z, left at +x, metres), so no axis change.
+Direction matching bakes constant offsets into the local rotations (e.g. the collars carry a
+constant 29–31° because CMU's clavicles rise and have no motion in the clip); they are measured by
+:func:`baked_offsets` and documented rather than removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+
+from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
+from posebench.datasets.asfamc import Kinematics, Motion, Skeleton, forward_kinematics, rest_motion
+from posebench.errors import InputError
+
+X_AXIS = np.array([1.0, 0.0, 0.0])
+Y_AXIS = np.array([0.0, 1.0, 0.0])
+Z_AXIS = np.array([0.0, 0.0, 1.0])
+
+#: SMPL-22 joint -> the CMU bone(s) whose global rotation drives it (two: halfway between them).
+SOURCE_BONES: dict[str, tuple[str, ...]] = {
+    "pelvis": ("root",),
+    "left_hip": ("lfemur",),
+    "right_hip": ("rfemur",),
+    "spine1": ("lowerback",),
+    "left_knee": ("ltibia",),
+    "right_knee": ("rtibia",),
+    "spine2": ("upperback",),
+    "left_ankle": ("lfoot",),
+    "right_ankle": ("rfoot",),
+    "spine3": ("thorax",),
+    "left_foot": ("ltoes",),
+    "right_foot": ("rtoes",),
+    "neck": ("lowerneck", "upperneck"),
+    "left_collar": ("lclavicle",),
+    "right_collar": ("rclavicle",),
+    "head": ("head",),
+    "left_shoulder": ("lhumerus",),
+    "right_shoulder": ("rhumerus",),
+    "left_elbow": ("lradius",),
+    "right_elbow": ("rradius",),
+    "left_wrist": ("lwrist",),
+    "right_wrist": ("rwrist",),
+}
+
+#: SMPL joint -> the child joint that ends the segment it rotates (one-to-one with a CMU bone).
+SEGMENT_CHILD: dict[str, str] = {
+    "left_hip": "left_knee",
+    "right_hip": "right_knee",
+    "spine1": "spine2",
+    "left_knee": "left_ankle",
+    "right_knee": "right_ankle",
+    "spine2": "spine3",
+    "left_ankle": "left_foot",
+    "right_ankle": "right_foot",
+    "spine3": "neck",
+    "neck": "head",
+    "left_collar": "left_shoulder",
+    "right_collar": "right_shoulder",
+    "left_shoulder": "left_elbow",
+    "right_shoulder": "right_elbow",
+    "left_elbow": "left_wrist",
+    "right_elbow": "right_wrist",
+}
+
+#: Joints without a child segment in SMPL-22: the direction their segment points at rest (the
+#: CMU bone points the same way at its rest: head up, toes forward, hands along the T-pose arm).
+END_DIRECTION: dict[str, np.ndarray] = {
+    "head": Y_AXIS,
+    "left_foot": Z_AXIS,
+    "right_foot": Z_AXIS,
+    "left_wrist": X_AXIS,
+    "right_wrist": -X_AXIS,
+}
+
+#: Roll reference of each joint's frame (hinge limbs are set by HINGES instead; pelvis: up).
+ROLL_REFERENCE: dict[str, np.ndarray] = {
+    "pelvis": Y_AXIS,
+    "spine1": X_AXIS,
+    "spine2": X_AXIS,
+    "spine3": X_AXIS,
+    "neck": X_AXIS,
+    "head": X_AXIS,
+    "left_ankle": X_AXIS,
+    "right_ankle": X_AXIS,
+    "left_foot": X_AXIS,
+    "right_foot": X_AXIS,
+    "left_collar": Z_AXIS,
+    "right_collar": Z_AXIS,
+    "left_wrist": Z_AXIS,
+    "right_wrist": Z_AXIS,
+}
+
+
+@dataclass(frozen=True)
+class Hinge:
+    """A hinge joint (elbow, knee): the joint, its parent limb joint, the CMU hinge bone and the
+    direction the distal segment moves when the body's joint flexes (elbows forward, knees back).
+    """
+
+    joint: str
+    upper: str
+    cmu_bone: str
+    flexion: tuple[float, float, float]
+
+
+HINGES: tuple[Hinge, ...] = (
+    Hinge("left_elbow", "left_shoulder", "lradius", (0.0, 0.0, 1.0)),
+    Hinge("right_elbow", "right_shoulder", "rradius", (0.0, 0.0, 1.0)),
+    Hinge("left_knee", "left_hip", "ltibia", (0.0, 0.0, -1.0)),
+    Hinge("right_knee", "right_hip", "rtibia", (0.0, 0.0, -1.0)),
+)
+
+#: SMPL joints whose segment maps one-to-one onto a CMU bone (the segment-direction check).
+ONE_TO_ONE: tuple[str, ...] = tuple(j for j in SEGMENT_CHILD if j != "neck")
+
+#: SMPL joint -> CMU point ("start"/"end" of a bone) used for the uniform-scale joint error.
+JOINT_POINTS: dict[str, tuple[str, str]] = {
+    "pelvis": ("root", "start"),
+    "left_hip": ("lfemur", "start"),
+    "right_hip": ("rfemur", "start"),
+    "spine1": ("lowerback", "start"),
+    "left_knee": ("ltibia", "start"),
+    "right_knee": ("rtibia", "start"),
+    "spine2": ("upperback", "start"),
+    "left_ankle": ("lfoot", "start"),
+    "right_ankle": ("rfoot", "start"),
+    "spine3": ("thorax", "start"),
+    "left_foot": ("ltoes", "start"),
+    "right_foot": ("rtoes", "start"),
+    "neck": ("lowerneck", "start"),
+    "left_collar": ("lclavicle", "start"),
+    "right_collar": ("rclavicle", "start"),
+    "head": ("head", "start"),
+    "left_shoulder": ("lhumerus", "start"),
+    "right_shoulder": ("rhumerus", "start"),
+    "left_elbow": ("lradius", "start"),
+    "right_elbow": ("rradius", "start"),
+    "left_wrist": ("lradius", "end"),
+    "right_wrist": ("rradius", "end"),
+}
+
+REQUIRED_BONES: tuple[str, ...] = tuple(
+    sorted({b for bones in SOURCE_BONES.values() for b in bones} | {"lhipjoint", "rhipjoint"})
+)
+
+_INDEX = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
+
+#: Planted-foot threshold: a foot joint slower than this (m/s) counts as on the ground.
+PLANTED_SPEED = 0.25
+
+
+# --------------------------------------------------------------------------- small geometry
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def frame(direction: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Orthonormal frame (columns): the direction, the reference made orthogonal, their cross."""
+    e1 = _unit(np.asarray(direction, dtype=np.float64))
+    r = np.asarray(reference, dtype=np.float64)
+    e2 = r - (r @ e1) * e1
+    if np.linalg.norm(e2) < 1e-6:
+        raise InputError("a roll reference is parallel to its segment; the skeleton is degenerate")
+    e2 = _unit(e2)
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
+
+
+def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle in degrees between vectors (..., 3), robust near 0° and 180°."""
+    cross = np.linalg.norm(np.cross(a, b), axis=-1)
+    dot = np.sum(a * b, axis=-1)
+    return np.degrees(np.arctan2(cross, dot))
+
+
+def rotation_angle_deg(R: np.ndarray) -> np.ndarray:
+    """Rotation angle in degrees of matrices (..., 3, 3)."""
+    flat = R.reshape(-1, 3, 3)
+    return np.degrees(np.linalg.norm(Rotation.from_matrix(flat).as_rotvec(), axis=-1)).reshape(
+        R.shape[:-2]
+    )
+
+
+def _halfway(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
+    """The rotation halfway (slerp ½) between two batches of rotation matrices (F, 3, 3)."""
+    relative = Rotation.from_matrix(np.swapaxes(Ra, -1, -2) @ Rb).as_rotvec()
+    return Ra @ Rotation.from_rotvec(0.5 * relative).as_matrix()
+
+
+def hinge_axis(skeleton: Skeleton, bone_name: str) -> np.ndarray:
+    """World axis (rest pose) of a one-dof ``rx`` hinge bone, signed so that flexion (the larger
+    side of its limits) is a positive rotation about it.
+    """
+    bone = skeleton.bone(bone_name)
+    if bone.dofs != ("rx",):
+        raise InputError(
+            f"{skeleton.path or 'skeleton'}: bone {bone_name} must be a hinge with the one dof "
+            f"'rx' (CMU skeletons), found {bone.dofs}; this skeleton cannot be retargeted"
+        )
+    slot = {"X": 0, "Y": 1, "Z": 2}
+    angles = [bone.axis[slot[a]] for a in bone.axis_order]
+    C = Rotation.from_euler(bone.axis_order.lower(), angles).as_matrix()  # extrinsic: Rz·Ry·Rx
+    axis = C[:, 0]
+    low, high = bone.limits[0]
+    return axis if not (np.isfinite(low) and np.isfinite(high)) or high >= -low else -axis
+
+
+# --------------------------------------------------------------------------- rest frames
+
+
+@dataclass(frozen=True)
+class RestFrames:
+    """Per SMPL joint: the CMU and body rest frames and the rest offset ``O = F_cmu F_smplᵀ``."""
+
+    cmu: np.ndarray  # (22, 3, 3)
+    smpl: np.ndarray  # (22, 3, 3)
+    offsets: np.ndarray  # (22, 3, 3)
+    hinge_axes: dict[str, np.ndarray]  # body hinge axis (rest, world) of each elbow and knee
+
+
+def _check_bones(skeleton: Skeleton) -> None:
+    missing = [b for b in REQUIRED_BONES if b not in skeleton.bone_names]
+    if missing:
+        raise InputError(
+            f"{skeleton.path or 'skeleton'}: lacks the CMU bones {', '.join(missing)}; "
+            "retargeting needs a CMU 31-bone ASF skeleton"
+        )
+
+
+def _cmu_rest_direction(skeleton: Skeleton, rest: Kinematics, joint: str) -> np.ndarray:
+    """Direction of the CMU segment that drives ``joint``, in the rest pose."""
+    start, end = rest.bone_start[0], rest.bone_end[0]
+    if joint == "pelvis":  # the hip line, right to left
+        return end[skeleton.index("lhipjoint")] - end[skeleton.index("rhipjoint")]
+    if joint == "neck":  # the chord from the lower neck's start to the upper neck's end
+        return end[skeleton.index("upperneck")] - start[skeleton.index("lowerneck")]
+    return skeleton.bone(SOURCE_BONES[joint][0]).direction
+
+
+def _smpl_rest_direction(rest_joints: np.ndarray, joint: str) -> np.ndarray:
+    """Direction of the body segment a joint rotates, at the body's zero pose."""
+    if joint == "pelvis":
+        return rest_joints[_INDEX["left_hip"]] - rest_joints[_INDEX["right_hip"]]
+    if joint in SEGMENT_CHILD:
+        return rest_joints[_INDEX[SEGMENT_CHILD[joint]]] - rest_joints[_INDEX[joint]]
+    return END_DIRECTION[joint]
+
+
+def _body_hinge_axis(rest_joints: np.ndarray, hinge: Hinge) -> np.ndarray:
+    """The body's hinge axis: the axis of its rest bend when bent, else from the flexion side."""
+    upper = _unit(_smpl_rest_direction(rest_joints, hinge.upper))
+    lower = _unit(_smpl_rest_direction(rest_joints, hinge.joint))
+    from_flexion = _unit(np.cross(lower, np.asarray(hinge.flexion)))
+    bend = np.cross(upper, lower)
+    if np.linalg.norm(bend) < np.sin(np.radians(1.0)):  # straight (the T-pose elbow)
+        return from_flexion
+    axis = _unit(bend)
+    return axis if axis @ from_flexion > 0 else -axis
+
+
+def rest_frames(skeleton: Skeleton, rest_joints: np.ndarray) -> RestFrames:
+    """Both skeletons' rest frames and the per-joint rest offsets."""
+    _check_bones(skeleton)
+    rest = forward_kinematics(skeleton, rest_motion(skeleton))
+    rest_joints = np.asarray(rest_joints, dtype=np.float64)
+    cmu = np.zeros((22, 3, 3))
+    smpl = np.zeros((22, 3, 3))
+    for joint in SMPL22_JOINT_NAMES:
+        if joint in ROLL_REFERENCE:
+            k = _INDEX[joint]
+            ref = ROLL_REFERENCE[joint]
+            cmu[k] = frame(_cmu_rest_direction(skeleton, rest, joint), ref)
+            smpl[k] = frame(_smpl_rest_direction(rest_joints, joint), ref)
+    hinge_axes = {}
+    for hinge in HINGES:
+        a_cmu = hinge_axis(skeleton, hinge.cmu_bone)
+        a_body = _body_hinge_axis(rest_joints, hinge)
+        hinge_axes[hinge.joint] = a_body
+        for joint in (hinge.upper, hinge.joint):
+            k = _INDEX[joint]
+            d_cmu = _unit(_cmu_rest_direction(skeleton, rest, joint))
+            d_body = _unit(_smpl_rest_direction(rest_joints, joint))
+            # reference = the flexion direction (axis x direction) so that e3 is the hinge axis
+            cmu[k] = frame(d_cmu, np.cross(a_cmu, d_cmu))
+            smpl[k] = frame(d_body, np.cross(a_body, d_body))
+    offsets = cmu @ np.swapaxes(smpl, -1, -2)
+    return RestFrames(cmu=cmu, smpl=smpl, offsets=offsets, hinge_axes=hinge_axes)
+
+
+# --------------------------------------------------------------------------- retarget
+
+
+@dataclass
+class Retargeted:
+    """Motion on the body: local axis-angle ``pose_body`` (T, 21, 3), ``root_orient`` (T, 3),
+    ``trans`` (T, 3) in metres (float64), at ``fps``, and what the retargeting chose.
+    """
+
+    pose_body: np.ndarray
+    root_orient: np.ndarray
+    trans: np.ndarray
+    fps: float
+    scale: float  # body leg length / CMU leg length
+    floor_offset: float  # metres added to trans[:, 1] to put the feet on y = 0
+    standing_frames: int  # frames the floor offset was taken over
+    frames: RestFrames = field(repr=False)
+
+
+def leg_scale(skeleton: Skeleton, rest_joints: np.ndarray) -> float:
+    """Body leg length / CMU leg length (thigh + shank, mean of both sides)."""
+    j = np.asarray(rest_joints, dtype=np.float64)
+
+    def body_leg(side: str) -> float:
+        hip, knee, ankle = (j[_INDEX[f"{side}_{n}"]] for n in ("hip", "knee", "ankle"))
+        return float(np.linalg.norm(knee - hip) + np.linalg.norm(ankle - knee))
+
+    cmu = [skeleton.bone(f"{s}femur").length + skeleton.bone(f"{s}tibia").length for s in "lr"]
+    return (body_leg("left") + body_leg("right")) / float(sum(cmu))
+
+
+def global_rotations(kin: Kinematics, skeleton: Skeleton, frames: RestFrames) -> np.ndarray:
+    """The body's global joint rotations (F, 22, 3, 3): each CMU source rotation · its offset."""
+    n = kin.global_rotation.shape[0]
+    out = np.zeros((n, 22, 3, 3))
+    for joint, bones in SOURCE_BONES.items():
+        k = _INDEX[joint]
+        rots = [kin.global_rotation[:, skeleton.index(b)] for b in bones]
+        source = rots[0] if len(rots) == 1 else _halfway(rots[0], rots[1])
+        out[:, k] = source @ frames.offsets[k]
+    return out
+
+
+def local_rotations(G: np.ndarray) -> np.ndarray:
+    """Parent-relative rotations (F, 22, 3, 3) from global ones; joint 0 keeps its global."""
+    local = G.copy()
+    parents = np.array(SMPL22_PARENTS[1:])
+    local[:, 1:] = np.swapaxes(G[:, parents], -1, -2) @ G[:, 1:]
+    return local
+
+
+def _to_axis_angle(R: np.ndarray) -> np.ndarray:
+    return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
+
+
+def hip_centre(kin: Kinematics, skeleton: Skeleton) -> np.ndarray:
+    """The CMU hip centre (F, 3): the midpoint of the two femur starts."""
+    return 0.5 * (
+        kin.bone_start[:, skeleton.index("lfemur")] + kin.bone_start[:, skeleton.index("rfemur")]
+    )
+
+
+@dataclass
+class BodyTrack:
+    """Body forward of a retargeted motion (float64): joints and each frame's lowest vertex."""
+
+    joints: np.ndarray  # (T, 22, 3)
+    lowest_vertex: np.ndarray  # (T,) lowest vertex height (y) per frame
+
+
+def body_track(
+    body: BodyModel,
+    pose_body: np.ndarray,
+    root_orient: np.ndarray,
+    trans: np.ndarray,
+    chunk: int = 256,
+) -> BodyTrack:
+    """Run the body over a motion in chunks; keep joints and the lowest vertex of each frame."""
+    joints, lowest = [], []
+    dtype = getattr(body, "dtype", torch.float64)
+    with torch.no_grad():
+        for s in range(0, len(pose_body), chunk):
+            part = slice(s, s + chunk)
+            out = body(
+                torch.as_tensor(pose_body[part], dtype=dtype),
+                torch.as_tensor(root_orient[part], dtype=dtype),
+                torch.as_tensor(trans[part], dtype=dtype),
+            )
+            joints.append(out.joints.double().numpy())
+            source = out.vertices if out.vertices is not None else out.joints
+            lowest.append(source[..., 1].amin(dim=1).double().numpy())
+    return BodyTrack(np.concatenate(joints), np.concatenate(lowest))
+
+
+def planted_frames(joints: np.ndarray, fps: float, speed: float = PLANTED_SPEED) -> np.ndarray:
+    """Frames (bool, T) where at least one foot (ankle and ball joints) moves slower than
+    ``speed`` m/s: the body stands on it. Central differences; end frames use one side.
+    """
+    feet = (
+        joints[:, [_INDEX[n] for n in ("left_ankle", "left_foot")]],
+        joints[:, [_INDEX[n] for n in ("right_ankle", "right_foot")]],
+    )
+    if len(joints) < 2:
+        return np.ones(len(joints), dtype=bool)
+    planted = np.zeros(len(joints), dtype=bool)
+    for foot in feet:
+        velocity = np.gradient(foot, 1.0 / fps, axis=0)
+        planted |= np.linalg.norm(velocity, axis=-1).max(axis=-1) < speed
+    return planted
+
+
+def retarget(
+    skeleton: Skeleton, motion: Motion, body: BodyModel, frames: RestFrames | None = None
+) -> Retargeted:
+    """Retarget a CMU motion onto ``body`` (the body's rest joints set the offsets and the scale;
+    its mesh sets the floor). ``body`` should be a float64 copy for reproducible numbers;
+    ``frames`` overrides the rest offsets (default: :func:`rest_frames`, hinge-aligned).
+    """
+    rest_joints = _rest_joints(body)
+    frames = rest_frames(skeleton, rest_joints) if frames is None else frames
+    kin = forward_kinematics(skeleton, motion)
+    G = global_rotations(kin, skeleton, frames)
+    local = local_rotations(G)
+    pose_body = _to_axis_angle(local[:, 1:])
+    root_orient = _to_axis_angle(local[:, 0])
+    scale = leg_scale(skeleton, rest_joints)
+    pelvis = rest_joints[0]
+    body_hips = 0.5 * (rest_joints[_INDEX["left_hip"]] + rest_joints[_INDEX["right_hip"]])
+    # body: hip centre = pelvis + trans + G_pelvis (hips - pelvis); put it on the scaled CMU one
+    trans = scale * hip_centre(kin, skeleton) - pelvis - G[:, 0] @ (body_hips - pelvis)
+    track = body_track(body, pose_body, root_orient, trans)
+    standing = planted_frames(track.joints, motion.fps)
+    if not standing.any():  # e.g. a single frame, or a clip that never touches the ground
+        standing = np.ones_like(standing)
+    # rounded to 0.1 mm so that float noise across library versions cannot change the bytes
+    floor_offset = round(-float(np.median(track.lowest_vertex[standing])), 4)
+    trans[:, 1] += floor_offset
+    return Retargeted(
+        pose_body=pose_body,
+        root_orient=root_orient,
+        trans=trans,
+        fps=float(motion.fps),
+        scale=scale,
+        floor_offset=floor_offset,
+        standing_frames=int(standing.sum()),
+        frames=frames,
+    )
+
+
+def _rest_joints(body: BodyModel) -> np.ndarray:
+    """The body's zero-pose joints (22, 3) in float64."""
+    rest = getattr(body, "rest_joints", None)
+    if rest is None:
+        with torch.no_grad():
+            rest = body(torch.zeros(1, 21, 3, dtype=torch.float64)).joints[0]
+    return rest.detach().double().cpu().numpy()
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    return {"mean": float(np.mean(values)), "max": float(np.max(values))}
+
+
+def segment_direction_errors(
+    body_joints: np.ndarray, kin: Kinematics, skeleton: Skeleton
+) -> dict[str, dict[str, float]]:
+    """Angle (degrees, mean and max over frames) between each body segment and the CMU segment
+    driving it: the one-to-one bones, plus ``neck`` (merged from two CMU bones, so not exact).
+    """
+    out = {}
+    for joint in (*ONE_TO_ONE, "neck"):
+        j, c = _INDEX[joint], _INDEX[SEGMENT_CHILD[joint]]
+        body_dir = body_joints[:, c] - body_joints[:, j]
+        if joint == "neck":
+            cmu_dir = (
+                kin.bone_end[:, skeleton.index("upperneck")]
+                - kin.bone_start[:, skeleton.index("lowerneck")]
+            )
+        else:
+            b = skeleton.index(SOURCE_BONES[joint][0])
+            cmu_dir = kin.bone_end[:, b] - kin.bone_start[:, b]
+        out[joint] = _stats(angle_deg(body_dir, cmu_dir))
+    return out
+
+
+def hinge_residuals(
+    pose_body: np.ndarray, hinge_axes: Mapping[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """Per elbow and knee: how far (degrees) its local rotation is from a pure rotation about the
+    body's hinge axis (the angle the rotation moves the axis by: the swing of a swing-twist
+    split), and the range of the hinge (twist) angle itself.
+    """
+    out = {}
+    for joint, axis in hinge_axes.items():
+        R = Rotation.from_rotvec(pose_body[:, _INDEX[joint] - 1]).as_matrix()
+        moved = R @ axis
+        off = angle_deg(moved, np.broadcast_to(axis, moved.shape))
+        rotvec = Rotation.from_matrix(R).as_rotvec()
+        twist = np.degrees(rotvec @ axis)
+        out[joint] = {
+            **{f"off_hinge_{k}": v for k, v in _stats(off).items()},
+            "hinge_angle_min": float(twist.min()),
+            "hinge_angle_max": float(twist.max()),
+        }
+    return out
+
+
+def flexion_ranges(body_joints: np.ndarray) -> dict[str, dict[str, float]]:
+    """Elbow and knee flexion (degrees, 0 = straight) from the body's joint positions."""
+    out = {}
+    for hinge in HINGES:
+        u, j = _INDEX[hinge.upper], _INDEX[hinge.joint]
+        c = _INDEX[SEGMENT_CHILD[hinge.joint]]
+        flex = angle_deg(
+            body_joints[:, j] - body_joints[:, u], body_joints[:, c] - body_joints[:, j]
+        )
+        out[hinge.joint] = {"min": float(flex.min()), "max": float(flex.max())}
+    return out
+
+
+def foot_heights(track: BodyTrack, fps: float) -> dict[str, float]:
+    """Lowest-vertex height (metres) on standing frames (a foot planted) and overall."""
+    standing = planted_frames(track.joints, fps)
+    low = track.lowest_vertex
+    on = low[standing] if standing.any() else low
+    p1, p99 = np.percentile(on, [1.0, 99.0])
+    return {
+        "standing_frames": int(standing.sum()),
+        "standing_min": float(on.min()),
+        "standing_p1": float(p1),
+        "standing_median": float(np.median(on)),
+        "standing_p99": float(p99),
+        "standing_max": float(on.max()),
+        "standing_outside_5cm": int((np.abs(on) > 0.05).sum()),
+        "all_min": float(low.min()),
+        "all_max": float(low.max()),
+        "above_5cm_frames": int((low > 0.05).sum()),
+    }
+
+
+def cmu_joint_positions(kin: Kinematics, skeleton: Skeleton) -> np.ndarray:
+    """CMU points (F, 22, 3) corresponding to the SMPL-22 joints (see :data:`JOINT_POINTS`)."""
+    points = []
+    for joint in SMPL22_JOINT_NAMES:
+        bone, end = JOINT_POINTS[joint]
+        source = kin.bone_start if end == "start" else kin.bone_end
+        points.append(source[:, skeleton.index(bone)])
+    return np.stack(points, axis=1)
+
+
+def uniform_scale_mpjpe(
+    body_joints: np.ndarray, kin: Kinematics, skeleton: Skeleton, scale: float
+) -> dict[str, Any]:
+    """Joint error (mm) between the body and the CMU skeleton scaled by ``scale``, hip centres
+    aligned per frame. Dominated by where each skeleton places its joints, not by the motion.
+    """
+    cmu = scale * cmu_joint_positions(kin, skeleton)
+    hips = [_INDEX["left_hip"], _INDEX["right_hip"]]
+    cmu = (
+        cmu - cmu[:, hips].mean(axis=1, keepdims=True) + body_joints[:, hips].mean(axis=1)[:, None]
+    )
+    error = 1000.0 * np.linalg.norm(body_joints - cmu, axis=-1)  # (F, 22)
+    return {
+        "mean_mm": float(error.mean()),
+        "max_mm": float(error.max()),
+        "per_joint_mean_mm": {
+            n: float(e) for n, e in zip(SMPL22_JOINT_NAMES, error.mean(axis=0), strict=True)
+        },
+    }
+
+
+def baked_offsets(pose_body: np.ndarray, frames: RestFrames) -> dict[str, dict[str, float]]:
+    """The constant part direction matching bakes into each local rotation: the body pose (deg)
+    when the CMU skeleton stands in its own rest pose (``O_parentᵀ O_j``), and the clip's
+    median / min / max of each joint's local rotation angle.
+    """
+    G_rest = frames.offsets[None]  # CMU rest: identity global rotations
+    rest_local = local_rotations(G_rest)[0, 1:]
+    rest_angle = rotation_angle_deg(rest_local)
+    clip_angle = np.degrees(np.linalg.norm(pose_body, axis=-1))
+    return {
+        name: {
+            "rest": float(rest_angle[k]),
+            "clip_median": float(np.median(clip_angle[:, k])),
+            "clip_min": float(clip_angle[:, k].min()),
+            "clip_max": float(clip_angle[:, k].max()),
+        }
+        for k, name in enumerate(SMPL22_JOINT_NAMES[1:])
+    }
+
+
+@dataclass
+class RetargetReport:
+    """The retargeting's numbers (degrees, metres, mm) for the data file and the README."""
+
+    frames: int
+    fps: float
+    scale: float
+    floor_offset_m: float
+    segment_direction_deg: dict[str, dict[str, float]]  # one-to-one bones + neck (merged)
+    one_to_one_max_deg: float
+    hinge: dict[str, dict[str, float]]  # elbows and knees: off-hinge residual and hinge angle
+    off_hinge_max_deg: float
+    flexion_deg: dict[str, dict[str, float]]
+    feet: dict[str, float]
+    pelvis_height_m: dict[str, float]
+    uniform_scale_mpjpe: dict[str, Any]
+    rest_offset_deg: dict[str, float]  # |O_j| per joint: rest frame differences
+    baked_offset_deg: dict[str, dict[str, float]]
+
+    def as_dict(self, digits: int = 6) -> dict[str, Any]:
+        """JSON-ready, numbers rounded to ``digits`` significant digits (stable text in the data
+        file; tiny errors such as 1e-5° keep their size instead of rounding to 0).
+        """
+        return _rounded(asdict(self), digits)
+
+    def summary_lines(self) -> list[str]:
+        """A short human-readable summary (for the command line)."""
+        mp = self.uniform_scale_mpjpe
+        f = self.feet
+        return [
+            f"{self.frames} frames at {self.fps:g} Hz, CMU scaled x{self.scale:.3f} by leg length",
+            f"segment direction, one-to-one bones: max {self.one_to_one_max_deg:.2e} deg; neck "
+            f"(merged) mean {self.segment_direction_deg['neck']['mean']:.2f} / max "
+            f"{self.segment_direction_deg['neck']['max']:.2f} deg",
+            f"elbow/knee off-hinge: max {self.off_hinge_max_deg:.2e} deg",
+            f"feet on {f['standing_frames']} standing frames: lowest vertex p1..p99 "
+            f"{100 * f['standing_p1']:+.1f} .. {100 * f['standing_p99']:+.1f} cm, min/max "
+            f"{100 * f['standing_min']:+.1f} / {100 * f['standing_max']:+.1f} cm "
+            f"(floor offset {100 * self.floor_offset_m:+.2f} cm)",
+            f"uniform-scale joint error: mean {mp['mean_mm']:.0f} mm, max {mp['max_mm']:.0f} mm "
+            "(joint placement differs between the skeletons)",
+            "constant offsets baked in (deg at CMU rest): "
+            + ", ".join(
+                f"{j} {self.baked_offset_deg[j]['rest']:.1f}"
+                for j in ("left_collar", "right_collar", "spine1", "neck", "head")
+            ),
+        ]
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v, digits) for v in value]
+    return value
+
+
+def check_retarget(
+    skeleton: Skeleton,
+    motion: Motion,
+    pose_body: np.ndarray,
+    root_orient: np.ndarray,
+    trans: np.ndarray,
+    body: BodyModel,
+    scale: float | None = None,
+    floor_offset: float = 0.0,
+) -> RetargetReport:
+    """Measure a retargeted motion (e.g. as stored, float32) against the CMU motion it came from."""
+    rest_joints = _rest_joints(body)
+    frames = rest_frames(skeleton, rest_joints)
+    scale = leg_scale(skeleton, rest_joints) if scale is None else scale
+    kin = forward_kinematics(skeleton, motion)
+    arrays = [np.asarray(a, dtype=np.float64) for a in (pose_body, root_orient, trans)]
+    track = body_track(body, *arrays)
+    segments = segment_direction_errors(track.joints, kin, skeleton)
+    hinge = hinge_residuals(arrays[0], frames.hinge_axes)
+    pelvis_y = track.joints[:, 0, 1]
+    return RetargetReport(
+        frames=len(arrays[0]),
+        fps=float(motion.fps),
+        scale=float(scale),
+        floor_offset_m=float(floor_offset),
+        segment_direction_deg=segments,
+        one_to_one_max_deg=max(segments[j]["max"] for j in ONE_TO_ONE),
+        hinge=hinge,
+        off_hinge_max_deg=max(h["off_hinge_max"] for h in hinge.values()),
+        flexion_deg=flexion_ranges(track.joints),
+        feet=foot_heights(track, motion.fps),
+        pelvis_height_m={
+            "min": float(pelvis_y.min()),
+            "median": float(np.median(pelvis_y)),
+            "max": float(pelvis_y.max()),
+        },
+        uniform_scale_mpjpe=uniform_scale_mpjpe(track.joints, kin, skeleton, scale),
+        rest_offset_deg={
+            n: float(a)
+            for n, a in zip(SMPL22_JOINT_NAMES, rotation_angle_deg(frames.offsets), strict=True)
+        },
+        baked_offset_deg=baked_offsets(arrays[0], frames),
+    )
+
+
+def swing_only_offsets(frames: RestFrames, joints: Sequence[str]) -> RestFrames:
+    """The same frames with the given joints' offsets replaced by the minimal rotation between
+    the segment directions (no roll alignment): the trap the hinge check exists to catch.
+    """
+    offsets = frames.offsets.copy()
+    for joint in joints:
+        k = _INDEX[joint]
+        d_smpl, d_cmu = frames.smpl[k][:, 0], frames.cmu[k][:, 0]
+        axis = np.cross(d_smpl, d_cmu)
+        angle = np.arctan2(np.linalg.norm(axis), d_smpl @ d_cmu)
+        rotvec = np.zeros(3) if np.linalg.norm(axis) < 1e-12 else _unit(axis) * angle
+        offsets[k] = Rotation.from_rotvec(rotvec).as_matrix()
+    return RestFrames(frames.cmu, frames.smpl, offsets, frames.hinge_axes)
