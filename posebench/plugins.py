@@ -50,9 +50,7 @@ PLANNED: dict[str, dict[str, str]] = {
         "posendf": "the Pose-NDF reference prior",
         "vposer": "the VPoser-style VAE baseline",
     },
-    "task": {
-        "image_fit": "the OpenPose image fitting task",
-    },
+    "task": {},
     "dataset": {
         "embedded": "the embedded default motion (CMU clip on the open body)",
     },
