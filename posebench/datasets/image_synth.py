@@ -88,10 +88,10 @@ class PointRule:
 #: stay between centre and skin; face and foot points are skin points.
 DETECTOR_POINTS: dict[str, PointRule] = {
     "Nose": PointRule("head", (0.0, 0.0, 0.3), 3, 1.0),
-    "Shoulder": PointRule("{side}_shoulder", (0.0345, 0.1149, 0.0), 8, 0.35),  # up, a bit out
+    "Shoulder": PointRule("{side}_shoulder", (-0.03, 0.12, 0.0), 8, 0.5),  # top of the shoulder
     "Elbow": PointRule("{side}_elbow", (0.0, 0.0, -0.12), 8, 0.3),  # back (olecranon)
     "Wrist": PointRule("{side}_wrist", (0.0, 0.12, 0.0), 8, 0.3),  # back of the wrist
-    "Hip": PointRule("{side}_hip", (0.12, 0.0, 0.0), 8, 0.35),  # lateral (greater trochanter)
+    "Hip": PointRule("{side}_hip", (0.11, -0.05, 0.0), 8, 0.35),  # lateral (greater trochanter)
     "Knee": PointRule("{side}_knee", (0.0, 0.0, 0.12), 8, 0.5),  # front (kneecap)
     "Ankle": PointRule("{side}_ankle", (0.12, 0.0, 0.0), 8, 0.5),  # lateral (malleolus)
     "Eye": PointRule("head", (0.032, 0.045, 0.12), 3, 1.0),
