@@ -36,6 +36,7 @@ from posebench.tasks.image_fitting import (
     fit_views,
     guess_depth,
     project,
+    side_views,
 )
 from posebench.testing import check_task
 
@@ -210,6 +211,17 @@ def test_torso_length_gives_the_depth_within_ten_percent(body):
     depth = guess_depth(observations(views), RestBody(body, torch.device("cpu")))
     truth = torch.tensor([v.joints[0, 2] for v in views], dtype=torch.float32)
     assert ((depth - truth).abs() / truth < 0.10).all(), (depth, truth)
+
+
+def test_side_views_are_the_ambiguous_ones(body):
+    poses = mild_poses(2, spread=0.0)
+    front = make_synthetic_views(poses, body, 0, {**CLEAN, "yaw_deg": [-20, 20]})
+    side = make_synthetic_views(poses, body, 0, {**CLEAN, "yaw_deg": [85, 95]})
+    assert not side_views(observations(front).keypoints, 0.4).any()
+    assert side_views(observations(side).keypoints, 0.4).all()
+    dropped = observations(front).keypoints.clone()
+    dropped[0, 9] = 0.0  # a missing hip makes the torso ambiguous too
+    assert side_views(dropped, 0.4).tolist() == [True, False]
 
 
 def test_fitting_without_a_prior_reduces_the_2d_error(body):

@@ -242,6 +242,8 @@ def _concat(parts: list[ImageFit]) -> ImageFit:
                 "init_root_orient",
                 "init_transl",
                 "orientation_start_deg",
+                "fitted_twice",
+                "turned",
             )
         },
         stage_losses=[
@@ -303,6 +305,12 @@ def _shape_note(body: BodyModel) -> str:
     if n_betas:
         return f"fitted: {n_betas} shape parameters with an L2 prior"
     return f"not applicable: body '{body.name}' has no shape parameters"
+
+
+def _angle_deg(rotvec: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """(B,) angle in degrees between two batches of axis-angle rotations."""
+    rotations = roma.rotvec_to_rotmat(rotvec), roma.rotvec_to_rotmat(other)
+    return torch.rad2deg(roma.rotmat_geodesic_distance(*rotations))
 
 
 def _mean(values: torch.Tensor) -> float | None:
@@ -445,11 +453,8 @@ class ImageFitTask(Task):
         gap_px = keypoint_error_px(project(gt_body25, observed.camera), clean, clean[..., 2] > 0)
         gap_mm = mpjpe_mm(gt_body25, stack("points3d"))
         depth_error = (fit.init_depth - gt_joints[:, 0, 2]).abs() / gt_joints[:, 0, 2]
-        root_error = torch.rad2deg(
-            roma.rotmat_geodesic_distance(
-                roma.rotvec_to_rotmat(fit.root_orient), roma.rotvec_to_rotmat(stack("root_orient"))
-            )
-        )
+        root_error = _angle_deg(fit.root_orient, stack("root_orient"))
+        init_root_error = _angle_deg(fit.init_root_orient, stack("root_orient"))
         failure = float(config["failure_mm"])
         return {
             "metrics": {
@@ -468,11 +473,15 @@ class ImageFitTask(Task):
                 "mpjpe_mm": mpjpe.tolist(),
                 "pa_mpjpe_mm": pa.tolist(),
                 "root_orient_error_deg": root_error.tolist(),
+                "init_root_orient_error_deg": init_root_error.tolist(),
+                "fitted_twice": fit.fitted_twice.tolist(),
+                "turned": fit.turned.tolist(),
                 "init_depth_rel_error": depth_error.tolist(),
             },
             "init_kp2d_error_px": _mean(init_kp2d),
             "init_depth_rel_error": _mean(depth_error),
             "root_orient_error_deg": _mean(root_error),
+            "init_root_orient_error_deg": _mean(init_root_error),
             "definition_gap": {
                 "what": "detector keypoints vs the fitter's BODY_25 regressor on the true pose",
                 "px": _mean(gap_px),

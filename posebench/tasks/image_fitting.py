@@ -139,6 +139,8 @@ class ImageFit:
     init_root_orient: torch.Tensor  # (B, 3) after stage 0
     init_transl: torch.Tensor  # (B, 3) after stage 0
     orientation_start_deg: torch.Tensor  # (B,) the yaw start kept by stage 0
+    fitted_twice: torch.Tensor  # (B,) bool: side views fitted from both facings
+    turned: torch.Tensor  # (B,) bool: the 180°-turned fit won
     stage_losses: list[float] = field(default_factory=list)  # mean per view, end of each stage
     steps: int = 0
     seconds: float = 0.0
@@ -303,6 +305,93 @@ def _stage_lists(stages: Mapping[str, Any]) -> list[tuple[float, float, float]]:
     return list(zip(*lists, strict=True))
 
 
+def side_views(keypoints: torch.Tensor, ratio: float) -> torch.Tensor:
+    """(B,) True where front and back are hard to tell from the torso (SMPLify-X's side-view
+    check, made scale-free): a torso keypoint is missing, or the 2D shoulder distance is below
+    ``ratio`` × the mean 2D torso side length."""
+    torso = keypoints[:, [2, 5, 9, 12]]
+    missing = (torso[..., 2] <= 0).any(dim=1)
+    shoulders = (keypoints[:, 2, :2] - keypoints[:, 5, :2]).norm(dim=1)
+    sides = sum((keypoints[:, a, :2] - keypoints[:, b, :2]).norm(dim=1) for a, b in TORSO_EDGES)
+    return missing | (shoulders < ratio * sides / len(TORSO_EDGES))
+
+
+@dataclass
+class _BodyFit:
+    pose: torch.Tensor
+    delta: torch.Tensor
+    pelvis: torch.Tensor
+    betas: torch.Tensor | None
+    loss: torch.Tensor  # (B,) final objective per view
+    stage_losses: list[float]
+    steps: int
+
+
+def _fit_body(
+    prior: Prior,
+    weight: float,
+    body: BodyModel,
+    observed: Observations,
+    rest: RestBody,
+    base: torch.Tensor,
+    pelvis: torch.Tensor,
+    keypoint_weights: torch.Tensor,
+    fit: Mapping[str, Any],
+    progress: Progress,
+    description: str,
+) -> _BodyFit:
+    """The body stages from a start rotation ``base`` (B, 3, 3) and pelvis position (B, 3)."""
+    b, device = observed.keypoints.shape[0], observed.keypoints.device
+    pose = torch.zeros(b, 21, 3, device=device)
+    use_latent = bool(fit.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
+    latent = prior.encode(pose).detach().clone() if use_latent else None
+    n_betas = int(getattr(body, "num_betas", 0) or 0)
+    betas = torch.zeros(b, n_betas, device=device) if n_betas else None
+    delta = torch.zeros(b, 3, device=device)
+    pelvis = pelvis.clone()
+    params = [latent if latent is not None else pose, delta, pelvis]
+    if betas is not None:
+        params.append(betas)
+    for p in params:
+        p.requires_grad_(True)
+
+    def current_pose() -> torch.Tensor:
+        return prior.decode(latent) if latent is not None else pose
+
+    def objective(prior_scale: float, bending: float, shape_weight: float) -> torch.Tensor:
+        out = body(current_pose(), delta, None, betas)
+        local = out.body25 - rest.pelvis  # rest pelvis: where the root rotates about
+        points = local @ base.transpose(1, 2) + pelvis[:, None]
+        loss = data_term(project(points, observed.camera), observed, keypoint_weights, fit)
+        if weight > 0:
+            energy = (
+                prior.latent_energy(latent) if latent is not None else prior.energy(current_pose())
+            )
+            loss = loss + prior_scale * weight * energy
+        loss = loss + bending * bending_energy(current_pose())
+        if betas is not None:
+            loss = loss + shape_weight * betas.pow(2).sum(dim=1)
+        return loss
+
+    stage_losses, steps = [], 0
+    stages = fit["stages"]
+    schedule = _stage_lists(stages)
+    for index, weights in enumerate(schedule):
+        optimiser = torch.optim.Adam(params, lr=float(stages["lr"]))
+        n_steps = int(stages["steps"])
+        for _ in progress.track(range(n_steps), f"{description} (stage {index + 1})", n_steps):
+            optimiser.zero_grad(set_to_none=True)
+            objective(*weights).sum().backward()
+            optimiser.step()
+            steps += 1
+        with torch.no_grad():
+            final = objective(*weights)
+        stage_losses.append(float(final.mean()))
+    for p in params:
+        p.requires_grad_(False)
+    return _BodyFit(current_pose().detach(), delta, pelvis, betas, final, stage_losses, steps)
+
+
 def fit_views(
     prior: Prior,
     weight: float,
@@ -314,6 +403,10 @@ def fit_views(
 ) -> ImageFit:
     """Fit B views (stage 0 camera, then the body stages of ``config["fit"]``); see the module
     docstring for the objective. ``weight`` multiplies the prior's energy (0: no prior).
+
+    Views that :func:`side_views` finds ambiguous are fitted twice, from the camera stage's
+    rotation and from it turned 180° about the body's vertical axis; the lower final objective
+    wins (SMPLify-X does this for side views).
     """
     progress = progress or NullProgress()
     started = time.perf_counter()
@@ -324,66 +417,35 @@ def fit_views(
     weights[keypoint_indices(fit["ignore_keypoints"], "image_fit fit.ignore_keypoints")] = 0.0
     base, pelvis, depth, best = fit_camera(observed, rest, fit, weights > 0, progress)
     b = observed.keypoints.shape[0]
-    steps = int(fit["camera"]["steps"])
 
-    pose = torch.zeros(b, 21, 3, device=device)
-    use_latent = bool(fit.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
-    latent = prior.encode(pose).detach().clone() if use_latent else None
-    n_betas = int(getattr(body, "num_betas", 0) or 0)
-    betas = torch.zeros(b, n_betas, device=device) if n_betas else None
-    delta = torch.zeros(b, 3, device=device)
-    stage0_pelvis = pelvis.clone()
-    params = [latent if latent is not None else pose, delta, pelvis]
-    if betas is not None:
-        params.append(betas)
-    for p in params:
-        p.requires_grad_(True)
+    twice = side_views(observed.keypoints, float(fit["camera"]["side_view_ratio"]))
+    extra = twice.nonzero().flatten()
+    turn = roma.rotvec_to_rotmat(torch.tensor([0.0, math.pi, 0.0], device=device))
+    rows = torch.cat([torch.arange(b, device=device), extra])
+    start = torch.cat([base, base[extra] @ turn])
+    wide = Observations(observed.keypoints[rows], observed.camera[rows], observed.height[rows])
+    result = _fit_body(
+        prior, weight, body, wide, rest, start, pelvis[rows], weights, fit, progress, description
+    )
 
-    def current_pose() -> torch.Tensor:
-        return prior.decode(latent) if latent is not None else pose
-
-    def keypoints3d() -> torch.Tensor:
-        out = body(current_pose(), delta, None, betas)
-        local = out.body25 - rest.pelvis  # rest pelvis: where the root rotates about
-        return local @ base.transpose(1, 2) + pelvis[:, None]
-
-    stage_losses = []
-    stages = fit["stages"]
-    for index, (prior_scale, bending, shape_weight) in enumerate(_stage_lists(stages)):
-        optimiser = torch.optim.Adam(params, lr=float(stages["lr"]))
-        n_steps = int(stages["steps"])
-        loss = torch.zeros(b, device=device)
-        for _ in progress.track(range(n_steps), f"{description} (stage {index + 1})", n_steps):
-            optimiser.zero_grad(set_to_none=True)
-            loss = data_term(project(keypoints3d(), observed.camera), observed, weights, fit)
-            if weight > 0:
-                energy = (
-                    prior.latent_energy(latent) if latent is not None
-                    else prior.energy(current_pose())
-                )  # fmt: skip
-                loss = loss + prior_scale * weight * energy
-            loss = loss + bending * bending_energy(current_pose())
-            if betas is not None:
-                loss = loss + shape_weight * betas.pow(2).sum(dim=1)
-            loss.sum().backward()
-            optimiser.step()
-            steps += 1
-        stage_losses.append(float(loss.detach().mean()))
-
+    keep = torch.arange(b, device=device)
+    if len(extra):
+        turned = result.loss[b:] < result.loss[extra]
+        keep[extra[turned]] = b + torch.nonzero(turned).flatten()
     with torch.no_grad():
-        rotation = base @ roma.rotvec_to_rotmat(delta)
-        final_pose = current_pose().detach()
-    init_root = roma.rotmat_to_rotvec(base)
+        rotation = start[keep] @ roma.rotvec_to_rotmat(result.delta[keep])
     return ImageFit(
-        pose=final_pose,
-        root_orient=roma.rotmat_to_rotvec(rotation).detach(),
-        transl=(pelvis - rest.pelvis).detach(),
-        shape=None if betas is None else betas.detach(),
+        pose=result.pose[keep],
+        root_orient=roma.rotmat_to_rotvec(rotation),
+        transl=(result.pelvis[keep] - rest.pelvis).detach(),
+        shape=None if result.betas is None else result.betas[keep].detach(),
         init_depth=depth,
-        init_root_orient=init_root,
-        init_transl=stage0_pelvis - rest.pelvis,
+        init_root_orient=roma.rotmat_to_rotvec(base),
+        init_transl=pelvis - rest.pelvis,
         orientation_start_deg=best.float() * (360.0 / int(fit["camera"]["orientations"])),
-        stage_losses=stage_losses,
-        steps=steps,
+        fitted_twice=twice,
+        turned=keep >= b,
+        stage_losses=result.stage_losses,
+        steps=int(fit["camera"]["steps"]) + result.steps,
         seconds=time.perf_counter() - started,
     )
