@@ -51,7 +51,13 @@ from posebench.benchmark.progress import NullProgress, Progress
 from posebench.benchmark.seeding import numpy_rng
 from posebench.body.base import BodyModel
 from posebench.datasets.base import Dataset
-from posebench.datasets.image_synth import Camera, View, make_synthetic_views, views_hash
+from posebench.datasets.image_synth import (
+    Camera,
+    View,
+    definition_record,
+    make_synthetic_views,
+    views_hash,
+)
 from posebench.datasets.openpose import IMAGE_SUFFIXES, read_folder, read_openpose, to_body25
 from posebench.errors import InputError
 from posebench.hashing import hash_arrays
@@ -387,6 +393,7 @@ class ImageFitTask(Task):
             "view_names": [v.name for v in views],
             "no_person": [v.name for v in views if not v.detected],
             "shape_prior": _shape_note(body),
+            "synthetic": {**definition_record(), "config": dict(config["synthetic"])},
             "alignment": {
                 "mpjpe_mm": "22 joints, pelvis subtracted",
                 "pa_mpjpe_mm": "22 joints, similarity Procrustes per view",
