@@ -22,6 +22,9 @@ Per view, with a known pinhole camera (focal f, principal point (cx, cy), R = I)
   prior's energy and w its task weight, B the bending prior (:func:`bending_energy`), and the
   stage weights a_i, b_i, d_i decreasing stage by stage. The schedule is the same for every
   prior; only w and E change.
+* **Side views** (shoulders close together in 2D, or a torso keypoint missing) are fitted
+  twice, from the camera stage's rotation and from it turned 180°, and the lower final
+  objective wins (SMPLify-X's side-view check).
 
 The root rotation is optimised as a small rotation δ after a fixed start rotation (the start
 faces the camera, i.e. it is near 180° about x, where axis-angle is badly conditioned); the
