@@ -343,6 +343,9 @@ class ImageFitTask(Task):
     }
     main_metric = "pa_mpjpe_mm"
     default_config = packaged_config("tasks/image_fit.yaml")
+    #: The prior's energy is weighed against the 2D term, so ``posebench tune`` (on main) may
+    #: tune its weight on the ``val`` split (the config's ``split`` key).
+    weighs_prior_energy: ClassVar[bool] = True
 
     def run(
         self,
