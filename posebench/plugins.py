@@ -49,9 +49,7 @@ PLANNED: dict[str, dict[str, str]] = {
     "prior": {
         "posendf": "the Pose-NDF reference prior",
     },
-    "task": {
-        "image_fit": "the OpenPose image fitting task",
-    },
+    "task": {},
     "dataset": {},
     "body_model": {},
 }

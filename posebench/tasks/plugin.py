@@ -27,3 +27,9 @@ def register_tasks(register: RegisterCallback) -> None:
         summary="pose interpolation: plausibility along the path, smoothness, endpoint error",
         version="1",
     )
+    register(
+        "image_fit",
+        "posebench.tasks.image_fit:ImageFitTask",
+        summary="image fitting: SMPLify-style fit to OpenPose BODY_25 keypoints (synthetic set)",
+        version="1",
+    )
