@@ -226,10 +226,26 @@ def test_malformed_result_file_stops_the_leaderboard_with_its_name(capsys, tmp_p
 
 
 def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path, toy_plugin):
-    code, out, err = run_cli(capsys, "suite", "--priors", "gmm,none", "--tasks", "toy-energy-gap",
-                             "--seeds", "0", *TOY, "--out", str(tmp_path))  # fmt: skip
+    import posebench
+    from posebench import plugins
+    from posebench.errors import InputError
+    from posebench.priors.base import Prior
+
+    class Untrained(Prior):
+        name = "untrained"
+
+        def energy(self, pose):
+            raise InputError("prior 'untrained' has no trained weights")
+
+    class Plugin:
+        @posebench.hookimpl
+        def register_priors(self, register):
+            register("untrained", Untrained)
+
+    plugins.pm.register(Plugin(), name="untrained-plugin")
+    code, out, err = run_cli(capsys, "suite", "--priors", "untrained,none", "--tasks",
+                             "toy-energy-gap", "--seeds", "0", *TOY, "--out", str(tmp_path))  # fmt: skip
     assert code == 2
     assert "1 run, 0 skipped" in out
-    assert (
-        err.count("\n") == 1 and "gmm on toy-energy-gap (seed 0): prior 'gmm' has no trained" in err
-    )
+    assert err.count("\n") == 1
+    assert "untrained on toy-energy-gap (seed 0): prior 'untrained' has no trained weights" in err
