@@ -317,6 +317,7 @@ def test_trained_prior_reconstructs_held_out_poses_and_keeps_the_contract(tmp_pa
     elbo = VPoserPrior({"energy": "neg_elbo", "body_model": "toy-stick"})
     elbo.load(final)
     random = uniform_rotations(21 * 64, torch.Generator().manual_seed(0)).reshape(64, 21, 3)
+    assert torch.isfinite(elbo.energy(random)).all()  # far from the data the KL must not overflow
     assert elbo.energy(test).mean() < elbo.energy(random).mean()
     assert prior.energy(test).mean() < prior.energy(random).mean()
     check_prior(prior)
@@ -379,5 +380,6 @@ def test_shipped_checkpoint_beats_none_on_held_out_test_poses():
     assert v2v_mm(test) < 0.5 * v2v_mm(random)
     elbo = VPoserPrior({"energy": "neg_elbo"})
     elbo.load(prior.checkpoint)
+    assert torch.isfinite(elbo.energy(random)).all()  # far from the data the KL must not overflow
     assert elbo.energy(test).mean() < elbo.energy(random).mean()
     assert prior.energy(test).mean() < prior.energy(random).mean()

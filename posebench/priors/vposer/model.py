@@ -174,6 +174,8 @@ def kl_to_standard_normal(mu: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     = ``sum_d [-log std_d + (std_d^2 + mu_d^2) / 2 - 1/2]``.
 
     This is ``torch.distributions.kl_divergence`` of the two normals summed over the latent
-    dimensions (spec A.2's L_KL before the batch mean).
+    dimensions (spec A.2's L_KL before the batch mean). ``std`` is floored at the smallest
+    normal float: far from the training data softplus underflows to 0 and the KL would be inf.
     """
-    return (-torch.log(std) + 0.5 * (std.square() + mu.square()) - 0.5).sum(dim=-1)
+    log_std = torch.log(std.clamp_min(torch.finfo(std.dtype).tiny))
+    return (-log_std + 0.5 * (std.square() + mu.square()) - 0.5).sum(dim=-1)
