@@ -192,7 +192,7 @@ def test_bad_files_are_refused_in_one_line(tmp_path, payload, message):
 
 
 def test_untrained_prior_refuses_to_score_and_bad_config_is_refused():
-    prior = posebench.load_prior("vposer")
+    prior = VPoserPrior()  # fresh: no checkpoint loaded (load_prior would take the shipped one)
     with pytest.raises(InputError, match=r"--checkpoint.*posebench train --prior vposer"):
         prior.energy(torch.zeros(1, 21, 3))
     with pytest.raises(ConfigError, match="energy"):
