@@ -350,3 +350,20 @@ def test_image_sizes_come_from_png_and_jpeg_headers(tmp_path):
     (tmp_path / "c.jpg").write_bytes(b"GIF89a")
     with pytest.raises(InputError, match="not a PNG or JPEG"):
         image_size(tmp_path / "c.jpg")
+
+
+def test_fit_image_command(body, toy, tmp_path, capsys):
+    from posebench.benchmark.cli import main
+
+    folder = _folder(tmp_path, body, toy)
+    config = tmp_path / "fast.yaml"
+    config.write_text("fit: {camera: {steps: 10}, stages: {steps: 5}}\n")
+    code = main(["fit-image", "--prior", "gmm", "--images", str(folder), "--out", str(tmp_path / "o"),
+                 "--task-config", str(config), "--quiet"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "2 images fitted with 'gmm' (1 with no person detected)" in out
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["prior"]["name"] == "gmm"
+    code = main(
+        ["fit-image", "--prior", "gmm", "--images", str(tmp_path / "nowhere"), "--out", "x"]
+    )
+    assert code == 2 and "nowhere" in capsys.readouterr().err
