@@ -67,7 +67,8 @@ class Leaderboard:
     size: str
     caption: str
     stats: pd.DataFrame  # prior, task, metric, unit, higher_is_better, main, mean, std, n
-    display: pd.DataFrame  # priors as rows, formatted cells
+    display: pd.DataFrame  # priors as rows: rank and every task's main metric
+    per_task: dict[str, pd.DataFrame] = field(default_factory=dict)  # all metrics of each task
     warnings: list[str] = field(default_factory=list)
 
 
@@ -78,7 +79,7 @@ def _column_label(task: str, metric: str, unit: str, higher: bool, main: bool) -
 
 def _cell(mean: float, std: float, n: int, best: bool, bold: tuple[str, str]) -> str:
     if pd.isna(mean):
-        return "not supported"
+        return "n/a"  # not supported by the prior, or not defined for the protocol
     text = f"{mean:.4g} ± {std:.2g} (n={n})" if n > 1 and not pd.isna(std) else f"{mean:.4g}"
     return f"{bold[0]}{text}{bold[1]}" if best else text
 
@@ -126,22 +127,12 @@ def leaderboard_tables(
             column = stats.loc[index]
             ascending = not column["higher_is_better"].iloc[0]
             stats.loc[index, "rank"] = column["mean"].rank(ascending=ascending, method="min")
-        columns: dict[str, pd.Series] = {}
-        order = stats.sort_values(["main", "task", "metric"], ascending=[False, True, True])
-        for (task, metric), rows in order.groupby(["task", "metric"], sort=False):
-            first = rows.iloc[0]
-            best = rows["rank"] == 1
-            cells = [
-                _cell(r.mean, r.std, int(r.n), bool(b), bold)
-                for r, b in zip(rows.itertuples(), best, strict=True)
-            ]
-            label = _column_label(task, metric, first.unit, first.higher_is_better, first.main)
-            columns[label] = pd.Series(cells, index=rows["prior"].to_numpy())
-        display = pd.DataFrame(columns)
         main_ranks = stats[stats["main"]].groupby("prior")["rank"].mean()
-        display.insert(0, "rank", main_ranks.rank(method="min").reindex(display.index))
-        display = display.sort_values("rank").rename_axis("prior").reset_index()
-        display["rank"] = display["rank"].astype("Int64")
+        overall = main_ranks.rank(method="min")
+        display = _frame(stats[stats["main"]], bold, overall)
+        per_task = {
+            task: _frame(rows, bold, overall) for task, rows in stats.groupby("task", sort=True)
+        }
         versions = ", ".join(
             f"{t} v{v}" for t, v in group.groupby("task")["task_version"].first().items()
         )
@@ -151,8 +142,26 @@ def leaderboard_tables(
             f"{versions}. Cells: mean ± std over seeds (n seeds); best in bold; ★ main metric; "
             "rank: mean rank over the main metrics."
         )
-        boards.append(Leaderboard(dataset, body, size, caption, stats, display, _warnings(group)))
+        boards.append(
+            Leaderboard(dataset, body, size, caption, stats, display, per_task, _warnings(group))
+        )
     return boards
+
+
+def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd.DataFrame:
+    """Priors as rows (ordered by overall rank), one formatted column per (task, metric)."""
+    columns: dict[str, pd.Series] = {}
+    order = stats.sort_values(["task", "main", "metric"], ascending=[True, False, True])
+    for (task, metric), rows in order.groupby(["task", "metric"], sort=False):
+        first = rows.iloc[0]
+        cells = [_cell(r.mean, r.std, int(r.n), r.rank == 1, bold) for r in rows.itertuples()]
+        label = _column_label(task, metric, first.unit, first.higher_is_better, first.main)
+        columns[label] = pd.Series(cells, index=rows["prior"].to_numpy())
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "rank", overall.reindex(frame.index))
+    frame = frame.sort_values("rank").rename_axis("prior").reset_index()
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame
 
 
 def render(boards: list[Leaderboard], fmt: str) -> str:
@@ -168,14 +177,23 @@ def render(boards: list[Leaderboard], fmt: str) -> str:
     for board in boards:
         title = f"{board.dataset} · {board.body_model} · {board.size}"
         if fmt == "html":
-            table = board.display.to_html(index=False, escape=False)
             notes = "".join(f"<p class='warning'>⚠ {html.escape(w)}</p>" for w in board.warnings)
+            tasks = "".join(
+                f"<h3>{html.escape(task)}</h3>\n{frame.to_html(index=False, escape=False)}\n"
+                for task, frame in board.per_task.items()
+            )
             parts.append(
-                f"<h2>{html.escape(title)}</h2>\n<p>{html.escape(board.caption)}</p>\n{table}\n{notes}"
+                f"<h2>{html.escape(title)}</h2>\n<p>{html.escape(board.caption)}</p>\n"
+                f"{board.display.to_html(index=False, escape=False)}\n{notes}\n{tasks}"
             )
         else:
             notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
-            parts.append(f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}")
+            tasks = "".join(
+                f"\n\n#### {task}\n\n{_markdown(frame)}" for task, frame in board.per_task.items()
+            )
+            parts.append(
+                f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}{tasks}"
+            )
     return "\n\n".join(parts) + "\n"
 
 

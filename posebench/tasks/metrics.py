@@ -6,6 +6,8 @@ computes so results can be compared with published numbers where the definitions
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import roma
 import torch
@@ -74,8 +76,14 @@ def frechet_distance(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
 
     mu = x.mean(axis=0)
     sigma = np.cov(x, rowvar=False)
-    covmean = linalg.sqrtm(sigma @ cov)
-    if not np.isfinite(covmean).all():  # near-singular product: regularise as pytorch-fid does
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", linalg.LinAlgWarning)
+        try:
+            covmean = linalg.sqrtm(sigma @ cov)
+            singular = not np.isfinite(covmean).all()
+        except linalg.LinAlgWarning:
+            singular = True
+    if singular:  # a rank-deficient product: regularise as pytorch-fid does
         offset = np.eye(len(mu)) * 1e-6
         covmean = linalg.sqrtm((sigma + offset) @ (cov + offset))
     covmean = covmean.real
