@@ -47,7 +47,6 @@ KINDS: dict[str, str] = {
 #: Remove a name here when its implementation lands.
 PLANNED: dict[str, dict[str, str]] = {
     "prior": {
-        "posendf": "the Pose-NDF reference prior",
         "vposer": "the VPoser-style VAE baseline",
         "gmm": "the SMPLify GMM baseline",
     },

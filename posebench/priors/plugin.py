@@ -15,3 +15,9 @@ def register_priors(register: RegisterCallback) -> None:
         summary="no prior: zero energy, identity projection, uniform random rotations (the floor)",
         version="1",
     )
+    register(
+        "posendf",
+        "posebench.priors.posendf.prior:PoseNDFPrior",
+        summary="Pose-NDF: neural distance field on the pose manifold (reference prior)",
+        version="1",
+    )

@@ -1,0 +1,246 @@
+"""The Pose-NDF network (spec §2): a hierarchical per-joint encoder and a distance MLP.
+
+The 21 tiny per-joint MLPs ("BoneMLPs") are fused: their weights are stacked into
+``(21, in, out)`` tensors and every joint of one depth of the kinematic tree is evaluated by one
+batched matmul, so the encoder costs a handful of launches per tree level instead of 21
+sequential small ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from posebench.errors import ConfigError
+
+NUM_JOINTS = 21
+QUAT_DIM = 4
+
+#: Parent of each of the 21 body joints (index into the 21-joint array, -1 = root of the tree).
+PARENT_TABLES: dict[str, tuple[int, ...]] = {
+    # The table the released "version2" checkpoint was trained with: SMPL 24-joint parents of
+    # joints 1..21 used without subtracting 1, i.e. off by one (spec §2.1).
+    "official_v2": (-1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19),
+    # The anatomically correct table for this layout (as in NRDF): the default for new training.
+    "anatomical": (-1, -1, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 11, 12, 13, 15, 16, 17, 18),
+}
+
+ACTIVATIONS = ("relu", "lrelu", "softplus")
+
+
+def parent_table(name: str) -> tuple[int, ...]:
+    """The parent table called ``name``; a one-line error for an unknown one."""
+    if name not in PARENT_TABLES:
+        raise ConfigError(
+            f"prior 'posendf' config model.parents is {name!r}; use one of "
+            f"{', '.join(PARENT_TABLES)}"
+        )
+    return PARENT_TABLES[name]
+
+
+def activation(name: str, beta: float) -> nn.Module:
+    """The module for an activation name: relu, lrelu (slope 0.01) or softplus(beta)."""
+    if name == "relu":
+        return nn.ReLU()
+    if name == "lrelu":
+        return nn.LeakyReLU()
+    if name == "softplus":
+        return nn.Softplus(beta=beta)
+    raise ConfigError(
+        f"prior 'posendf' activation {name!r} is unknown; use one of {', '.join(ACTIVATIONS)}"
+    )
+
+
+def tree_levels(parents: Sequence[int]) -> list[list[int]]:
+    """Joints grouped by depth in the tree (roots first); parents must precede children."""
+    depth: list[int] = []
+    for joint, parent in enumerate(parents):
+        if parent >= joint:
+            raise ConfigError(f"parent table: joint {joint} has parent {parent} >= itself")
+        depth.append(0 if parent < 0 else depth[parent] + 1)
+    return [[j for j, d in enumerate(depth) if d == level] for level in range(max(depth) + 1)]
+
+
+def _uniform(generator: torch.Generator | None, shape: Sequence[int], bound: float) -> torch.Tensor:
+    return (torch.rand(*shape, generator=generator) * 2.0 - 1.0) * bound
+
+
+class StructureEncoder(nn.Module):
+    """21 BoneMLPs, Linear(in, hidden) -> act -> Linear(hidden, feature) -> act, hierarchical.
+
+    Joint ``i`` sees its quaternion (roots) or its quaternion followed by its parent's feature.
+    Weights (``[in, out]`` layout, stacked over joints): ``w1q`` (21, 4, H) for the quaternion
+    part of the first layer, ``w1f`` (21, F, H) for the parent-feature part (zero and unused for
+    roots), ``b1`` (21, H), ``w2`` (21, H, F), ``b2`` (21, F).
+    """
+
+    def __init__(
+        self,
+        parents: Sequence[int],
+        act: str = "softplus",
+        beta: float = 100.0,
+        hidden: int = 10,
+        feature: int = 6,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if len(parents) != NUM_JOINTS:
+            raise ConfigError(f"parent table has {len(parents)} entries; expected {NUM_JOINTS}")
+        self.parents = tuple(int(p) for p in parents)
+        self.hidden, self.feature = hidden, feature
+        self.act = activation(act, beta)
+        roots = [p < 0 for p in self.parents]
+        w1q = torch.empty(NUM_JOINTS, QUAT_DIM, hidden)
+        w1f = torch.zeros(NUM_JOINTS, feature, hidden)
+        b1 = torch.empty(NUM_JOINTS, hidden)
+        w2 = torch.empty(NUM_JOINTS, hidden, feature)
+        b2 = torch.empty(NUM_JOINTS, feature)
+        for j in range(NUM_JOINTS):  # torch.nn.Linear's default init, per joint
+            bound = 1.0 / math.sqrt(QUAT_DIM if roots[j] else QUAT_DIM + feature)
+            w1q[j] = _uniform(generator, (QUAT_DIM, hidden), bound)
+            if not roots[j]:
+                w1f[j] = _uniform(generator, (feature, hidden), bound)
+            b1[j] = _uniform(generator, (hidden,), bound)
+            bound = 1.0 / math.sqrt(hidden)
+            w2[j] = _uniform(generator, (hidden, feature), bound)
+            b2[j] = _uniform(generator, (feature,), bound)
+        self.w1q, self.w1f, self.b1 = nn.Parameter(w1q), nn.Parameter(w1f), nn.Parameter(b1)
+        self.w2, self.b2 = nn.Parameter(w2), nn.Parameter(b2)
+
+        levels = tree_levels(self.parents)
+        order = [j for level in levels for j in level]  # evaluation order: level by level
+        position = {j: i for i, j in enumerate(order)}
+        self._levels = [torch.tensor(level) for level in levels]
+        self._parent_pos = [
+            torch.tensor([position.get(self.parents[j], -1) for j in lv]) for lv in levels
+        ]
+        self._unorder = torch.tensor([position[j] for j in range(NUM_JOINTS)])
+        self._level_slices = []
+        start = 0
+        for level in levels:
+            self._level_slices.append(slice(start, start + len(level)))
+            start += len(level)
+        self._order = torch.tensor(order)
+
+    @property
+    def out_dim(self) -> int:
+        """Size of the concatenated features: 21 x feature."""
+        return NUM_JOINTS * self.feature
+
+    def _index(self, device: torch.device) -> None:
+        if self._order.device != device:
+            self._levels = [t.to(device) for t in self._levels]
+            self._parent_pos = [t.to(device) for t in self._parent_pos]
+            self._unorder = self._unorder.to(device)
+            self._order = self._order.to(device)
+
+    def forward(self, quat: torch.Tensor) -> torch.Tensor:
+        """``(B, 21, 4)`` quaternions -> ``(B, 21 * feature)`` features in joint order."""
+        self._index(quat.device)
+        # The quaternion part of every joint's first layer at once, in evaluation order.
+        order = self._order
+        w1q, b1 = self.w1q[order], self.b1[order]
+        w1f, w2, b2 = self.w1f[order], self.w2[order], self.b2[order]
+        pre = torch.einsum("bji,jih->bjh", quat[:, order], w1q) + b1
+        done: torch.Tensor | None = None
+        for cut, parent_pos in zip(self._level_slices, self._parent_pos, strict=True):
+            h = pre[:, cut]
+            if done is not None:  # add the parent-feature part of the first layer
+                h = h + torch.einsum("bjf,jfh->bjh", done[:, parent_pos], w1f[cut])
+            h = self.act(h)
+            feat = self.act(torch.einsum("bjh,jhf->bjf", h, w2[cut]) + b2[cut])
+            done = feat if done is None else torch.cat([done, feat], dim=1)
+        assert done is not None
+        return done[:, self._unorder].reshape(len(quat), -1)
+
+
+class DistanceMLP(nn.Module):
+    """DFNet: Linear layers in -> dims... -> 1, hidden activation after each hidden layer and
+    ReLU (relu/lrelu) or softplus (softplus) on the output: an unsigned distance."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        dims: Sequence[int],
+        act: str = "softplus",
+        beta: float = 100.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        sizes = [in_dim, *[int(d) for d in dims], 1]
+        self.layers = nn.ModuleList()
+        for fan_in, fan_out in itertools.pairwise(sizes):
+            layer = nn.Linear(fan_in, fan_out)
+            bound = 1.0 / math.sqrt(fan_in)
+            with torch.no_grad():
+                layer.weight.copy_(_uniform(generator, (fan_out, fan_in), bound))
+                layer.bias.copy_(_uniform(generator, (fan_out,), bound))
+            self.layers.append(layer)
+        self.act = activation(act, beta)
+        self.out_act = nn.Softplus(beta=beta) if act == "softplus" else nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, in_dim)`` -> ``(B,)`` distances >= 0."""
+        *hidden, last = self.layers
+        for layer in hidden:
+            x = self.act(layer(x))
+        return self.out_act(last(x)).squeeze(-1)
+
+
+class PoseNDF(nn.Module):
+    """The full model: distance = DFNet(StructureEncoder(quaternions))."""
+
+    def __init__(
+        self,
+        parents: Sequence[int],
+        dims: Sequence[int],
+        encoder_act: str = "softplus",
+        act: str = "softplus",
+        beta: float = 100.0,
+        encoder_beta: float = 100.0,
+        hidden: int = 10,
+        feature: int = 6,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = StructureEncoder(
+            parents, encoder_act, encoder_beta, hidden, feature, generator
+        )
+        self.dfnet = DistanceMLP(self.encoder.out_dim, dims, act, beta, generator)
+
+    def forward(self, quat: torch.Tensor) -> torch.Tensor:
+        """``(B, 21, 4)`` canonical quaternions (w >= 0, unit) -> ``(B,)`` predicted distance."""
+        return self.dfnet(self.encoder(quat))
+
+
+def build_model(config: Mapping[str, Any], generator: torch.Generator | None = None) -> PoseNDF:
+    """A :class:`PoseNDF` from the ``model`` section of the posebench config."""
+    dims = config["dims"]
+    if isinstance(dims, str):
+        dims = [int(d) for d in dims.split(",") if d.strip()]
+    return PoseNDF(
+        parents=parent_table(config["parents"]),
+        dims=[int(d) for d in dims],
+        encoder_act=config["encoder_act"],
+        act=config["act"],
+        beta=float(config["beta"]),
+        encoder_beta=float(config["encoder_beta"]),
+        hidden=int(config["hidden"]),
+        feature=int(config["feature"]),
+        generator=generator,
+    )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Trainable parameters, not counting the structurally-zero root rows of ``w1f``."""
+    total = sum(p.numel() for p in model.parameters())
+    for module in model.modules():
+        if isinstance(module, StructureEncoder):
+            roots = sum(1 for p in module.parents if p < 0)
+            total -= roots * module.feature * module.hidden
+    return total
