@@ -118,3 +118,28 @@ def test_train_command_quick_end_to_end(tmp_path, toy_plugin, capsys):
     assert f"checkpoint: {final}" in out
     prior = posebench.load_prior("posendf", checkpoint=str(final))
     assert prior.record["steps"] == 6
+
+
+def test_cli_glue_targets_trajectory_interpolation(tmp_path, toy_plugin):
+    from posebench.priors.posendf.commands import (
+        interpolate,
+        prepare_posendf_targets,
+        projection_trajectory,
+    )
+    from posebench.priors.posendf.targets import load_targets
+
+    dataset = posebench.load_dataset("toy-poses")
+    folder = prepare_posendf_targets(dataset, tmp_path / "targets", SMALL, seed=0, quick=True)
+    data = load_targets(folder)
+    assert data.meta["search"] == "exact" and data.meta["source"]["dataset"] == "toy-poses"
+    assert len(data.noisy) == 5 * 64 + 64
+
+    prior = PoseNDFPrior({**SMALL, "train": {"targets_dir": str(folder)}})
+    prior.fit(dataset, quick_config(prior, steps=2), tmp_path / "run", torch.device("cpu"))
+    assert not (tmp_path / "run" / "targets").exists()  # used the prepared folder
+    pose = dataset.poses("test")[:3]
+    path = projection_trajectory(prior, pose, steps=4)
+    assert path.shape == (5, 3, 21, 3)
+    torch.testing.assert_close(path[-1], prior.project(pose, steps=4))
+    between = interpolate(prior, pose[:2], pose[1:3], steps=3, project_steps=2, tol=None)
+    assert between.shape == (4, 2, 21, 3) and torch.isfinite(between).all()
