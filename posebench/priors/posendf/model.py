@@ -1,16 +1,17 @@
 """The Pose-NDF network (spec §2): a hierarchical per-joint encoder and a distance MLP.
 
-The 21 tiny per-joint MLPs ("BoneMLPs") are fused: their weights are stacked into
-``(21, in, out)`` tensors and every joint of one depth of the kinematic tree is evaluated by one
-batched matmul, so the encoder costs a handful of launches per tree level instead of 21
-sequential small ones.
+The 21 tiny per-joint MLPs ("BoneMLPs") are fused: their weights are stored stacked as
+``(21, in, out)`` tensors and scattered into level-ordered block matrices, so the quaternion part
+of all 21 first layers is one GEMM and each depth of the kinematic tree costs two more GEMMs,
+instead of 21 sequential pairs of small launches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -114,49 +115,92 @@ class StructureEncoder(nn.Module):
 
         levels = tree_levels(self.parents)
         order = [j for level in levels for j in level]  # evaluation order: level by level
-        position = {j: i for i, j in enumerate(order)}
-        self._levels = [torch.tensor(level) for level in levels]
-        self._parent_pos = [
-            torch.tensor([position.get(self.parents[j], -1) for j in lv]) for lv in levels
-        ]
-        self._unorder = torch.tensor([position[j] for j in range(NUM_JOINTS)])
-        self._level_slices = []
-        start = 0
+        pos = {j: i for i, j in enumerate(order)}
+        self._bounds = []  # (first, last + 1) level-order positions of each level
+        first = 0
         for level in levels:
-            self._level_slices.append(slice(start, start + len(level)))
-            start += len(level)
+            self._bounds.append((first, first + len(level)))
+            first += len(level)
+        # Scatter maps from the stacked per-joint weights to block matrices in level order:
+        # (21*4, 21*H) quaternion part, (21*F, 21*H) parent-feature part (a block at
+        # (parent, joint)), (21*H, 21*F) second layer, so that each level is two plain GEMMs.
+        n, q, h, f = NUM_JOINTS, QUAT_DIM, hidden, feature
+        ja, ia, ha = torch.meshgrid(
+            torch.arange(n), torch.arange(q), torch.arange(h), indexing="ij"
+        )
+        pj = torch.tensor([pos[j] for j in range(n)])
+        self._q_index = ((q * pj[ja] + ia) * (n * h) + h * pj[ja] + ha).reshape(-1)
+        ja, fa, ha = torch.meshgrid(
+            torch.arange(n), torch.arange(f), torch.arange(h), indexing="ij"
+        )
+        child = torch.tensor([not r for r in roots])[ja].reshape(-1)
+        pp = torch.tensor([pos.get(self.parents[j], 0) for j in range(n)])
+        f_index = ((f * pp[ja] + fa) * (n * h) + h * pj[ja] + ha).reshape(-1)
+        self._f_source = torch.nonzero(child).squeeze(1)
+        self._f_index = f_index[child]
+        ja, ha, fa = torch.meshgrid(
+            torch.arange(n), torch.arange(h), torch.arange(f), indexing="ij"
+        )
+        self._w2_index = ((h * pj[ja] + ha) * (n * f) + f * pj[ja] + fa).reshape(-1)
         self._order = torch.tensor(order)
+        self._unorder = pj
+        self._frozen: tuple[torch.Tensor, ...] | None = None
 
     @property
     def out_dim(self) -> int:
         """Size of the concatenated features: 21 x feature."""
         return NUM_JOINTS * self.feature
 
-    def _index(self, device: torch.device) -> None:
+    def _to(self, device: torch.device) -> None:
         if self._order.device != device:
-            self._levels = [t.to(device) for t in self._levels]
-            self._parent_pos = [t.to(device) for t in self._parent_pos]
-            self._unorder = self._unorder.to(device)
-            self._order = self._order.to(device)
+            for name in ("_q_index", "_f_source", "_f_index", "_w2_index", "_order", "_unorder"):
+                setattr(self, name, getattr(self, name).to(device))
+
+    def block_weights(self) -> tuple[torch.Tensor, ...]:
+        """The stacked weights as level-ordered block matrices (differentiable)."""
+        self._to(self.w1q.device)
+        n, h, f = NUM_JOINTS, self.hidden, self.feature
+
+        def scatter(rows: int, cols: int, index: torch.Tensor, values: torch.Tensor):
+            flat = values.new_zeros(rows * cols).index_copy(0, index, values)
+            return flat.view(rows, cols)
+
+        wq = scatter(n * QUAT_DIM, n * h, self._q_index, self.w1q.reshape(-1))
+        wf = scatter(n * f, n * h, self._f_index, self.w1f.reshape(-1)[self._f_source])
+        w2 = scatter(n * h, n * f, self._w2_index, self.w2.reshape(-1))
+        b1 = self.b1[self._order].reshape(-1)
+        b2 = self.b2[self._order].reshape(-1)
+        return wq, wf, w2, b1, b2
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Build the block matrices once for many forward passes that need no weight gradients
+        (projection): inside, input gradients are still exact."""
+        with torch.no_grad():
+            self._frozen = self.block_weights()
+        try:
+            yield
+        finally:
+            self._frozen = None
 
     def forward(self, quat: torch.Tensor) -> torch.Tensor:
         """``(B, 21, 4)`` quaternions -> ``(B, 21 * feature)`` features in joint order."""
-        self._index(quat.device)
-        # The quaternion part of every joint's first layer at once, in evaluation order.
-        order = self._order
-        w1q, b1 = self.w1q[order], self.b1[order]
-        w1f, w2, b2 = self.w1f[order], self.w2[order], self.b2[order]
-        pre = torch.einsum("bji,jih->bjh", quat[:, order], w1q) + b1
+        self._to(quat.device)
+        wq, wf, w2, b1, b2 = self._frozen if self._frozen is not None else self.block_weights()
+        h, f, batch = self.hidden, self.feature, len(quat)
+        # The quaternion part of every joint's first layer: one GEMM, in level order.
+        pre = torch.addmm(b1, quat[:, self._order].reshape(batch, -1), wq)
         done: torch.Tensor | None = None
-        for cut, parent_pos in zip(self._level_slices, self._parent_pos, strict=True):
-            h = pre[:, cut]
-            if done is not None:  # add the parent-feature part of the first layer
-                h = h + torch.einsum("bjf,jfh->bjh", done[:, parent_pos], w1f[cut])
-            h = self.act(h)
-            feat = self.act(torch.einsum("bjh,jhf->bjf", h, w2[cut]) + b2[cut])
+        for first, last in self._bounds:
+            hid = pre[:, h * first : h * last]
+            if done is not None:  # the parent-feature part of the first layer
+                hid = torch.addmm(hid, done, wf[: f * first, h * first : h * last])
+            hid = self.act(hid)
+            block = w2[h * first : h * last, f * first : f * last]
+            feat = self.act(torch.addmm(b2[f * first : f * last], hid, block))
             done = feat if done is None else torch.cat([done, feat], dim=1)
         assert done is not None
-        return done[:, self._unorder].reshape(len(quat), -1)
+        return done.view(batch, NUM_JOINTS, f)[:, self._unorder].reshape(batch, -1)
 
 
 class DistanceMLP(nn.Module):
@@ -216,6 +260,12 @@ class PoseNDF(nn.Module):
     def forward(self, quat: torch.Tensor) -> torch.Tensor:
         """``(B, 21, 4)`` canonical quaternions (w >= 0, unit) -> ``(B,)`` predicted distance."""
         return self.dfnet(self.encoder(quat))
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Many forward passes without weight gradients (projection): build weights once."""
+        with self.encoder.frozen():
+            yield
 
 
 def build_model(config: Mapping[str, Any], generator: torch.Generator | None = None) -> PoseNDF:

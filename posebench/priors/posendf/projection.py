@@ -75,21 +75,33 @@ def project_quaternions(
         chunk_size = max(len(quat), 1)
         on_step(0, quat)
     out = torch.empty_like(quat)
-    for cut in _chunks(len(quat), max(int(chunk_size), 1)):
-        x = quat[cut]
-        active = torch.arange(len(x), device=x.device)
-        for step in range(int(steps)):
-            if tol is None:
-                x, _ = projection_step(model, x, bf16)
-            else:
-                moved, dist = projection_step(model, x[active], bf16)
-                keep = dist >= tol  # already within tol: this pose stops where it is
-                x = x.clone()
-                x[active[keep]] = moved[keep]
-                active = active[keep]
-            if on_step is not None:
-                on_step(step + 1, x)
-            if tol is not None and len(active) == 0:
-                break
-        out[cut] = x
+    frozen = model.frozen() if hasattr(model, "frozen") else contextlib.nullcontext()
+    with frozen:
+        for cut in _chunks(len(quat), max(int(chunk_size), 1)):
+            out[cut] = _project_chunk(model, quat[cut], steps, tol, bf16, on_step)
     return out
+
+
+def _project_chunk(
+    model: nn.Module,
+    x: torch.Tensor,
+    steps: int,
+    tol: float | None,
+    bf16: bool,
+    on_step: StepCallback | None,
+) -> torch.Tensor:
+    active = torch.arange(len(x), device=x.device)
+    for step in range(int(steps)):
+        if tol is None:
+            x, _ = projection_step(model, x, bf16)
+        else:
+            moved, dist = projection_step(model, x[active], bf16)
+            keep = dist >= tol  # already within tol: this pose stops where it is
+            x = x.clone()
+            x[active[keep]] = moved[keep]
+            active = active[keep]
+        if on_step is not None:
+            on_step(step + 1, x)
+        if tol is not None and len(active) == 0:
+            break
+    return x
