@@ -285,3 +285,49 @@ def test_bf16_distances_stay_close(official_run):
     exact = prior.energy(pose)
     prior.config["bf16"] = True
     assert (prior.energy(pose) - exact).abs().max() < 5e-2
+
+
+def test_weight_gradients_equal_the_official_network(official_run):
+    """Training through the fused encoder gives the official layout's gradients."""
+    from posebench.priors.posendf.official import to_official_state_dict
+
+    run, reference = official_run
+    prior = load(run).to("cpu", torch.float64)
+    prior.model.train()
+    quat = reference_prepare(reference_quat(poses(8, 7)))
+    reference(quat).sum().backward()
+    prior.model(quat).sum().backward()
+    ours = to_official_state_dict({k: p.grad for k, p in prior.model.named_parameters()})
+    for key, param in reference.named_parameters():
+        torch.testing.assert_close(ours[key], param.grad, rtol=1e-9, atol=1e-12, msg=key)
+
+
+def test_tol_stops_each_pose_on_its_own(official_run):
+    run, reference = official_run
+    prior = load(run).to("cpu", torch.float64)
+    pose = poses(12, 8)
+    ordered = prior.energy(pose).detach().sort().values
+    tol = float(ordered[3] + ordered[4]) / 2  # four poses start below it
+    full = prior.project(pose, steps=50, tol=tol)
+    prior.config["projection"]["chunk_size"] = 1
+    torch.testing.assert_close(prior.project(pose, steps=50, tol=tol), full, rtol=0, atol=1e-12)
+    # a pose already below tol does not move; the others do
+    still = prior.energy(pose).detach() < tol
+    assert int(still.sum()) == 4
+    torch.testing.assert_close(full[still], pose[still], rtol=0, atol=1e-9)
+    assert ((full[~still] - pose[~still]).abs().amax(dim=(1, 2)) > 1e-3).all()
+
+
+def test_sampling_is_seeded_and_starts_are_as_configured(official_run):
+    from posebench.priors.posendf.starts import random_starts
+
+    run, _ = official_run
+    prior = load(run)
+    orthant = random_starts(64, "orthant", torch.Generator().manual_seed(0))
+    assert (orthant >= 0).all() and torch.allclose(orthant.norm(dim=-1), torch.ones(64, 21))
+    rest = random_starts(64, "rest", torch.Generator().manual_seed(0))
+    assert (rest[..., 0] >= 0).all() and rest[..., 0].mean() > orthant[..., 0].mean()
+    prior.config["sample"].update(init="rest", steps=3)
+    a = prior.sample(5, torch.Generator().manual_seed(1))
+    b = prior.sample(5, torch.Generator().manual_seed(1))
+    assert a.shape == (5, 21, 3) and torch.equal(a, b)
