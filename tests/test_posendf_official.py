@@ -303,7 +303,7 @@ def test_weight_gradients_equal_the_official_network(official_run):
 
 
 def test_tol_stops_each_pose_on_its_own(official_run):
-    run, reference = official_run
+    run, _ = official_run
     prior = load(run).to("cpu", torch.float64)
     pose = poses(12, 8)
     ordered = prior.energy(pose).detach().sort().values

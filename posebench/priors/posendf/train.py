@@ -4,10 +4,16 @@ checkpoints, and a resume that continues bit-identically from the last checkpoin
 Per step: ``batch_noisy`` noisy poses and ``batch_manifold`` manifold poses are drawn with
 replacement by a seeded data-order generator (saved with every checkpoint together with the
 model, the optimiser, the step and the torch RNG state).
+
+Multi-GPU: started under ``torchrun`` (or inside an initialised ``torch.distributed`` process
+group), training wraps the model in DistributedDataParallel. Every rank draws the same batch
+indices and takes its own equal share, so the averaged gradient is the full batch's; rank 0
+prepares the targets, logs and writes checkpoints.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +27,7 @@ from posebench.atomic import atomic_torch_save
 from posebench.benchmark.config import merge_config
 from posebench.benchmark.progress import NullProgress, Progress
 from posebench.benchmark.seeding import derive_seed, make_generator
-from posebench.errors import ConfigError, InputError
+from posebench.errors import ConfigError, InputError, PosebenchError
 from posebench.hashing import hash_arrays
 from posebench.priors.posendf.model import build_model
 from posebench.priors.posendf.quat import pose_to_network_input
@@ -46,14 +52,15 @@ def losses(
     """The three terms and their weighted sum ``total`` (spec §4)."""
     w_eik = float(weights["eikonal"])
     noisy = noisy.detach().requires_grad_(w_eik > 0)
-    pred = model(noisy)
+    both = model(torch.cat([noisy, manifold.detach()]))  # one forward pass (DDP-friendly)
+    pred, on_manifold = both[: len(noisy)], both[len(noisy) :]
     if loss == "l1":
         dist = (pred - target).abs().mean()
     elif loss == "l2":
         dist = (pred - target).pow(2).mean()
     else:
         raise ConfigError(f"prior 'posendf' train.loss is {loss!r}; use l1 or l2")
-    man = model(manifold).abs().mean()
+    man = on_manifold.abs().mean()
     terms = {"dist": dist, "man": man}
     total = float(weights["dist"]) * dist + float(weights["man"]) * man
     if w_eik > 0:
@@ -113,6 +120,51 @@ def _state(
     }
 
 
+class _Ranks:
+    """This process's place in torch.distributed (rank 0 of 1 without it)."""
+
+    def __init__(self, device: torch.device) -> None:
+        import torch.distributed as dist
+
+        self.dist = dist
+        if dist.is_available() and not dist.is_initialized() and _launched_by_torchrun():
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            dist.init_process_group(backend)
+        self.active = dist.is_available() and dist.is_initialized()
+        self.rank = dist.get_rank() if self.active else 0
+        self.world = dist.get_world_size() if self.active else 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.active:
+            self.dist.barrier()
+
+    def mean(self, values: dict[str, float]) -> dict[str, float]:
+        """The mean of per-rank scalars (every rank must call it)."""
+        if not self.active:
+            return values
+        stacked = torch.tensor(list(values.values()), dtype=torch.float64)
+        self.dist.all_reduce(stacked)
+        return {k: float(v) / self.world for k, v in zip(values, stacked, strict=True)}
+
+    def share(self, rows: torch.Tensor, what: str) -> torch.Tensor:
+        """This rank's equal share of a batch."""
+        if len(rows) % self.world:
+            raise ConfigError(
+                f"prior 'posendf' {what} = {len(rows)} is not divisible by the {self.world} "
+                "training processes; choose a multiple"
+            )
+        size = len(rows) // self.world
+        return rows[self.rank * size : (self.rank + 1) * size]
+
+
+def _launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "MASTER_ADDR" in os.environ
+
+
 def fit(
     prior: PoseNDFPrior,
     train_data: Any,
@@ -127,21 +179,29 @@ def fit(
     Writes ``last.pt`` (training state) every ``train.checkpoint_every`` steps and at the end,
     and ``posendf_final.pt`` (posebench checkpoint) at the end; returns the latter.
     """
-    progress = progress or NullProgress()
+    ranks = _Ranks(device)
+    if ranks.active and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", ranks.rank)))
+        torch.cuda.set_device(device)
+    progress = progress if progress is not None and ranks.main else NullProgress()
     cfg = _effective_config(prior, config)
     seed = int(config.get("seed", 0))
     tcfg = cfg["train"]
     out_dir.mkdir(parents=True, exist_ok=True)
     train_poses = train_data.poses("train")
     source = {"dataset": getattr(train_data, "name", type(train_data).__name__)}
-    data = _targets(cfg, train_poses, out_dir, seed, device, progress, source)
+    if ranks.main:
+        data = _targets(cfg, train_poses, out_dir, seed, device, progress, source)
+    ranks.barrier()
+    if not ranks.main:
+        data = _targets(cfg, train_poses, out_dir, seed, device, progress, source)
     noisy = torch.from_numpy(np.array(data.noisy)).to(device)
     target = torch.from_numpy(np.array(data.target)).to(device)
     manifold = torch.from_numpy(np.array(data.manifold)).to(device)
     try:
         val = pose_to_network_input(train_data.poses("val")[: int(tcfg["val_size"])].float())
         val = val.to(device)
-    except Exception:  # a dataset without a val split: no validation line
+    except PosebenchError:  # a dataset without a val split: no validation line
         val = None
 
     prior.config = {k: v for k, v in cfg.items()}
@@ -168,6 +228,11 @@ def fit(
         progress.log(f"posendf: resuming from {state_path} at step {step}")
     elif resume:
         progress.log(f"posendf: no {state_path} to resume from; starting at step 0")
+    net: nn.Module = model
+    if ranks.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
     steps = int(tcfg["steps"])
     every, log_every = max(int(tcfg["checkpoint_every"]), 1), max(int(tcfg["log_every"]), 1)
@@ -178,15 +243,18 @@ def fit(
     for index in progress.track(range(step, steps), "train posendf", total=steps - step):
         rows = torch.randint(len(noisy), (int(tcfg["batch_noisy"]),), generator=order)
         man_rows = torch.randint(len(manifold), (int(tcfg["batch_manifold"]),), generator=order)
-        rows, man_rows = rows.to(device), man_rows.to(device)
+        rows = ranks.share(rows, "train.batch_noisy").to(device)
+        man_rows = ranks.share(man_rows, "train.batch_manifold").to(device)
         terms = losses(
-            model, noisy[rows], target[rows], manifold[man_rows], tcfg["weights"], tcfg["loss"]
+            net, noisy[rows], target[rows], manifold[man_rows], tcfg["weights"], tcfg["loss"]
         )
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
         optimizer.step()
         step = index + 1
         last = {name: float(value.detach()) for name, value in terms.items()}
+        if step % log_every == 0 or step % every == 0 or step == steps:
+            last = ranks.mean(last)
         if step % log_every == 0 or step == steps:
             progress.log(
                 f"posendf step {step}/{steps} "
@@ -205,6 +273,8 @@ def fit(
                     "counts": data.meta.get("counts"),
                 },
             }
+            if not ranks.main:
+                continue
             if val is not None:
                 with torch.no_grad():
                     record["val_mean_distance"] = float(model(val).mean())
@@ -215,7 +285,15 @@ def fit(
 
     model.eval()
     prior.model = model.to(device=prior.device, dtype=prior.dtype)
-    prior.mark_trained(record)
+    prior.mark_trained(
+        {
+            **record,
+            "processes": ranks.world,
+            "batch_noisy_per_process": int(tcfg["batch_noisy"]) // ranks.world,
+        }
+    )
     final = out_dir / FINAL_FILE
-    prior.save(final)
+    if ranks.main:
+        prior.save(final)
+    ranks.barrier()
     return final
