@@ -53,7 +53,10 @@ def test_two_gloo_processes_match_one(tmp_path, toy_plugin):
            "OMP_NUM_THREADS": "1"}  # fmt: skip
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                "--nproc_per_node", "2", str(script)]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    for _ in range(2):  # one retry: a busy shared machine can fail torchrun's rendezvous
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode == 0:
+            break
     assert done.returncode == 0, done.stderr[-3000:]
 
     two = posebench.load_prior("posendf", checkpoint=str(out / FINAL_FILE))

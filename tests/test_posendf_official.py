@@ -293,7 +293,7 @@ def test_weight_gradients_equal_the_official_network(official_run):
 
     run, reference = official_run
     prior = load(run).to("cpu", torch.float64)
-    prior.model.train()
+    prior.model.train().requires_grad_(True)
     quat = reference_prepare(reference_quat(poses(8, 7)))
     reference(quat).sum().backward()
     prior.model(quat).sum().backward()

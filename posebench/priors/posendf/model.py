@@ -113,38 +113,27 @@ class StructureEncoder(nn.Module):
         self.w1q, self.w1f, self.b1 = nn.Parameter(w1q), nn.Parameter(w1f), nn.Parameter(b1)
         self.w2, self.b2 = nn.Parameter(w2), nn.Parameter(b2)
 
-        levels = tree_levels(self.parents)
-        order = [j for level in levels for j in level]  # evaluation order: level by level
+        self._levels = tree_levels(self.parents)
+        order = [j for level in self._levels for j in level]  # evaluation order
         pos = {j: i for i, j in enumerate(order)}
         self._bounds = []  # (first, last + 1) level-order positions of each level
         first = 0
-        for level in levels:
+        for level in self._levels:
             self._bounds.append((first, first + len(level)))
             first += len(level)
-        # Scatter maps from the stacked per-joint weights to block matrices in level order:
-        # (21*4, 21*H) quaternion part, (21*F, 21*H) parent-feature part (a block at
-        # (parent, joint)), (21*H, 21*F) second layer, so that each level is two plain GEMMs.
+        # Scatter maps from the stacked per-joint weights to block-diagonal matrices in level
+        # order: (21*4, 21*H) quaternion part and (21*F, 21*H) parent-feature part of the
+        # first layers (rows of a joint's own block), (21*H, 21*F) second layers.
         n, q, h, f = NUM_JOINTS, QUAT_DIM, hidden, feature
-        ja, ia, ha = torch.meshgrid(
-            torch.arange(n), torch.arange(q), torch.arange(h), indexing="ij"
-        )
         pj = torch.tensor([pos[j] for j in range(n)])
-        self._q_index = ((q * pj[ja] + ia) * (n * h) + h * pj[ja] + ha).reshape(-1)
-        ja, fa, ha = torch.meshgrid(
-            torch.arange(n), torch.arange(f), torch.arange(h), indexing="ij"
-        )
-        child = torch.tensor([not r for r in roots])[ja].reshape(-1)
-        pp = torch.tensor([pos.get(self.parents[j], 0) for j in range(n)])
-        f_index = ((f * pp[ja] + fa) * (n * h) + h * pj[ja] + ha).reshape(-1)
+        self._q_index = _block_index(pj, q, h)
+        child = torch.tensor([not r for r in roots])[:, None, None].expand(n, f, h).reshape(-1)
         self._f_source = torch.nonzero(child).squeeze(1)
-        self._f_index = f_index[child]
-        ja, ha, fa = torch.meshgrid(
-            torch.arange(n), torch.arange(h), torch.arange(f), indexing="ij"
-        )
-        self._w2_index = ((h * pj[ja] + ha) * (n * f) + f * pj[ja] + fa).reshape(-1)
+        self._f_index = _block_index(pj, f, h)[child]
+        self._w2_index = _block_index(pj, h, f)
         self._order = torch.tensor(order)
-        self._unorder = pj
-        self._frozen: tuple[torch.Tensor, ...] | None = None
+        self._frozen: list[tuple[torch.Tensor, ...]] | None = None
+        self._cache: tuple[tuple, list[tuple[torch.Tensor, ...]]] | None = None
 
     @property
     def out_dim(self) -> int:
@@ -153,54 +142,92 @@ class StructureEncoder(nn.Module):
 
     def _to(self, device: torch.device) -> None:
         if self._order.device != device:
-            for name in ("_q_index", "_f_source", "_f_index", "_w2_index", "_order", "_unorder"):
+            for name in ("_q_index", "_f_source", "_f_index", "_w2_index", "_order"):
                 setattr(self, name, getattr(self, name).to(device))
 
-    def block_weights(self) -> tuple[torch.Tensor, ...]:
-        """The stacked weights as level-ordered block matrices (differentiable)."""
+    def level_weights(self) -> list[tuple[torch.Tensor, ...]]:
+        """Per tree level: (first-layer block matrix, its bias, second-layer block matrix, its
+        bias), built from the stacked weights (differentiable). The first-layer rows are the
+        level's quaternions, then (below the root level) their parents' features."""
         self._to(self.w1q.device)
-        n, h, f = NUM_JOINTS, self.hidden, self.feature
+        n, q, h, f = NUM_JOINTS, QUAT_DIM, self.hidden, self.feature
 
         def scatter(rows: int, cols: int, index: torch.Tensor, values: torch.Tensor):
             flat = values.new_zeros(rows * cols).index_copy(0, index, values)
             return flat.view(rows, cols)
 
-        wq = scatter(n * QUAT_DIM, n * h, self._q_index, self.w1q.reshape(-1))
+        wq = scatter(n * q, n * h, self._q_index, self.w1q.reshape(-1))
         wf = scatter(n * f, n * h, self._f_index, self.w1f.reshape(-1)[self._f_source])
         w2 = scatter(n * h, n * f, self._w2_index, self.w2.reshape(-1))
         b1 = self.b1[self._order].reshape(-1)
         b2 = self.b2[self._order].reshape(-1)
-        return wq, wf, w2, b1, b2
+        out = []
+        for first, last in self._bounds:
+            w1 = wq[q * first : q * last, h * first : h * last]
+            if first > 0:  # every joint below the roots has a parent
+                w1 = torch.cat([w1, wf[f * first : f * last, h * first : h * last]])
+            out.append(
+                (
+                    w1,
+                    b1[h * first : h * last],
+                    w2[h * first : h * last, f * first : f * last],
+                    b2[f * first : f * last],
+                )
+            )
+        return out
+
+    def _weights(self) -> list[tuple[torch.Tensor, ...]]:
+        """The level weights; cached while no parameter requires a gradient (an inference-only
+        model, as the prior's), rebuilt whenever a parameter changes."""
+        params = list(self.parameters())
+        if any(p.requires_grad for p in params):
+            self._cache = None
+            return self.level_weights()
+        key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self.level_weights())
+        return self._cache[1]
 
     @contextlib.contextmanager
     def frozen(self) -> Iterator[None]:
         """Build the block matrices once for many forward passes that need no weight gradients
         (projection): inside, input gradients are still exact."""
         with torch.no_grad():
-            self._frozen = self.block_weights()
+            self._frozen = self.level_weights()
         try:
             yield
         finally:
             self._frozen = None
 
     def forward(self, quat: torch.Tensor) -> torch.Tensor:
-        """``(B, 21, 4)`` quaternions -> ``(B, 21 * feature)`` features in joint order."""
+        """``(B, 21, 4)`` quaternions -> ``(B, 21 * feature)`` features in joint order.
+
+        Activations are only split and concatenated (never sliced or indexed), so the backward
+        pass copies gradients instead of filling zero tensors.
+        """
         self._to(quat.device)
-        wq, wf, w2, b1, b2 = self._frozen if self._frozen is not None else self.block_weights()
-        h, f, batch = self.hidden, self.feature, len(quat)
-        # The quaternion part of every joint's first layer: one GEMM, in level order.
-        pre = torch.addmm(b1, quat[:, self._order].reshape(batch, -1), wq)
-        done: torch.Tensor | None = None
-        for first, last in self._bounds:
-            hid = pre[:, h * first : h * last]
-            if done is not None:  # the parent-feature part of the first layer
-                hid = torch.addmm(hid, done, wf[: f * first, h * first : h * last])
-            hid = self.act(hid)
-            block = w2[h * first : h * last, f * first : f * last]
-            feat = self.act(torch.addmm(b2[f * first : f * last], hid, block))
-            done = feat if done is None else torch.cat([done, feat], dim=1)
-        assert done is not None
-        return done.view(batch, NUM_JOINTS, f)[:, self._unorder].reshape(batch, -1)
+        weights = self._frozen if self._frozen is not None else self._weights()
+        joint_quat = quat.unbind(dim=1)
+        joint_feat: list[torch.Tensor | None] = [None] * NUM_JOINTS
+        for level, (w1, b1, w2, b2) in zip(self._levels, weights, strict=True):
+            inputs = [joint_quat[j] for j in level]
+            if self.parents[level[0]] >= 0:
+                inputs += [joint_feat[self.parents[j]] for j in level]  # type: ignore[misc]
+            hid = self.act(torch.addmm(b1, torch.cat(inputs, dim=1), w1))
+            feat = self.act(torch.addmm(b2, hid, w2))
+            for j, part in zip(level, feat.split(self.feature, dim=1), strict=True):
+                joint_feat[j] = part
+        return torch.cat(joint_feat, dim=1)  # type: ignore[arg-type]
+
+
+def _block_index(position: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """Flat indices that place joint j's (rows, cols) block at block (pos_j, pos_j) of a
+    (21*rows, 21*cols) matrix, for values laid out as a (21, rows, cols) stack."""
+    n = len(position)
+    ja, ra, ca = torch.meshgrid(
+        torch.arange(n), torch.arange(rows), torch.arange(cols), indexing="ij"
+    )
+    return ((rows * position[ja] + ra) * (n * cols) + cols * position[ja] + ca).reshape(-1)
 
 
 class DistanceMLP(nn.Module):

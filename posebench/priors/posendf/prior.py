@@ -61,7 +61,8 @@ class PoseNDFPrior(Prior):
     def _new_model(self, seed: int = 0) -> PoseNDF:
         generator = torch.Generator().manual_seed(seed)
         model = build_model(self.config["model"], generator)
-        return model.to(device=self.device, dtype=self.dtype).eval()
+        # Inference only (training builds its own model): no weight gradients, cached blocks.
+        return model.requires_grad_(False).to(device=self.device, dtype=self.dtype).eval()
 
     def _require_weights(self) -> None:
         if not self.trained:

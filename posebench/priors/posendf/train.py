@@ -283,7 +283,7 @@ def fit(
                 )
             atomic_torch_save(_state(model, optimizer, step, order, cfg, record), state_path)
 
-    model.eval()
+    model.eval().requires_grad_(False)
     prior.model = model.to(device=prior.device, dtype=prior.dtype)
     prior.mark_trained(
         {
