@@ -110,11 +110,12 @@ def timed_pair(
 
 
 def default_model(device: torch.device, dtype: torch.dtype, parents: str = "official_v2"):
-    """A published-size network with random weights."""
+    """A published-size network with random weights, inference-only as in the prior."""
     config = {"parents": parents, "encoder_act": "softplus", "act": "softplus", "beta": 100.0,
               "encoder_beta": 100.0, "dims": [256, 512, 1024, 512, 256, 64], "hidden": 10,
               "feature": 6}  # fmt: skip
-    return build_model(config, torch.Generator().manual_seed(0)).to(device, dtype).eval()
+    model = build_model(config, torch.Generator().manual_seed(0))
+    return model.requires_grad_(False).to(device, dtype).eval()
 
 
 def main(argv: list[str] | None = None) -> None:
