@@ -1,9 +1,9 @@
 """The Pose-NDF network (spec §2): a hierarchical per-joint encoder and a distance MLP.
 
 The 21 tiny per-joint MLPs ("BoneMLPs") are fused: their weights are stored stacked as
-``(21, in, out)`` tensors and scattered into level-ordered block matrices, so the quaternion part
-of all 21 first layers is one GEMM and each depth of the kinematic tree costs two more GEMMs,
-instead of 21 sequential pairs of small launches.
+``(21, in, out)`` tensors and scattered into block-diagonal matrices per depth of the kinematic
+tree, so each depth costs two GEMMs (first layer on [quaternions, parent features], second
+layer) instead of two small launches per joint.
 """
 
 from __future__ import annotations
