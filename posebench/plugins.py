@@ -45,14 +45,7 @@ KINDS: dict[str, str] = {
 #: Built-in names posebench plans but does not implement yet. Asking for one gives a clear
 #: "not available yet" line instead of "unknown name", and never an alias to something else.
 #: Remove a name here when its implementation lands.
-PLANNED: dict[str, dict[str, str]] = {
-    "prior": {
-        "posendf": "the Pose-NDF reference prior",
-    },
-    "task": {},
-    "dataset": {},
-    "body_model": {},
-}
+PLANNED: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 

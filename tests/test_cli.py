@@ -102,13 +102,13 @@ def test_config_file_sets_options_and_command_line_wins(capsys, tmp_path, toy_pl
     assert list((tmp_path / "from-config").rglob("seed5.json"))
 
 
-def test_suite_skips_existing_results_unless_forced(capsys, tmp_path, toy_plugin):
-    args = ["suite", "--priors", "none,toy-gauss,posendf", "--tasks", "toy-energy-gap",
+def test_suite_skips_existing_results_unless_forced(capsys, tmp_path, toy_plugin, planned_prior):
+    args = ["suite", "--priors", "none,toy-gauss,future-prior", "--tasks", "toy-energy-gap",
             "--seeds", "0,1", *TOY, "--quick", "--out", str(tmp_path)]  # fmt: skip
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "4 run, 0 skipped" in out
-    assert "skipping: prior 'posendf'" in err  # planned, not available yet: skipped with a line
+    assert "skipping: prior 'future-prior'" in err  # planned, not available yet: a line
     files = sorted(tmp_path.rglob("*.json"))
     assert len(files) == 4
     stamps = {p: p.stat().st_mtime_ns for p in files}
@@ -146,7 +146,10 @@ def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
 @pytest.mark.parametrize(
     ("argv", "fragments"),
     [
-        (["run", "--prior", "posendf", "--task", "denoise"], ["not available yet", "posendf"]),
+        (
+            ["run", "--prior", "future-prior", "--task", "denoise"],
+            ["not available yet", "future-prior"],
+        ),
         (["run", "--prior", "nnoe", "--task", "toy-energy-gap"], ["did you mean 'none'"]),
         (
             ["run", "--prior", "none", "--task", "toy-energy-gp", *TOY],
@@ -189,7 +192,10 @@ def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
         ),
         (["leaderboard", "--results", "no-such-dir"], ["no-such-dir", "does not exist"]),
         (["suite", "--suite", "defualt"], ["did you mean 'default'"]),
-        (["suite", "--priors", "posendf", "--tasks", "toy-energy-gap", *TOY], ["nothing to run"]),
+        (
+            ["suite", "--priors", "future-prior", "--tasks", "toy-energy-gap", *TOY],
+            ["nothing to run"],
+        ),
         (["run", "--prior", "none", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["suite", "--seeds", "a,b"], ["seeds must be integers"]),
         (["frobnicate"], ["invalid choice"]),
@@ -198,7 +204,7 @@ def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
     ],
 )
 def test_user_errors_are_one_line_and_status_2(
-    capsys, tmp_path, monkeypatch, toy_plugin, argv, fragments
+    capsys, tmp_path, monkeypatch, toy_plugin, argv, fragments, planned_prior
 ):
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(capsys, *argv)

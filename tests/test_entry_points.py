@@ -129,10 +129,3 @@ def test_installed_plugin_appears_in_plugins_json_and_runs(installed, tmp_path):
     assert result.returncode == 0, result.stderr
     written = tmp_path / "out/toy-poses/toy-stick/toy-energy-gap@default/toy-gauss/seed0.quick.json"
     assert json.loads(written.read_text())["metrics"]["energy_gap"] > 0
-
-
-def test_main_job_says_what_is_not_available_yet(installed, tmp_path):
-    result = run_command(["run", "--prior", "posendf", "--task", "denoise"], installed, tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "not available yet" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "results").exists()

@@ -76,11 +76,11 @@ def test_unknown_name_suggests_the_closest():
     assert "\n" not in str(excinfo.value)
 
 
-def test_planned_name_says_not_available_yet():
+def test_planned_name_says_not_available_yet(planned_prior):
     with pytest.raises(NotAvailableYetError) as excinfo:
-        plugins.get("prior", "posendf")
+        plugins.get("prior", planned_prior)
     message = str(excinfo.value)
-    assert "not available yet" in message and "Pose-NDF" in message
+    assert "not available yet" in message and "planned for later" in message
 
 
 def test_invalid_name_is_refused():

@@ -16,14 +16,20 @@ def register_priors(register: RegisterCallback) -> None:
         version="1",
     )
     register(
-        "gmm",
-        "posebench.priors.gmm.prior:GMMPrior",
-        summary="SMPLify-style mixture of 8 full-covariance Gaussians (max-mixture NLL)",
+        "posendf",
+        "posebench.priors.posendf.prior:PoseNDFPrior",
+        summary="Pose-NDF: neural distance field on the pose manifold (reference prior)",
         version="1",
     )
     register(
         "vposer",
         "posebench.priors.vposer.prior:VPoserPrior",
         summary="VPoser v2-style VAE (32-D latent, 6D decoder); reads official V02_05 / v1 weights",
+        version="1",
+    )
+    register(
+        "gmm",
+        "posebench.priors.gmm.prior:GMMPrior",
+        summary="SMPLify-style mixture of 8 full-covariance Gaussians (max-mixture NLL)",
         version="1",
     )

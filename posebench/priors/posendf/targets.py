@@ -1,0 +1,275 @@
+"""Training data for Pose-NDF (spec §3): manifold poses, noisy and random poses, and their
+target distances = mean distance to the k nearest manifold poses under
+d(q, q') = mean_joints (1 - |<q_j, q'_j>|).
+
+The work is split into units of at most ``group_size`` poses (one noise level or random poses);
+each unit draws from its own seeded stream and is written to ``.npy`` files opened as memory
+maps, so the result is deterministic for a seed and AMASS-sized sets stream to disk.
+``meta.json`` is written last (atomically): a folder without it is incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from posebench.atomic import atomic_write_json
+from posebench.benchmark.progress import NullProgress, Progress
+from posebench.benchmark.seeding import make_generator
+from posebench.errors import ConfigError, InputError
+from posebench.hashing import hash_arrays
+from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
+from posebench.priors.posendf.starts import random_starts
+
+NOISE_SCHEMES = ("shared_additive", "per_sample_additive", "per_sample_gaussian")
+SEARCHES = ("exact", "candidates")
+TARGETS_FORMAT = "posebench-posendf-targets"
+_FILES = ("noisy", "target", "dist", "index", "sigma")
+
+
+@dataclass
+class TargetSet:
+    """A prepared folder: arrays (memory-mapped) and its ``meta.json``."""
+
+    folder: Path
+    manifold: np.ndarray  # (M, 21, 4) canonical quaternions of the train split
+    noisy: np.ndarray  # (N, 21, 4) canonical query quaternions
+    target: np.ndarray  # (N,) mean distance to the k nearest manifold poses
+    dist: np.ndarray  # (N, k) the k smallest distances, ascending
+    index: np.ndarray  # (N, k) their rows in ``manifold``
+    sigma: np.ndarray  # (N,) noise level of each query; -1 for random poses
+    meta: dict[str, Any]
+
+
+# --- distances -----------------------------------------------------------------------------------
+
+
+def pose_distance(query: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    """d = mean over joints of (1 - |<q_j, q'_j>|) for broadcastable ``(..., 21, 4)`` tensors."""
+    return 1.0 - (query * other).sum(dim=-1).abs().mean(dim=-1)
+
+
+def _merge_smallest(
+    best_d: torch.Tensor, best_i: torch.Tensor, d: torch.Tensor, offset: int, keep: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    index = torch.arange(offset, offset + d.shape[1], device=d.device).expand_as(d)
+    all_d, all_i = torch.cat([best_d, d], dim=1), torch.cat([best_i, index], dim=1)
+    top = torch.topk(all_d, min(keep, all_d.shape[1]), dim=1, largest=False, sorted=True)
+    return top.values, torch.gather(all_i, 1, top.indices)
+
+
+def knn_targets(
+    query: torch.Tensor,
+    manifold: torch.Tensor,
+    k: int = 5,
+    search: str = "exact",
+    candidates: int = 500,
+    rerank: int = 32,
+    manifold_chunk: int = 16384,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest manifold poses of each query: ``(Q, k)`` distances (float64, ascending)
+    and ``(Q, k)`` manifold rows, by chunked matrix products on the tensors' device.
+
+    exact: the metric against every manifold pose (float32, 21 per-joint products), keeping the
+    ``max(rerank, k)`` best, re-ranked in float64. candidates (published): the ``candidates``
+    nearest by 84-D Euclidean distance (one product), re-ranked with the metric in float64.
+    """
+    if search not in SEARCHES:
+        raise ConfigError(f"targets.search is {search!r}; use one of {', '.join(SEARCHES)}")
+    n_query, n_manifold = len(query), len(manifold)
+    keep = max(int(rerank if search == "exact" else candidates), k)
+    q = query.float()
+    best_d = torch.empty(n_query, 0, device=q.device)
+    best_i = torch.empty(n_query, 0, dtype=torch.long, device=q.device)
+    flat_q = q.reshape(n_query, -1)
+    q_sq = flat_q.pow(2).sum(dim=1, keepdim=True)
+    for start in range(0, n_manifold, manifold_chunk):
+        m = manifold[start : start + manifold_chunk].float()
+        if search == "exact":
+            acc = torch.zeros(n_query, len(m), device=q.device)
+            buf = torch.empty_like(acc)
+            for joint in range(q.shape[1]):
+                torch.mm(q[:, joint], m[:, joint].T, out=buf)
+                acc.add_(buf.abs_())
+            d = 1.0 - acc / q.shape[1]
+        else:
+            flat_m = m.reshape(len(m), -1)
+            d = q_sq + flat_m.pow(2).sum(dim=1)[None] - 2.0 * flat_q @ flat_m.T
+        best_d, best_i = _merge_smallest(best_d, best_i, d, start, keep)
+    exact = pose_distance(
+        query.double()[:, None], manifold[best_i.reshape(-1)].double().reshape(*best_i.shape, -1, 4)
+    )
+    top = torch.topk(exact, k, dim=1, largest=False, sorted=True)
+    return top.values, torch.gather(best_i, 1, top.indices)
+
+
+# --- query poses ---------------------------------------------------------------------------------
+
+
+def _noisy_unit(
+    base: torch.Tensor, count: int, sigma: float, scheme: str, generator: torch.Generator
+) -> torch.Tensor:
+    """``count`` noisy canonical quaternions around rows of ``base`` (spec §3.4)."""
+    rows = torch.randint(len(base), (count,), generator=generator)
+    quat = base[rows]
+    if scheme == "shared_additive":  # published: one Uniform[0,1)^(21x4) draw for the unit
+        quat = quat + sigma * torch.rand(quat.shape[1:], generator=generator, dtype=quat.dtype)
+    elif scheme == "per_sample_additive":
+        quat = quat + sigma * torch.rand(quat.shape, generator=generator, dtype=quat.dtype)
+    elif scheme == "per_sample_gaussian":
+        quat = quat + sigma * torch.randn(quat.shape, generator=generator, dtype=quat.dtype)
+    else:
+        raise ConfigError(f"targets.noise is {scheme!r}; use one of {', '.join(NOISE_SCHEMES)}")
+    return canonical(quat)
+
+
+def plan_units(config: Mapping[str, Any]) -> list[tuple[str, int, float, int]]:
+    """Work units ``(kind, level, sigma, count)``: noisy groups per sigma, then random groups."""
+    group = int(config["group_size"])
+    if group < 1:
+        raise ConfigError("targets.group_size must be >= 1")
+    units: list[tuple[str, int, float, int]] = []
+    for level, sigma in enumerate(config["sigmas"]):
+        total = int(config["per_sigma"])
+        units += [
+            ("noisy", level, float(sigma), min(group, total - s)) for s in range(0, total, group)
+        ]
+    total = int(config["num_random"])
+    units += [("random", -1, -1.0, min(group, total - s)) for s in range(0, total, group)]
+    return units
+
+
+# --- the whole set -------------------------------------------------------------------------------
+
+
+def prepare_targets(
+    poses: torch.Tensor,
+    out_dir: str | Path,
+    config: Mapping[str, Any],
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+    source: Mapping[str, Any] | None = None,
+) -> Path:
+    """Build the training set from ``(M, 21, 3)`` manifold poses into ``out_dir``.
+
+    ``config`` is the prior config's ``targets`` section. Returns ``out_dir``; its
+    ``meta.json`` records the search scheme, counts, seed, timing and throughput.
+    """
+    progress = progress or NullProgress()
+    device = torch.device(device)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "meta.json").unlink(missing_ok=True)
+    if poses.ndim != 3 or poses.shape[1:] != (21, 3) or len(poses) == 0:
+        raise InputError(f"manifold poses have shape {tuple(poses.shape)}; expected (M, 21, 3)")
+    base = axis_angle_to_quat(poses.detach().cpu().double())  # as loaded: not flipped (§3.4)
+    manifold = canonical(base).float()
+    np.save(out / "manifold.npy", manifold.numpy())
+    k = int(config["k"])
+    if k > len(manifold):
+        raise InputError(f"targets.k = {k} but only {len(manifold)} manifold poses")
+    units = plan_units(config)
+    n = sum(unit[3] for unit in units)
+    arrays = {
+        "noisy": np.lib.format.open_memmap(out / "noisy.npy", "w+", np.float32, (n, 21, 4)),
+        "target": np.lib.format.open_memmap(out / "target.npy", "w+", np.float32, (n,)),
+        "dist": np.lib.format.open_memmap(out / "dist.npy", "w+", np.float32, (n, k)),
+        "index": np.lib.format.open_memmap(out / "index.npy", "w+", np.int64, (n, k)),
+        "sigma": np.lib.format.open_memmap(out / "sigma.npy", "w+", np.float32, (n,)),
+    }
+    manifold_dev = manifold.to(device)
+    started = time.perf_counter()
+    row = 0
+    counters: dict[str, int] = {}
+    for kind, level, sigma, count in progress.track(units, "posendf targets", total=len(units)):
+        unit_index = counters.get(f"{kind}{level}", 0)
+        counters[f"{kind}{level}"] = unit_index + 1
+        generator = make_generator(seed, "posendf-targets", kind, str(level), str(unit_index))
+        if kind == "noisy":
+            query = _noisy_unit(base, count, sigma, config["noise"], generator)
+        else:
+            query = random_starts(count, config["random_init"], generator).double()
+        dist, index = knn_targets(
+            query.float().to(device),
+            manifold_dev,
+            k=k,
+            search=config["search"],
+            candidates=int(config["candidates"]),
+            rerank=int(config["rerank"]),
+            manifold_chunk=int(config["manifold_chunk"]),
+        )
+        cut = slice(row, row + count)
+        arrays["noisy"][cut] = query.float().numpy()
+        arrays["dist"][cut] = dist.float().cpu().numpy()
+        arrays["target"][cut] = dist.mean(dim=1).float().cpu().numpy()
+        arrays["index"][cut] = index.cpu().numpy()
+        arrays["sigma"][cut] = sigma
+        row += count
+    for array in arrays.values():
+        array.flush()
+    seconds = time.perf_counter() - started
+    meta = {
+        "format": TARGETS_FORMAT,
+        "complete": True,
+        "search": config["search"],
+        "search_note": (
+            "exact k-NN under the metric over all manifold poses"
+            if config["search"] == "exact"
+            else f"published: {config['candidates']} candidates by 84-D L2, re-ranked exactly"
+        ),
+        "config": dict(config),
+        "seed": int(seed),
+        "counts": {"manifold": len(manifold), "queries": n, "units": len(units)},
+        "manifold_hash": hash_arrays(manifold),
+        "source": dict(source or {}),
+        "device": str(device),
+        "wall_time_s": round(seconds, 3),
+        "queries_per_s": round(n / seconds, 1) if seconds > 0 else None,
+    }
+    atomic_write_json(out / "meta.json", json.loads(json.dumps(meta, default=str)))
+    return out
+
+
+def load_targets(folder: str | Path) -> TargetSet:
+    """Open a folder written by :func:`prepare_targets` (memory-mapped); one-line errors."""
+    folder = Path(folder)
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise InputError(
+            f"{folder} holds no complete Pose-NDF training set (no meta.json); run posebench "
+            "data prepare posendf-targets again"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != TARGETS_FORMAT or not meta.get("complete"):
+        raise InputError(f"{meta_path} is not a complete {TARGETS_FORMAT} folder")
+    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
+    manifold = np.load(folder / "manifold.npy", mmap_mode="r")
+    return TargetSet(folder=folder, manifold=manifold, meta=meta, **arrays)
+
+
+def matches(folder: Path, config: Mapping[str, Any], seed: int, manifold_hash: str) -> bool:
+    """True if ``folder`` is a complete set built with this config, seed and manifold."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    same_config = json.loads(json.dumps(dict(config), default=str)) == meta.get("config")
+    return (
+        bool(meta.get("complete"))
+        and same_config
+        and meta.get("seed") == seed
+        and meta.get("manifold_hash") == manifold_hash
+    )
+
+
+def expected_size(config: Mapping[str, Any]) -> int:
+    """Number of query poses a config produces."""
+    return len(config["sigmas"]) * int(config["per_sigma"]) + int(config["num_random"])

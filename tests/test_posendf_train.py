@@ -1,0 +1,145 @@
+"""Pose-NDF training: the losses of spec §4, end-to-end quick training, bit-identical resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import pytest
+import torch
+from torch import nn
+
+import posebench
+from posebench.benchmark.cli import main
+from posebench.priors.posendf.prior import PoseNDFPrior
+from posebench.priors.posendf.train import STATE_FILE, losses
+from posebench.testing import check_prior
+
+SMALL = {"model": {"dims": [32, 32]}}
+
+
+class Quadratic(nn.Module):
+    """f(x) = sum of squares of all 84 inputs: gradient 2x, per-joint norm 2|x_j|."""
+
+    def forward(self, x):
+        return x.pow(2).sum(dim=(1, 2))
+
+
+def test_losses_follow_the_spec():
+    x = torch.randn(3, 21, 4, generator=torch.Generator().manual_seed(0))
+    target = torch.tensor([1.0, 2.0, 3.0])
+    clean = torch.randn(2, 21, 4, generator=torch.Generator().manual_seed(1))
+    terms = losses(Quadratic(), x, target, clean, {"dist": 0.5, "man": 0.1, "eikonal": 0.2})
+    f = x.pow(2).sum(dim=(1, 2))
+    assert torch.isclose(terms["dist"], (f - target).abs().mean())
+    assert torch.isclose(terms["man"], clean.pow(2).sum(dim=(1, 2)).mean())
+    per_joint = (2 * x.norm(dim=-1) - 1).pow(2).mean()  # over samples and joints
+    assert torch.isclose(terms["eikonal"], per_joint)
+    total = 0.5 * terms["dist"] + 0.1 * terms["man"] + 0.2 * per_joint
+    assert torch.isclose(terms["total"], total)
+    l2 = losses(Quadratic(), x, target, clean, {"dist": 1, "man": 0, "eikonal": 0}, loss="l2")
+    assert torch.isclose(l2["dist"], (f - target).pow(2).mean()) and "eikonal" not in l2
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAfter:
+    """A Progress that raises after ``n`` training steps: an interruption mid-run."""
+
+    def __init__(self, n: int | None = None) -> None:
+        self.n, self.lines = n, []
+
+    def track(self, iterable: Iterable, description: str, total: int | None = None) -> Iterator:
+        for count, item in enumerate(iterable):
+            if description == "train posendf" and self.n is not None and count == self.n:
+                raise Interrupt
+            yield item
+
+    def log(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def quick_config(prior: PoseNDFPrior, steps: int = 8) -> dict:
+    config = {**prior.config, "quick": True, "seed": 3}
+    config["quick_overrides"] = {
+        **config["quick_overrides"],
+        "train": {**config["quick_overrides"]["train"], "steps": steps, "checkpoint_every": 2,
+                  "batch_noisy": 32, "batch_manifold": 16},
+        "targets": {**config["quick_overrides"]["targets"], "per_sigma": 16, "num_random": 16},
+    }  # fmt: skip
+    return config
+
+
+def test_resume_after_an_interruption_is_bit_identical(tmp_path, toy_plugin):
+    dataset = posebench.load_dataset("toy-poses")
+    device = torch.device("cpu")
+
+    straight = PoseNDFPrior(SMALL)
+    progress = StopAfter()
+    straight.fit(dataset, quick_config(straight), tmp_path / "a", device, progress)
+    assert any("dist" in line and "total" in line for line in progress.lines)
+
+    broken = PoseNDFPrior(SMALL)
+    with pytest.raises(Interrupt):
+        broken.fit(dataset, quick_config(broken), tmp_path / "b", device, StopAfter(5))
+    saved = torch.load(tmp_path / "b" / STATE_FILE, weights_only=True)
+    assert saved["step"] == 4  # the last checkpoint before the interruption
+    resumed = PoseNDFPrior(SMALL)
+    progress = StopAfter()
+    final = resumed.fit(dataset, quick_config(resumed), tmp_path / "b", device, progress, True)
+    assert any("resuming" in line and "step 4" in line for line in progress.lines)
+
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    again = posebench.load_prior("posendf", checkpoint=str(final))
+    assert again.record["steps"] == 8 and set(again.record["final_losses"]) >= {"dist", "man"}
+    assert again.record["device"] == "cpu" and again.record["wall_time_s"] > 0
+    pose = dataset.poses("test")
+    assert torch.equal(again.energy(pose), straight.energy(pose))
+
+
+def test_a_trained_prior_keeps_the_contract(tmp_path, toy_plugin):
+    prior = PoseNDFPrior(SMALL)
+    config = quick_config(prior, steps=2)
+    prior.fit(posebench.load_dataset("toy-poses"), config, tmp_path, torch.device("cpu"))
+    check_prior(prior)
+
+
+def test_train_command_quick_end_to_end(tmp_path, toy_plugin, capsys):
+    config = tmp_path / "small.yaml"
+    config.write_text("model: {dims: [32, 32]}\n")
+    argv = ["train", "--prior", "posendf", "--dataset", "toy-poses", "--quick", "--quiet",
+            "--device", "cpu", "--out", str(tmp_path), "--prior-config", str(config)]  # fmt: skip
+    code = main(argv)
+    out = capsys.readouterr().out
+    assert code == 0
+    final = tmp_path / "checkpoints" / "posendf" / "toy-poses" / "posendf_final.pt"
+    assert f"checkpoint: {final}" in out
+    prior = posebench.load_prior("posendf", checkpoint=str(final))
+    assert prior.record["steps"] == 6
+
+
+def test_cli_glue_targets_trajectory_interpolation(tmp_path, toy_plugin):
+    from posebench.priors.posendf.commands import (
+        interpolate,
+        prepare_posendf_targets,
+        projection_trajectory,
+    )
+    from posebench.priors.posendf.targets import load_targets
+
+    dataset = posebench.load_dataset("toy-poses")
+    folder = prepare_posendf_targets(dataset, tmp_path / "targets", SMALL, seed=0, quick=True)
+    data = load_targets(folder)
+    assert data.meta["search"] == "exact" and data.meta["source"]["dataset"] == "toy-poses"
+    assert len(data.noisy) == 5 * 64 + 64
+
+    prior = PoseNDFPrior({**SMALL, "train": {"targets_dir": str(folder)}})
+    prior.fit(dataset, quick_config(prior, steps=2), tmp_path / "run", torch.device("cpu"))
+    assert not (tmp_path / "run" / "targets").exists()  # used the prepared folder
+    pose = dataset.poses("test")[:3]
+    path = projection_trajectory(prior, pose, steps=4)
+    assert path.shape == (5, 3, 21, 3)
+    torch.testing.assert_close(path[-1], prior.project(pose, steps=4))
+    between = interpolate(prior, pose[:2], pose[1:3], steps=3, project_steps=2, tol=None)
+    assert between.shape == (4, 2, 21, 3) and torch.isfinite(between).all()
