@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import roma
 import torch
 
 from posebench.atomic import atomic_write
+from posebench.body.rotations import axis_angle_to_quat, quat_to_axis_angle
 from posebench.errors import InputError
 
 POSE_KEYS = ("pose_body", "pose")
@@ -72,8 +72,7 @@ def axis_angle_from_arrays(
         norms = np.linalg.norm(quat, axis=-1)
         if (norms < 1e-6).any():
             raise InputError(f"{path}: 'pose' holds zero-length quaternions")
-        xyzw = torch.from_numpy((quat / norms[..., None])[..., [1, 2, 3, 0]].astype(np.float64))
-        return roma.unitquat_to_rotvec(xyzw).float()
+        return quat_to_axis_angle(torch.from_numpy(quat.astype(np.float64))).float()
     raise InputError(
         f"{path} has none of {', '.join(POSE_KEYS)} "
         f"(it has {', '.join(sorted(arrays)) or 'nothing'}); "
@@ -92,10 +91,7 @@ def read_poses(path: str | Path) -> torch.Tensor:
 
 def quaternions_wxyz(pose: torch.Tensor) -> np.ndarray:
     """(N, 21, 4) unit quaternions (w, x, y, z) with w >= 0 for axis-angle poses."""
-    xyzw = roma.rotvec_to_unitquat(pose.detach().cpu().double())
-    wxyz = xyzw[..., [3, 0, 1, 2]]
-    wxyz = torch.where(wxyz[..., :1] < 0, -wxyz, wxyz)
-    return wxyz.float().numpy()
+    return axis_angle_to_quat(pose.detach().cpu().double()).float().numpy()
 
 
 def write_npz(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Path:

@@ -1,32 +1,30 @@
-"""Axis-angle <-> unit quaternions (w, x, y, z) and Pose-NDF's single-hemisphere convention.
+"""Pose-NDF's quaternion convention: unit (w, x, y, z), flipped to w >= 0, per joint.
 
-roma works in (x, y, z, w); this module is the one place where posebench converts.
+The conversions come from :mod:`posebench.body.rotations`, where roma's (x, y, z, w) order is
+converted for all of posebench.
 """
 
 from __future__ import annotations
 
-import roma
 import torch
 
+from posebench.body.rotations import (  # the one place roma's (x, y, z, w) order is converted
+    axis_angle_to_quat,
+    quat_to_axis_angle,
+    wxyz_to_xyzw,
+    xyzw_to_wxyz,
+)
 
-def xyzw_to_wxyz(quat: torch.Tensor) -> torch.Tensor:
-    """Reorder roma's (x, y, z, w) quaternions to posebench's (w, x, y, z)."""
-    return torch.cat([quat[..., 3:], quat[..., :3]], dim=-1)
-
-
-def wxyz_to_xyzw(quat: torch.Tensor) -> torch.Tensor:
-    """Reorder posebench's (w, x, y, z) quaternions to roma's (x, y, z, w)."""
-    return torch.cat([quat[..., 1:], quat[..., :1]], dim=-1)
-
-
-def axis_angle_to_quat(axis_angle: torch.Tensor) -> torch.Tensor:
-    """``(..., 3)`` axis-angle -> ``(..., 4)`` unit quaternions (w, x, y, z), smooth at 0."""
-    return xyzw_to_wxyz(roma.rotvec_to_unitquat(axis_angle))
-
-
-def quat_to_axis_angle(quat: torch.Tensor) -> torch.Tensor:
-    """``(..., 4)`` unit quaternions (w, x, y, z) -> ``(..., 3)`` axis-angle with angle <= pi."""
-    return roma.unitquat_to_rotvec(wxyz_to_xyzw(quat))
+__all__ = [
+    "axis_angle_to_quat",
+    "canonical",
+    "flip",
+    "normalise",
+    "pose_to_network_input",
+    "quat_to_axis_angle",
+    "wxyz_to_xyzw",
+    "xyzw_to_wxyz",
+]
 
 
 def flip(quat: torch.Tensor) -> torch.Tensor:
