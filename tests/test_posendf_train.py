@@ -143,3 +143,21 @@ def test_cli_glue_targets_trajectory_interpolation(tmp_path, toy_plugin):
     torch.testing.assert_close(path[-1], prior.project(pose, steps=4))
     between = interpolate(prior, pose[:2], pose[1:3], steps=3, project_steps=2, tol=None)
     assert between.shape == (4, 2, 21, 3) and torch.isfinite(between).all()
+    # the prior's own methods are these: what `project --save-steps` and the interpolate task use
+    torch.testing.assert_close(prior.project_steps(pose, steps=4), path)
+    prior.config["interpolate"].update(project_steps=2, tol=None)
+    torch.testing.assert_close(prior.interpolate(pose[:2], pose[1:3], 3), between)
+
+
+def test_prepare_targets_command(tmp_path, capsys, toy_plugin):
+    """`posebench data prepare posendf-targets` writes the training set where it is told."""
+    from posebench.benchmark.cli import main
+
+    out = tmp_path / "targets"
+    code = main(["data", "prepare", "posendf-targets", "--dataset", "toy-poses", "--out", str(out),
+                 "--quick", "--quiet"])  # fmt: skip
+    assert (
+        code == 0
+        and (out / "meta.json").is_file()
+        and "train.targets_dir" in capsys.readouterr().out
+    )

@@ -205,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=cmd_prepare_amass)
 
+    p = prepare_commands.add_parser(
+        "posendf-targets", help="Pose-NDF training data: noisy poses and k-NN distance targets"
+    )
+    p.add_argument("--dataset", default="embedded", help="dataset whose train split is used")
+    p.add_argument("--amass-dir", dest="amass_dir", help="prepared AMASS folder (--dataset amass)")
+    p.add_argument("--prior-config", dest="prior_config", help="YAML overriding Pose-NDF config")
+    p.add_argument("--out", required=True, help="folder for the targets (train.targets_dir)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    p.add_argument("--quick", action="store_true", help="CI-sized")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=cmd_prepare_posendf_targets)
+
     p = data_commands.add_parser(
         "build-embedded", help="rebuild the embedded default motion from the CMU ASF/AMC clip"
     )
@@ -393,6 +406,23 @@ def cmd_prepare_amass(args: argparse.Namespace) -> int:
     for line in summary_lines(summary):
         print(line)
     print(f"use it with: posebench run --dataset amass --amass-dir {args.out} ...")
+    return 0
+
+
+def cmd_prepare_posendf_targets(args: argparse.Namespace) -> int:
+    """Build Pose-NDF's training set from a dataset's train split."""
+    from posebench.benchmark import components
+    from posebench.benchmark.device import resolve_device
+    from posebench.priors.posendf.commands import prepare_posendf_targets
+
+    options = {"amass_dir": args.amass_dir} if args.amass_dir else {}
+    dataset = components.load_dataset(args.dataset, **options)
+    out = prepare_posendf_targets(
+        dataset, args.out, prior_config=args.prior_config, seed=args.seed,
+        device=resolve_device(args.device or "auto"), quick=args.quick,
+        progress=_progress(args.quiet),
+    )  # fmt: skip
+    print(f"targets -> {out} (train with --prior-config setting train.targets_dir: {out})")
     return 0
 
 

@@ -144,6 +144,26 @@ class PoseNDFPrior(Prior):
             on_step=on_step,
         )
 
+    def project_steps(
+        self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None
+    ) -> torch.Tensor:
+        """``(S + 1, B, 21, 3)``: the input (canonicalised) and the pose after every step."""
+        from posebench.priors.posendf.commands import projection_trajectory
+
+        return projection_trajectory(self, pose, steps=steps, tol=tol)
+
+    def interpolate(self, start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
+        """The original project's interpolation (spec §6.2): project both ends, then ``steps``
+        times blend the current pose's quaternions towards the end's by ``step_size`` and
+        project. It approaches the end pose geometrically and need not reach it."""
+        from posebench.priors.posendf.commands import interpolate
+
+        cfg = self.config["interpolate"]
+        return interpolate(
+            self, start, end, steps=steps, step_size=float(cfg["step_size"]),
+            project_steps=cfg["project_steps"], tol=cfg["tol"],
+        )  # fmt: skip
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` poses: random starts (config ``sample.init``) projected ``sample.steps`` steps."""
         self._require_weights()
