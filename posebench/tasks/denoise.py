@@ -149,6 +149,14 @@ class DenoiseTask(Task):
             result.metrics["mpjpe_vs_none_mm"] = mean
             result.details["mpjpe_vs_none_ci95_mm"] = [low, high]
         result.energy_weight, result.energy_weight_source = weight, source
+        schedule = config["optimiser"]
+        result.details["iterations"] = {
+            "adam_steps_per_batch": (schedule["root_steps"] if config["fit_root"] else 0)
+            + schedule["frame_steps"]
+            + schedule["steps"],
+            "window_batches": math.ceil(len(inputs.clips) / config["batch_windows"]),
+            "fits": 1 if weight == 0.0 or not config["compare_to_none"] else 2,
+        }
         return result
 
     def _score(self, fitted: BodyOutput, inputs: Prepared) -> TaskResult:
