@@ -211,7 +211,7 @@ def test_bad_inputs_are_one_line_input_errors(body, args, message):
 
 
 def test_missing_or_corrupt_file(tmp_path):
-    with pytest.raises(InputError, match=r"not found; rebuild it with 'posebench body bake'"):
+    with pytest.raises(InputError, match=r"does not exist; rebuild it with 'posebench body bake'"):
         AnnyBody(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(InputError, match=r"not a readable \.npz"):

@@ -471,5 +471,5 @@ def test_damaged_or_missing_file_gives_one_clear_line(tmp_path: Path) -> None:
     embedded._write_npz(damaged, {"meta": np.asarray(json.dumps(meta)), **arrays})
     with pytest.raises(InputError, match="corrupt .*build-embedded"):
         EmbeddedDataset(damaged)
-    with pytest.raises(InputError, match="not found"):
+    with pytest.raises(InputError, match="does not exist"):
         EmbeddedDataset(tmp_path / "missing.npz")

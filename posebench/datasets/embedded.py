@@ -35,6 +35,7 @@ from posebench.body.base import SMPL22_JOINT_NAMES
 from posebench.datasets.base import SPLITS, Dataset, MotionSequence
 from posebench.errors import InputError
 from posebench.hashing import hash_arrays, hash_file
+from posebench.npzfiles import read_npz
 
 if TYPE_CHECKING:  # the retargeting (scipy) is imported only when building
     from posebench.body.anny import AnnyBody
@@ -151,18 +152,7 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def load_embedded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read and verify the data file: its arrays (float32) and its metadata."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"embedded dataset file {path} not found; {_REBUILD}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputError(
-            f"embedded dataset file {path} is not a readable .npz ({exc}); {_REBUILD}"
-        ) from None
-    missing = [key for key in ("meta", *ARRAYS) if key not in arrays]
-    if missing:
-        raise InputError(f"embedded dataset file {path} lacks {', '.join(missing)}; {_REBUILD}")
+    arrays = read_npz(path, "embedded dataset file", _REBUILD, required=("meta", *ARRAYS))
     meta = json.loads(str(arrays.pop("meta")))
     if meta.get("format_version") != FORMAT_VERSION:
         raise InputError(

@@ -8,9 +8,6 @@ optional ``root_orient`` (T, 3) and ``trans`` (T, 3), or HuMoR-style joint obser
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,24 +15,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.atomic import atomic_write
 from posebench.body.rotations import axis_angle_to_quat, quat_to_axis_angle
 from posebench.errors import InputError
+from posebench.npzfiles import read_npz, write_npz
 
 POSE_KEYS = ("pose_body", "pose")
 
 
 def _load_npz(path: str | Path) -> dict[str, np.ndarray]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"input file {path} does not exist; check --input")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("not an npz archive")
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"input file {path} is not a readable .npz ({exc})") from None
+    return read_npz(path, "input file", "check --input")
 
 
 def _finite(array: np.ndarray, key: str, path: Path) -> np.ndarray:
@@ -92,14 +80,6 @@ def read_poses(path: str | Path) -> torch.Tensor:
 def quaternions_wxyz(pose: torch.Tensor) -> np.ndarray:
     """(N, 21, 4) unit quaternions (w, x, y, z) with w >= 0 for axis-angle poses."""
     return axis_angle_to_quat(pose.detach().cpu().double()).float().numpy()
-
-
-def write_npz(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Path:
-    """Write ``arrays`` and a JSON ``meta`` string as a compressed npz, atomically."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue()), binary=True)
-    return Path(path)
 
 
 def write_poses(path: str | Path, pose: torch.Tensor, meta: dict[str, Any], **extra: Any) -> Path:

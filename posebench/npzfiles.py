@@ -1,0 +1,43 @@
+"""npz files: read with one-line errors naming the file, write atomically with JSON metadata."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posebench.atomic import atomic_write
+from posebench.errors import InputError
+
+
+def read_npz(
+    path: str | Path, what: str, hint: str, required: Iterable[str] = ()
+) -> dict[str, np.ndarray]:
+    """All arrays of the npz at ``path`` (no pickles); else one line: what, which file, hint."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist; {hint}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("an .npy array, not an .npz archive")
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"{what} {path} is not a readable .npz ({exc}); {hint}") from None
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise InputError(f"{what} {path} lacks {', '.join(missing)}; {hint}")
+    return arrays
+
+
+def write_npz(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> Path:
+    """Write ``arrays`` and a JSON ``meta`` string as a compressed npz, atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()), binary=True)
+    return Path(path)
