@@ -129,3 +129,14 @@ def test_installed_plugin_appears_in_plugins_json_and_runs(installed, tmp_path):
     assert result.returncode == 0, result.stderr
     written = tmp_path / "out/toy-poses/toy-stick/toy-energy-gap@default/toy-gauss/seed0.quick.json"
     assert json.loads(written.read_text())["metrics"]["energy_gap"] > 0
+
+
+def test_main_job_runs_end_to_end_at_quick_size(installed, tmp_path):
+    """The README's main command, CI-sized: Pose-NDF denoising on the embedded default."""
+    result = run_command(["run", "--prior", "posendf", "--task", "denoise", "--quick",
+                          "--device", "cpu", "--quiet"], installed, tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "results/embedded/anny/denoise@humor/posendf/seed0.quick.json"
+    record = json.loads(written.read_text())
+    assert record["prior"]["checkpoint"].endswith("posendf_embedded.pt")
+    assert record["metrics"]["mpjpe_mm"] < record["metrics"]["noisy_mpjpe_mm"]
