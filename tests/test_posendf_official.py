@@ -17,6 +17,7 @@ from torch import nn
 
 import posebench
 from posebench.errors import ConfigError, InputError
+from posebench.priors.posendf.prior import PoseNDFPrior
 from posebench.testing import check_prior
 
 OFFICIAL_V2_PARENTS = [-1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19]
@@ -252,7 +253,7 @@ def test_architecture_mismatch_is_one_clear_error(tmp_path: Path, official_run):
 
 
 def test_untrained_prior_refuses_to_give_numbers():
-    prior = posebench.load_prior("posendf")  # no checkpoint shipped in this tree
+    prior = PoseNDFPrior()  # fresh: load_prior would take the shipped checkpoint
     for call in (
         lambda: prior.energy(torch.zeros(1, 21, 3)),
         lambda: prior.project(torch.zeros(1, 21, 3)),

@@ -584,7 +584,7 @@ def _print_metrics(record: Any) -> None:
         table.add_column(column)
     for name, value in record.metrics.items():
         spec = task["metrics"][name]
-        shown = "not supported" if value is None else f"{value:.6g}"
+        shown = "n/a" if value is None else f"{value:.6g}"
         marker = " (main)" if name == task["main_metric"] else ""
         arrow = "↑ higher" if spec["higher_is_better"] else "↓ lower"
         table.add_row(f"{name}{marker}", shown, spec["unit"], arrow)
