@@ -85,6 +85,13 @@ def _add_common(parser: argparse.ArgumentParser, seed: bool = True) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_task_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", help="task protocol (default: the task's first)")
+    parser.add_argument(
+        "--task-config", dest="task_config", help="YAML overriding task config keys"
+    )
+
+
 def _add_runtime(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
@@ -126,9 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("run", help="run one prior on one task and write its result file")
     p.add_argument("--prior", help="prior name (see 'posebench plugins')")
     p.add_argument("--task", help="task name")
-    p.add_argument("--protocol", help="task protocol (default: the task's first)")
     p.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
-    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_task_options(p)
     _add_components(p)
     _add_common(p)
     p.set_defaults(handler=cmd_run)
@@ -147,9 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("tune", help="tune a prior's energy weight on the validation split")
     p.add_argument("--prior", help="prior name")
     p.add_argument("--task", help="task name")
-    p.add_argument("--protocol", help="task protocol (default: the task's first)")
     p.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
-    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_task_options(p)
     p.add_argument("--grid", type=_float_list, help="weights to try (default: declared x 10^-3..3)")
     p.add_argument("--apply", type=Path, help="instead: write this tuned file's weight ...")
     p.add_argument("--to", type=Path, help="... into this prior YAML (energy_weights block)")
@@ -159,8 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", help="write a task's frozen inputs for outside methods")
     p.add_argument("--task", required=True, help="task name")
-    p.add_argument("--protocol", help="task protocol (default: the task's first)")
-    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_task_options(p)
     _add_components(p)
     _add_common(p)
     p.set_defaults(handler=cmd_export)
@@ -169,8 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, help="task name")
     p.add_argument("--predictions", required=True, help="npz in the task's prediction format")
     p.add_argument("--method", required=True, help="the method's name in results and tables")
-    p.add_argument("--protocol", help="task protocol (default: the task's first)")
-    p.add_argument("--task-config", dest="task_config", help="YAML overriding task config keys")
+    _add_task_options(p)
     _add_components(p)
     _add_common(p)
     p.set_defaults(handler=cmd_score)
