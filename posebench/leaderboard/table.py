@@ -130,8 +130,9 @@ def leaderboard_tables(
         main_ranks = stats[stats["main"]].groupby("prior")["rank"].mean()
         overall = main_ranks.rank(method="min")
         display = _frame(stats[stats["main"]], bold, overall)
-        per_task = {
-            task: _frame(rows, bold, overall) for task, rows in stats.groupby("task", sort=True)
+        per_task = {  # ranked by the task's own main metric
+            task: _frame(rows, bold, rows[rows["main"]].set_index("prior")["rank"])
+            for task, rows in stats.groupby("task", sort=True)
         }
         versions = ", ".join(
             f"{t} v{v}" for t, v in group.groupby("task")["task_version"].first().items()
@@ -161,7 +162,7 @@ def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd
     frame.insert(0, "rank", overall.reindex(frame.index))
     frame = frame.sort_values("rank").rename_axis("prior").reset_index()
     frame["rank"] = frame["rank"].astype("Int64")
-    return frame
+    return frame.fillna("—")  # no result for this prior
 
 
 def render(boards: list[Leaderboard], fmt: str) -> str:
