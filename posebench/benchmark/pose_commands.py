@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from posebench.errors import ConfigError, PosebenchError
+from posebench.render.command import add_render_flag, render_output, settings_from
 
 
 def add_parsers(commands: Any, add_common: Any) -> None:
@@ -21,6 +22,7 @@ def add_parsers(commands: Any, add_common: Any) -> None:
     _prior_options(p)
     p.add_argument("--n", type=int, default=16, help="how many poses (default 16)")
     p.add_argument("--out", required=True, help="npz to write")
+    add_render_flag(p)
     add_common(p)
     p.set_defaults(handler=cmd_sample)
 
@@ -31,6 +33,7 @@ def add_parsers(commands: Any, add_common: Any) -> None:
     p.add_argument("--steps", type=int, help="projection steps (default: the prior's)")
     p.add_argument("--tol", type=float, help="stop once every pose is within this distance")
     p.add_argument("--save-steps", action="store_true", help="also store every intermediate pose")
+    add_render_flag(p)
     add_common(p)
     p.set_defaults(handler=cmd_project)
 
@@ -136,11 +139,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise ConfigError(f"--n must be at least 1, not {args.n}")
+    if args.render is not None:
+        settings_from(args)  # a bad picture option fails before the work
     prior, device = _load(args)
     pose = prior.sample(args.n, make_generator(args.seed or 0, "sample")).to(device)
     extra = {"energy": energy} if (energy := _energies(prior, pose)) is not None else {}
     path = write_poses(args.out, pose, _meta(args, prior), **extra)
     print(f"{args.n} poses from '{prior.name}' -> {path}")
+    render_output(args, path)
     return 0
 
 
@@ -149,6 +155,8 @@ def cmd_project(args: argparse.Namespace) -> int:
     from posebench.datasets.pose_files import read_poses, write_poses
 
     pose = read_poses(args.input)
+    if args.render is not None:
+        settings_from(args)  # a bad picture option fails before the work
     prior, device = _load(args)
     pose = pose.to(device)
     extra: dict[str, Any] = {}
@@ -170,6 +178,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     meta = _meta(args, prior, input=str(args.input), steps=args.steps, tol=args.tol)
     path = write_poses(args.out, projected, meta, **extra)
     print(f"{len(pose)} poses projected with '{prior.name}' -> {path}")
+    render_output(args, path)
     return 0
 
 

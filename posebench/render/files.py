@@ -1,0 +1,111 @@
+"""Pose, path and motion files to PNG pictures: what ``posebench render`` and ``--render`` write.
+
+A file with ``steps_pose_body`` (projection steps) or ``path_pose_body`` (interpolation paths),
+both (S, K, 63), becomes one strip per pose or path, a few steps from first to last; any other
+pose or motion file becomes one picture per pose (with its ``root_orient`` where it has one).
+Either way ``grid.png`` shows everything in one image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posebench.body.base import BodyModel
+from posebench.datasets.pose_files import axis_angle_from_arrays
+from posebench.errors import ConfigError, InputError
+from posebench.npzfiles import read_npz
+from posebench.render.png import write_png
+from posebench.render.scene import RenderSettings, render_poses, tile
+
+SEQUENCE_KEYS = {"steps_pose_body": "steps", "path_pose_body": "path"}
+
+
+@dataclass
+class Rendered:
+    """What was written: the pictures, the grid, and how many items were left out by ``limit``."""
+
+    pictures: list[Path]
+    grid: Path
+    left_out: int
+
+
+def _sequence(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, torch.Tensor] | None:
+    """(kind, (S, K, 21, 3)) for projection-step or interpolation-path files, else None."""
+    for key, kind in SEQUENCE_KEYS.items():
+        if key in arrays:
+            value = arrays[key]
+            if value.ndim != 3 or value.shape[2] != 63 or value.shape[0] < 1:
+                raise InputError(f"{path}: '{key}' has shape {value.shape}; expected (S, K, 63)")
+            flat = axis_angle_from_arrays({"pose_body": value.reshape(-1, 63)}, path)
+            return kind, flat.reshape(value.shape[0], value.shape[1], 21, 3)
+    return None
+
+
+def _root_orient(arrays: dict[str, np.ndarray], frames: int) -> torch.Tensor | None:
+    value = arrays.get("root_orient")
+    if value is None or value.shape != (frames, 3) or not np.isfinite(value).all():
+        return None
+    return torch.from_numpy(value.astype(np.float32))
+
+
+def strip_indices(length: int, count: int) -> list[int]:
+    """Up to ``count`` indices spread evenly over ``range(length)``, first and last included."""
+    if length <= count:
+        return list(range(length))
+    return sorted({round(i * (length - 1) / (count - 1)) for i in range(count)})
+
+
+def render_file(
+    source: str | Path,
+    out_dir: str | Path,
+    body: BodyModel,
+    settings: RenderSettings | None = None,
+    *,
+    limit: int = 64,
+    every: int = 1,
+    frames: int = 6,
+    columns: int = 8,
+    device: torch.device | str = "cpu",
+) -> Rendered:
+    """Render the poses in ``source`` to PNG files in ``out_dir`` (see the module docstring)."""
+    if limit < 1 or every < 1 or frames < 2 or columns < 1:
+        raise ConfigError("--limit, --every and --columns must be at least 1, --frames at least 2")
+    source, out_dir = Path(source), Path(out_dir)
+    settings = settings or RenderSettings()
+    arrays = read_npz(source, "input file", "check --input")
+    pictures: list[Path] = []
+    sequence = _sequence(arrays, source)
+    if sequence is not None:
+        kind, poses = sequence
+        chosen = strip_indices(len(poses), frames)
+        items = list(range(0, poses.shape[1], every))
+        left_out = max(0, len(items) - limit)
+        items = items[:limit]
+        strips = []
+        for item in items:
+            images = render_poses(body, poses[chosen, item].to(device), settings=settings)
+            strips.append(tile(images, columns=len(images)))
+            pictures.append(write_png(out_dir / f"{kind}_{item:04d}.png", strips[-1]))
+        grid = tile(strips, columns=1)
+    else:
+        pose = axis_angle_from_arrays(arrays, source)
+        if len(pose) == 0:
+            raise InputError(f"{source} holds no poses")
+        root = _root_orient(arrays, len(pose))
+        items = list(range(0, len(pose), every))
+        left_out = max(0, len(items) - limit)
+        items = items[:limit]
+        images = render_poses(
+            body,
+            pose[items].to(device),
+            None if root is None else root[items].to(device),
+            settings=settings,
+        )
+        for item, image in zip(items, images, strict=True):
+            pictures.append(write_png(out_dir / f"pose_{item:04d}.png", image))
+        grid = tile(images, columns=columns)
+    return Rendered(pictures, write_png(out_dir / "grid.png", grid), left_out)

@@ -1,0 +1,117 @@
+"""Poses to pictures: pose the body, frame it, draw it as a shaded mesh or a skeleton, tile them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from posebench.body.base import BodyModel
+from posebench.errors import ConfigError
+from posebench.render.camera import Camera
+from posebench.render.raster import shade_mesh, shade_skeleton
+
+MODES = ("mesh", "skeleton")
+MESH_COLOR = (0.62, 0.74, 0.90)  # light blue clay
+LEFT_COLOR, RIGHT_COLOR, CENTRE_COLOR = (0.20, 0.45, 0.85), (0.85, 0.30, 0.25), (0.35, 0.35, 0.35)
+BACKGROUND = (1.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How to draw: ``mesh`` or ``skeleton``, image size and camera angles, supersampling."""
+
+    mode: str = "mesh"
+    size: int = 384
+    azimuth_deg: float = 20.0
+    elevation_deg: float = 10.0
+    supersample: int = 2
+    camera: Camera = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown render mode '{self.mode}'; choose {' or '.join(MODES)}")
+        if not 16 <= self.size <= 4096:
+            raise ConfigError(f"render size must be 16..4096 pixels, not {self.size}")
+        if self.supersample not in (1, 2, 3, 4):
+            raise ConfigError(f"supersample must be 1..4, not {self.supersample}")
+        camera = Camera(self.size, self.size, azimuth_deg=self.azimuth_deg,
+                        elevation_deg=self.elevation_deg)  # fmt: skip
+        object.__setattr__(self, "camera", camera)
+
+
+def joint_colors(names: tuple[str, ...]) -> torch.Tensor:
+    """(J, 3) colours: the body's left blue, right red, the spine grey (as in OpenPose figures)."""
+    table = {"left": LEFT_COLOR, "right": RIGHT_COLOR}
+    return torch.tensor([table.get(name.split("_")[0], CENTRE_COLOR) for name in names])
+
+
+def _downsample(image: torch.Tensor, factor: int) -> torch.Tensor:
+    if factor == 1:
+        return image
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    return image.reshape(height, factor, width, factor, -1).mean(dim=(1, 3))
+
+
+def _compose(colour: torch.Tensor, coverage: torch.Tensor, factor: int) -> np.ndarray:
+    """Background where nothing was drawn, box-filtered down by ``factor``, as uint8 RGB."""
+    background = torch.tensor(BACKGROUND, dtype=colour.dtype)
+    image = torch.where(coverage[..., None], colour, background)
+    image = _downsample(image, factor)
+    return (image.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
+
+
+@torch.no_grad()
+def render_poses(
+    body: BodyModel,
+    pose: torch.Tensor,
+    root_orient: torch.Tensor | None = None,
+    settings: RenderSettings | None = None,
+    batch_size: int = 64,
+) -> list[np.ndarray]:
+    """One (size, size, 3) uint8 picture per pose in ``pose`` (N, 21, 3), each centred on itself.
+
+    The camera keeps its distance for every pose, so sizes compare across pictures. Bodies
+    without a mesh are drawn as skeletons whatever the mode.
+    """
+    settings = settings or RenderSettings()
+    camera = settings.camera.scaled(settings.supersample)
+    images: list[np.ndarray] = []
+    faces = body.faces
+    use_mesh = settings.mode == "mesh" and faces is not None
+    colors = joint_colors(body.joint_names)
+    for start in range(0, len(pose), batch_size):
+        chunk = pose[start : start + batch_size]
+        root = None if root_orient is None else root_orient[start : start + batch_size]
+        output = body(chunk, root, None)
+        for index in range(len(chunk)):
+            joints = output.joints[index].float()
+            if use_mesh and output.vertices is not None:
+                vertices = output.vertices[index].float()
+                target = 0.5 * (vertices.amin(dim=0) + vertices.amax(dim=0))
+                colour, coverage = shade_mesh(vertices, faces.to(vertices.device), camera, target,
+                                              MESH_COLOR)  # fmt: skip
+            else:
+                target = 0.5 * (joints.amin(dim=0) + joints.amax(dim=0))
+                colour, coverage = shade_skeleton(joints, body.parents, colors, camera, target)
+            images.append(_compose(colour, coverage, settings.supersample))
+    return images
+
+
+def tile(images: list[np.ndarray], columns: int, gap: int = 4) -> np.ndarray:
+    """Images of one size side by side, ``columns`` per row, on the background colour."""
+    if not images:
+        raise ValueError("no images to tile")
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    height, width = images[0].shape[:2]
+    fill = np.array([round(255 * c) for c in BACKGROUND], np.uint8)
+    canvas = np.empty((rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap, 3),
+                      np.uint8)  # fmt: skip
+    canvas[:] = fill
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        y, x = row * (height + gap), column * (width + gap)
+        canvas[y : y + height, x : x + width] = image
+    return canvas
