@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from posebench.benchmark.cli import main
@@ -269,3 +270,8 @@ def test_quick_suite_runs_every_builtin_prior_on_every_task(capsys, tmp_path):
             record = read_result(tmp_path / "embedded" / "anny" / task / prior / "seed0.quick.json")
             main = record.metrics[record.task["main_metric"]]
             assert main is not None, (task, prior)
+    for prior in ("posendf", "vposer", "gmm", "none"):  # samples kept for the pose pictures
+        folder = tmp_path / "embedded" / "anny" / "sample@default" / prior
+        assert read_result(folder / "seed0.quick.json").details["arrays"] == "seed0.quick.npz"
+        kept = np.load(folder / "seed0.quick.npz")["pose_body"]
+        assert kept.shape[1] == 63 and 1 <= len(kept) <= 16 and np.isfinite(kept).all()

@@ -539,16 +539,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    """Tables of the results folder."""
-    from posebench.leaderboard import collect_results, leaderboard_tables, render
+    """Tables of the results folder: rich on the terminal, or Markdown, HTML or CSV."""
+    from posebench.leaderboard import BOLD, collect_results, leaderboard_tables, render
 
-    boards = leaderboard_tables(collect_results(args.results))
+    results = collect_results(args.results)
     if args.format is None and args.out is None:
         from rich.table import Table
 
         from posebench.benchmark.console import stdout
 
-        for board in leaderboard_tables(collect_results(args.results), bold=("[bold]", "[/bold]")):
+        for board in leaderboard_tables(results, bold=BOLD["rich"]):
             table = Table(title=f"{board.dataset} · {board.body_model} · {board.size}",
                           caption=board.caption)  # fmt: skip
             for column in board.display.columns:
@@ -560,7 +560,13 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                 stdout.print(f"⚠ {warning}", markup=False)
         return 0
     fmt = args.format or Path(args.out).suffix.lstrip(".").replace("markdown", "md") or "md"
-    text = render(boards, fmt)
+    if fmt == "html":
+        from posebench.leaderboard.plots import REPORT_EXTRA_HINT, matplotlib_available
+
+        if not matplotlib_available():
+            print(f"posebench: warning: the page has no charts; {REPORT_EXTRA_HINT}",
+                  file=sys.stderr)  # fmt: skip
+    text = render(leaderboard_tables(results, bold=BOLD.get(fmt, BOLD["md"])), fmt)
     if args.out:
         from posebench.atomic import atomic_write
 

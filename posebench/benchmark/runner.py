@@ -16,6 +16,7 @@ from posebench.benchmark.seeding import seed_everything
 from posebench.benchmark.tune import read_tuned, tuned_path
 from posebench.errors import CapabilityNotSupported, PosebenchError
 from posebench.hashing import hash_file
+from posebench.npzfiles import write_npz
 from posebench.plugins import get_registry
 
 DEFAULT_DATASET = "embedded"
@@ -136,6 +137,10 @@ def run(
         prior_info, task_obj, config, (dataset, dataset_obj), (body_model, body_obj), seed,
         quick, torch_device, result, {"load_s": round(load_s, 4), "run_s": round(run_s, 4)},
     )  # fmt: skip
+    if result.arrays:  # first the arrays, then the JSON that says the run is complete
+        arrays_path = record.path(out).with_suffix(".npz")
+        write_npz(arrays_path, result.arrays, {"result": record.path(out).name})
+        record.details["arrays"] = arrays_path.name
     return RunOutcome(record.write(out), record)
 
 

@@ -1,5 +1,5 @@
 """Results folder -> DataFrame -> Markdown / HTML / CSV leaderboards (a pure function)."""
 
-from posebench.leaderboard.table import collect_results, leaderboard_tables, render
+from posebench.leaderboard.table import BOLD, collect_results, leaderboard_tables, render
 
-__all__ = ["collect_results", "leaderboard_tables", "render"]
+__all__ = ["BOLD", "collect_results", "leaderboard_tables", "render"]

@@ -9,7 +9,6 @@ sets are reported as warnings under the table.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from posebench.benchmark.results import read_result
 from posebench.errors import InputError
 
 FORMATS = ("md", "html", "csv")
+#: How the best value of a column is marked, per output.
+BOLD = {"md": ("**", "**"), "html": ("<b>", "</b>"), "rich": ("[bold]", "[/bold]")}
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
@@ -70,6 +71,8 @@ class Leaderboard:
     display: pd.DataFrame  # priors as rows: rank and every task's main metric
     per_task: dict[str, pd.DataFrame] = field(default_factory=dict)  # all metrics of each task
     warnings: list[str] = field(default_factory=list)
+    #: task -> prior -> the arrays file (``seed<k>.npz``) of the prior's lowest seed with one
+    arrays: dict[str, dict[str, Path]] = field(default_factory=dict)
 
 
 def _column_label(task: str, metric: str, unit: str, higher: bool, main: bool) -> str:
@@ -144,9 +147,30 @@ def leaderboard_tables(
             "rank: mean rank over the main metrics."
         )
         boards.append(
-            Leaderboard(dataset, body, size, caption, stats, display, per_task, _warnings(group))
+            Leaderboard(
+                dataset,
+                body,
+                size,
+                caption,
+                stats,
+                display,
+                per_task,
+                _warnings(group),
+                _arrays_files(group),
+            )
         )
     return boards
+
+
+def _arrays_files(group: pd.DataFrame) -> dict[str, dict[str, Path]]:
+    """Per task and prior, the arrays file written beside the lowest seed's result, if any."""
+    files: dict[str, dict[str, Path]] = {}
+    runs = group.drop_duplicates("path").sort_values(["task", "prior", "seed"])
+    for row in runs.itertuples():
+        candidate = Path(row.path).with_suffix(".npz")
+        if row.prior not in files.get(row.task, {}) and candidate.is_file():
+            files.setdefault(row.task, {})[row.prior] = candidate
+    return files
 
 
 def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd.DataFrame:
@@ -166,7 +190,9 @@ def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd
 
 
 def render(boards: list[Leaderboard], fmt: str) -> str:
-    """All tables in one document: ``md``, ``html`` or ``csv`` (tidy numbers, no formatting)."""
+    """All tables in one document: ``md``, ``html`` (a page with charts and pose pictures) or
+    ``csv`` (tidy numbers). Build the boards with ``bold=BOLD[fmt]`` so best values show as such.
+    """
     if fmt not in FORMATS:
         raise InputError(f"unknown leaderboard format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt == "csv":
@@ -174,27 +200,18 @@ def render(boards: list[Leaderboard], fmt: str) -> str:
             b.stats.assign(dataset=b.dataset, body_model=b.body_model, size=b.size) for b in boards
         ]
         return pd.concat(frames, ignore_index=True).to_csv(index=False)
+    if fmt == "html":
+        from posebench.leaderboard.html_page import html_document
+
+        return html_document(boards)
     parts = []
     for board in boards:
         title = f"{board.dataset} · {board.body_model} · {board.size}"
-        if fmt == "html":
-            notes = "".join(f"<p class='warning'>⚠ {html.escape(w)}</p>" for w in board.warnings)
-            tasks = "".join(
-                f"<h3>{html.escape(task)}</h3>\n{frame.to_html(index=False, escape=False)}\n"
-                for task, frame in board.per_task.items()
-            )
-            parts.append(
-                f"<h2>{html.escape(title)}</h2>\n<p>{html.escape(board.caption)}</p>\n"
-                f"{board.display.to_html(index=False, escape=False)}\n{notes}\n{tasks}"
-            )
-        else:
-            notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
-            tasks = "".join(
-                f"\n\n#### {task}\n\n{_markdown(frame)}" for task, frame in board.per_task.items()
-            )
-            parts.append(
-                f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}{tasks}"
-            )
+        notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
+        tasks = "".join(
+            f"\n\n#### {task}\n\n{_markdown(frame)}" for task, frame in board.per_task.items()
+        )
+        parts.append(f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}{tasks}")
     return "\n\n".join(parts) + "\n"
 
 

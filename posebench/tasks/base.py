@@ -39,7 +39,9 @@ class TaskResult:
 
     ``metrics`` maps each declared metric to a number, or to None when the prior lacks the
     capability the metric needs (``not_supported`` then says which). ``details`` holds anything
-    else worth keeping (per-item numbers, iterations, the energy weight used).
+    else worth keeping (per-item numbers, iterations, the energy weight used); ``arrays`` holds
+    small arrays worth keeping beside the result file (a few samples, for pictures), which the
+    runner writes to ``seed<k>.npz`` next to ``seed<k>.json``.
     """
 
     metrics: dict[str, float | None]
@@ -48,6 +50,7 @@ class TaskResult:
     not_supported: str | None = None
     energy_weight: float | None = None
     energy_weight_source: str | None = None
+    arrays: dict[str, Any] = field(default_factory=dict)
 
 
 class Task(abc.ABC):

@@ -27,6 +27,9 @@ from posebench.tasks.metrics import (
     precision_recall,
 )
 
+#: Samples kept beside the result file (``seed<k>.npz``) for the leaderboard's pictures.
+KEPT_SAMPLES = 16
+
 DNN_DEFINITION = "min over reference poses of sum over 21 joints of 2 arccos|<q, q'>| (radians)"
 
 
@@ -79,7 +82,10 @@ class SampleTask(Task):
                 for start in progress.track(range(0, n, 256), "sampling", total=-(-n // 256))
             ]
         ).detach()
-        return self._score(samples, dataset, body, config, seed)
+        result = self._score(samples, dataset, body, config, seed)
+        kept = samples[:KEPT_SAMPLES].reshape(-1, 63).float().cpu().numpy()
+        result.arrays = {"pose_body": kept}  # for pictures: the leaderboard's pose grid
+        return result
 
     def _score(
         self, samples: torch.Tensor, dataset: Dataset, body: BodyModel, config: Mapping[str, Any],

@@ -1,0 +1,94 @@
+"""The HTML leaderboard: one self-contained page with the tables, bar charts and pose pictures."""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import TYPE_CHECKING
+
+from posebench.errors import PosebenchError
+from posebench.leaderboard import plots
+
+if TYPE_CHECKING:
+    from posebench.leaderboard.table import Leaderboard
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+.caption, .note { color: #555; font-size: 0.9rem; }
+.warning { color: #8a5300; }
+figure { margin: 0.5rem 0 1.5rem; }
+figure img { max-width: 100%; }
+figcaption { font-size: 0.85rem; color: #444; }
+"""
+
+
+def _table(frame) -> str:
+    return frame.to_html(index=False, escape=False, border=0)
+
+
+def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: bool) -> str:
+    frame = board.per_task[task]
+    parts = [f"<h3>{html.escape(task)}</h3>", _table(frame)]
+    if plot:
+        stats = board.stats[board.stats["task"] == task]
+        order = [str(p) for p in frame["prior"]]
+        parts.append(
+            f"<figure class='chart'>{plots.task_chart(stats, order, colors)}"
+            "<figcaption>Bars: mean over seeds; error bars: one standard deviation over seeds "
+            "(shown where there are several).</figcaption></figure>"
+        )
+    return "\n".join(parts)
+
+
+def _poses_section(board: Leaderboard) -> str:
+    from posebench.leaderboard.poses import sample_rows
+
+    files = next((f for task, f in board.arrays.items() if task.startswith("sample@")), None)
+    if not files:
+        return ""
+    order = [str(p) for p in board.display["prior"]]
+    try:
+        rows = sample_rows(files, board.body_model, order)
+    except PosebenchError as exc:
+        return f"<h3>Sampled poses</h3><p class='note'>No pictures: {html.escape(str(exc))}</p>"
+    figures = "".join(
+        f"<figure><img alt='samples of {html.escape(row.prior)}' "
+        f"src='data:image/png;base64,{base64.b64encode(row.png).decode()}'>"
+        f"<figcaption><b>{html.escape(row.prior)}</b>: the first {row.shown} samples of its "
+        f"lowest seed ({html.escape(row.source.name)}), body model "
+        f"{html.escape(board.body_model)}</figcaption></figure>"
+        for row in rows
+    )
+    return f"<h3>Sampled poses</h3>\n{figures}"
+
+
+def html_document(boards: list[Leaderboard], title: str = "posebench leaderboard") -> str:
+    """A standalone HTML page: per table its caption, summary, warnings, tasks, charts, poses."""
+    plot = plots.matplotlib_available()
+    sections = []
+    for board in boards:
+        colors = plots.prior_colors([str(p) for p in board.display["prior"]])
+        heading = f"{board.dataset} · {board.body_model} · {board.size}"
+        warnings = "".join(f"<p class='warning'>⚠ {html.escape(w)}</p>" for w in board.warnings)
+        tasks = "\n".join(_task_section(board, task, colors, plot) for task in board.per_task)
+        sections.append(
+            f"<section><h2>{html.escape(heading)}</h2>\n"
+            f"<p class='caption'>{html.escape(board.caption)}</p>\n{_table(board.display)}\n"
+            f"{warnings}\n{tasks}\n{_poses_section(board)}</section>"
+        )
+    note = (
+        ""
+        if plot
+        else f"<p class='note'>Charts need matplotlib: {html.escape(plots.REPORT_EXTRA_HINT)}.</p>"
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n"
+        f"<body>\n<h1>{html.escape(title)}</h1>\n{note}\n"
+        + "\n".join(sections)
+        + "\n</body>\n</html>\n"
+    )
