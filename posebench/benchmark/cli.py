@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     from posebench.benchmark import pose_commands
 
     pose_commands.add_parsers(commands, _add_runtime)
+    from posebench.viz.command import add_parser as add_view_parser  # the viewer (extra viz)
+
+    add_view_parser(commands)
 
     p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
     p.add_argument("--results", default="results", help="results folder (default results/)")
