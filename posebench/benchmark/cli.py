@@ -245,9 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from posebench.benchmark import pose_commands
     from posebench.render import command as render_command
+    from posebench.viz import command as view_command  # imports no viser until it runs
 
     pose_commands.add_parsers(commands, _add_runtime)
     render_command.add_parser(commands, _add_runtime)
+    view_command.add_parser(commands)
 
     p = commands.add_parser("leaderboard", help="tables of results: Markdown, HTML or CSV")
     p.add_argument("--results", default="results", help="results folder (default results/)")

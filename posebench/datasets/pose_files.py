@@ -26,7 +26,8 @@ def _load_npz(path: str | Path) -> dict[str, np.ndarray]:
     return read_npz(path, "input file", "check --input")
 
 
-def _finite(array: np.ndarray, key: str, path: Path) -> np.ndarray:
+def finite_numbers(array: np.ndarray, key: str, path: Path) -> np.ndarray:
+    """``array`` if it holds finite numbers; else a one-line error naming the key and file."""
     if not np.issubdtype(array.dtype, np.number):
         raise InputError(f"{path}: '{key}' holds {array.dtype}, not numbers")
     if not np.isfinite(array).all():
@@ -39,7 +40,7 @@ def axis_angle_from_arrays(
 ) -> torch.Tensor:
     """(N, 21, 3) axis-angle from ``pose_body`` or ``pose`` (wxyz quaternions), checked."""
     if "pose_body" in arrays:
-        pose = _finite(arrays["pose_body"], "pose_body", path)
+        pose = finite_numbers(arrays["pose_body"], "pose_body", path)
         if pose.ndim == 2 and pose.shape[1] == 63:
             pose = pose.reshape(-1, 21, 3)
         if pose.ndim != 3 or pose.shape[1:] != (21, 3):
@@ -49,7 +50,7 @@ def axis_angle_from_arrays(
             )
         return torch.from_numpy(pose.astype(np.float32))
     if "pose" in arrays:
-        quat = _finite(arrays["pose"], "pose", path)
+        quat = finite_numbers(arrays["pose"], "pose", path)
         if quat.ndim == 2 and quat.shape[1] == 84:
             quat = quat.reshape(-1, 21, 4)
         if quat.ndim != 3 or quat.shape[1:] != (21, 4):
@@ -110,10 +111,18 @@ class MotionInput:
 def read_motion(path: str | Path) -> MotionInput:
     """A motion file: ``pose_body`` (+ ``root_orient``, ``trans``) or ``joints`` (T, 22, 3)."""
     path = Path(path)
-    arrays = _load_npz(path)
+    motion = motion_from_arrays(_load_npz(path), path)
+    frames = len(motion.pose_body if motion.pose_body is not None else motion.joints)
+    if frames < 3:
+        raise InputError(f"{path} holds {frames} frames; denoising needs at least 3")
+    return motion
+
+
+def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput:
+    """A motion from a motion file's arrays, checked; any number of frames (the viewer's too)."""
     joints = None
     if "joints" in arrays:
-        joints_array = _finite(arrays["joints"], "joints", path)
+        joints_array = finite_numbers(arrays["joints"], "joints", path)
         if joints_array.ndim != 3 or joints_array.shape[1:] != (22, 3):
             raise InputError(
                 f"{path}: 'joints' has shape {joints_array.shape}; expected (T, 22, 3)"
@@ -131,14 +140,12 @@ def read_motion(path: str | Path) -> MotionInput:
     extra = {}
     for key in ("root_orient", "trans"):
         if key in arrays:
-            value = _finite(arrays[key], key, path)
+            value = finite_numbers(arrays[key], key, path)
             if value.shape != (frames, 3):
                 raise InputError(f"{path}: '{key}' has shape {value.shape}; expected ({frames}, 3)")
             extra[key] = torch.from_numpy(value.astype(np.float32))
     if joints is not None and len(joints) != frames:
         raise InputError(f"{path}: 'joints' has {len(joints)} frames but 'pose_body' has {frames}")
-    if frames < 3:
-        raise InputError(f"{path} holds {frames} frames; denoising needs at least 3")
     fps = next(
         (float(arrays[k]) for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays),
         None,

@@ -1,0 +1,165 @@
+"""What ``posebench view --input`` shows: bodies over frames, read from files or a dataset.
+
+One input gives one or more bodies that share its frame axis:
+
+* a projection-steps file (``posebench project --save-steps``: ``steps_pose_body`` (S+1, N, 63))
+  or an interpolation file (``path_pose_body``): one body per pose, frames are the steps;
+* an AMASS file (``poses``, ``trans``, ``mocap_framerate``): one body, z up;
+* a motion or pose file (``pose_body``/``pose`` with optional ``root_orient``, ``trans``,
+  ``joints``): one body whose frames are the file's rows; ``joints`` alone is a skeleton;
+* a dataset name (``embedded``): one motion sequence of a split.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from posebench.errors import ConfigError, InputError
+
+Up = Literal["auto", "y", "z"]
+STEP_KEYS = {
+    "steps_pose_body": "projection steps (posebench project --save-steps)",
+    "path_pose_body": "interpolation paths (posebench interpolate)",
+}
+
+
+@dataclass
+class Body:
+    """One body over frames: axis-angle poses (with optional root), or joints alone."""
+
+    label: str
+    pose_body: torch.Tensor | None  # (T, 21, 3)
+    root_orient: torch.Tensor | None = None  # (T, 3)
+    trans: torch.Tensor | None = None  # (T, 3) metres
+    joints: torch.Tensor | None = None  # (T, 22, 3), drawn as a skeleton when no poses
+    z_up: bool = False  # the world of root_orient/trans/joints has z up (AMASS), not y
+
+    def __len__(self) -> int:
+        source = self.pose_body if self.pose_body is not None else self.joints
+        return int(source.shape[0]) if source is not None else 0
+
+
+@dataclass
+class ViewInput:
+    """The bodies of one ``--input``, with its frame rate and what a frame is ('frame', 'step')."""
+
+    name: str
+    bodies: list[Body]
+    fps: float | None
+    unit: str = "frame"
+
+
+def read_input(
+    spec: str, split: str = "test", sequence: int = 0, up: Up = "auto", max_bodies: int = 8
+) -> ViewInput:
+    """An existing file at ``spec``, else the dataset of that name; one-line errors otherwise."""
+    path = Path(spec)
+    if path.is_file():
+        return read_file(path, up, max_bodies)
+    from posebench.plugins import get_registry
+
+    datasets = get_registry().names("dataset")
+    if spec in datasets:
+        return read_dataset(spec, split, sequence, up)
+    raise InputError(
+        f"input file {spec} does not exist; check --input (or name a dataset: "
+        f"{', '.join(datasets)})"
+    )
+
+
+def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
+    """The bodies of one npz file (see the module docstring for the kinds of file)."""
+    from posebench.npzfiles import read_npz
+
+    arrays = read_npz(path, "input file", "check --input")
+    meta = _meta(arrays)
+    for key in STEP_KEYS:
+        if key in arrays:
+            return _steps(path, arrays, key, max_bodies)
+    if "poses" in arrays:
+        return _amass(path, up)
+    from posebench.datasets.pose_files import motion_from_arrays
+
+    motion = motion_from_arrays(arrays, path)
+    if len(motion.pose_body if motion.pose_body is not None else motion.joints) == 0:
+        raise InputError(f"{path} holds no poses")
+    fps = motion.fps if motion.fps is not None else _positive(meta.get("fps"))
+    body = Body(
+        path.name, motion.pose_body, motion.root_orient, motion.trans, motion.joints, up == "z"
+    )
+    return ViewInput(path.name, [body], fps)
+
+
+def read_dataset(name: str, split: str, sequence: int, up: Up = "auto") -> ViewInput:
+    """Motion sequence ``sequence`` of a dataset's ``split`` (AMASS is z up, the rest y up)."""
+    from posebench.benchmark import components
+
+    dataset = components.load_dataset(name)
+    sequences = dataset.sequences(dataset.check_split(split))
+    if not 0 <= sequence < len(sequences):
+        raise ConfigError(
+            f"--sequence {sequence} is out of range: dataset '{name}' has {len(sequences)} "
+            f"motion sequences in split '{split}'"
+        )
+    seq = sequences[sequence]
+    label = f"{name} {split}" + (f" ({seq.name})" if seq.name else "")
+    z_up = up == "z" or (up == "auto" and name == "amass")
+    body = Body(label, seq.pose_body, seq.root_orient, seq.trans, z_up=z_up)
+    return ViewInput(label, [body], float(seq.fps))
+
+
+def _steps(path: Path, arrays: dict[str, np.ndarray], key: str, max_bodies: int) -> ViewInput:
+    from posebench.datasets.pose_files import finite_numbers
+
+    steps = finite_numbers(arrays[key], key, path)
+    if steps.ndim == 3 and steps.shape[2] == 63:
+        steps = steps.reshape(*steps.shape[:2], 21, 3)
+    if steps.ndim != 4 or steps.shape[2:] != (21, 3):
+        raise InputError(
+            f"{path}: '{key}' has shape {steps.shape}; expected (S+1, N, 63) axis-angle "
+            f"{STEP_KEYS[key]}"
+        )
+    if steps.shape[0] == 0 or steps.shape[1] == 0:
+        raise InputError(f"{path}: '{key}' holds no poses")
+    pose = torch.from_numpy(steps.astype(np.float32))
+    total = pose.shape[1]
+    count = min(total, max_bodies)
+    bodies = [Body(f"{path.name} #{i}", pose[:, i].contiguous()) for i in range(count)]
+    name = path.name if count == total else f"{path.name} (first {count} of {total} poses)"
+    return ViewInput(name, bodies, None, unit="step")
+
+
+def _amass(path: Path, up: Up) -> ViewInput:
+    from posebench.datasets.amass import read_amass_file
+
+    motion = read_amass_file(path)
+    if motion is None:
+        raise InputError(f"{path} is an AMASS shape file (betas, no poses): nothing to show")
+    body = Body(
+        path.name,
+        torch.from_numpy(motion.pose_body),
+        torch.from_numpy(motion.root_orient),
+        torch.from_numpy(motion.trans),
+        z_up=up != "y",
+    )
+    return ViewInput(path.name, [body], motion.fps)
+
+
+def _meta(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    if "meta" not in arrays:
+        return {}
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _positive(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
