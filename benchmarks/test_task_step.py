@@ -2,8 +2,9 @@
 
 Denoising and image fitting run a few steps of their real objective (body forward, data terms,
 the prior's energy, backward, Adam) on synthetic inputs; ``extra_info["steps"]`` says how many,
-so time per step = the figure / steps. Interpolation times one step of every prior's own path
-method and sampling one batch of draws.
+so time per step = the figure / steps. Interpolation times a one-step path of every prior's own
+method (for Pose-NDF that includes projecting both ends) and sampling one batch of draws (for
+Pose-NDF: random starts and their projection).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def test_interpolate_step(benchmark, prior_name, size, device):
         synchronize(device)
         return path
 
-    benchmark.group = f"interpolate: one step of the prior's path ({size})"
+    benchmark.group = f"interpolate: a one-step path, ends projected where the prior does ({size})"
     benchmark.extra_info.update(prior=prior_name, pairs=PAIRS[size], device=str(device))
     assert benchmark(step).shape == (2, PAIRS[size], 21, 3)
 
