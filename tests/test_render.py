@@ -229,3 +229,19 @@ def test_render_errors_are_one_line_with_status_2(capsys, tmp_path, argv, messag
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "grid.png").exists()
+
+
+def test_render_draws_an_smpl_body_when_configured(capsys, tmp_path):
+    """SMPL files (synthetic here, in SMPL's npz layout) are drawn through the same path."""
+    from test_body_smpl import make_model
+
+    pytest.importorskip("smplx")
+    folder = tmp_path / "models"
+    folder.mkdir()
+    np.savez(folder / "SMPL_NEUTRAL.npz", **make_model(n_vertices=300))
+    write_poses(tmp_path / "poses.npz", torch.zeros(2, 21, 3), {})
+    code, _, err = cli(capsys, "render", "--input", str(tmp_path / "poses.npz"),
+                       "--out", str(tmp_path / "out"), "--size", "32", "--body-model", "smpl",
+                       "--body-model-path", str(folder))  # fmt: skip
+    assert code == 0, err
+    assert mask(decode_png((tmp_path / "out" / "pose_0001.png").read_bytes())).sum() > 20
