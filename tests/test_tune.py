@@ -54,11 +54,12 @@ def test_apply_writes_the_weight_into_the_prior_yaml(tmp_path):
     tuned = tmp_path / "denoise.json"
     tuned.write_text(json.dumps({"weight": 3.5, "task": "denoise", "dataset": "embedded",
                                  "split": "val", "size": "full", "seed": 0}))  # fmt: skip
+    image_fit_before = yaml.safe_load(prior_yaml.read_text())["energy_weights"]["image_fit"]
     assert apply_tuned(tuned, prior_yaml) == 3.5
     config = yaml.safe_load(prior_yaml.read_text())
     assert config["energy_weights"]["denoise"]["value"] == 3.5
     assert config["energy_weights"]["denoise"]["source"] == "tuned"
-    assert config["energy_weights"]["image_fit"]["source"] == "untuned"
+    assert config["energy_weights"]["image_fit"] == image_fit_before  # other tasks untouched
     assert config["n_components"] == 8 and "# SMPLify-style GMM prior" in prior_yaml.read_text()
     prior_yaml.write_text(prior_yaml.read_text() + "extra: 1\n")
     with pytest.raises(ConfigError, match="must be the last top-level key"):
