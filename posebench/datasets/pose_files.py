@@ -78,6 +78,33 @@ def read_poses(path: str | Path) -> torch.Tensor:
     return pose
 
 
+#: Pose sequences written by posebench's commands, (S, K, 63): K poses (or paths) over S steps.
+SEQUENCE_KEYS = {
+    "steps_pose_body": "projection steps (posebench project --save-steps)",
+    "path_pose_body": "interpolation paths (posebench interpolate)",
+}
+
+
+def read_sequence(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, torch.Tensor] | None:
+    """(key, (S, K, 21, 3) axis-angle) of a projection-steps or interpolation-path file, checked;
+    None when the file holds neither.
+    """
+    key = next((k for k in SEQUENCE_KEYS if k in arrays), None)
+    if key is None:
+        return None
+    steps = finite_numbers(arrays[key], key, path)
+    if steps.ndim == 3 and steps.shape[2] == 63:
+        steps = steps.reshape(*steps.shape[:2], 21, 3)
+    if steps.ndim != 4 or steps.shape[2:] != (21, 3):
+        raise InputError(
+            f"{path}: '{key}' has shape {steps.shape}; expected (S+1, N, 63) axis-angle "
+            f"{SEQUENCE_KEYS[key]}"
+        )
+    if steps.shape[0] == 0 or steps.shape[1] == 0:
+        raise InputError(f"{path}: '{key}' holds no poses")
+    return key, torch.from_numpy(steps.astype(np.float32))
+
+
 def quaternions_wxyz(pose: torch.Tensor) -> np.ndarray:
     """(N, 21, 4) unit quaternions (w, x, y, z) with w >= 0 for axis-angle poses."""
     return axis_angle_to_quat(pose.detach().cpu().double()).float().numpy()

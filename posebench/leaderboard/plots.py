@@ -35,10 +35,7 @@ def prior_colors(priors: list[str]) -> dict[str, str]:
 
 def task_chart(stats: pd.DataFrame, order: list[str], colors: dict[str, str]) -> str:
     """SVG of one task's metrics: ``stats`` rows (prior, metric, unit, direction, mean, std, n)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
+    try:  # a Figure without pyplot: no backend, no global state
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise PosebenchError(f"leaderboard plots need matplotlib; {REPORT_EXTRA_HINT}") from exc

@@ -11,17 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from posebench.body.base import BodyModel
-from posebench.datasets.pose_files import axis_angle_from_arrays
+from posebench.datasets.pose_files import motion_from_arrays, read_sequence
 from posebench.errors import ConfigError, InputError
 from posebench.npzfiles import read_npz
 from posebench.render.png import write_png
 from posebench.render.scene import RenderSettings, render_poses, tile
-
-SEQUENCE_KEYS = {"steps_pose_body": "steps", "path_pose_body": "path"}
 
 
 @dataclass
@@ -31,25 +28,6 @@ class Rendered:
     pictures: list[Path]
     grid: Path
     left_out: int
-
-
-def _sequence(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, torch.Tensor] | None:
-    """(kind, (S, K, 21, 3)) for projection-step or interpolation-path files, else None."""
-    for key, kind in SEQUENCE_KEYS.items():
-        if key in arrays:
-            value = arrays[key]
-            if value.ndim != 3 or value.shape[2] != 63 or value.shape[0] < 1:
-                raise InputError(f"{path}: '{key}' has shape {value.shape}; expected (S, K, 63)")
-            flat = axis_angle_from_arrays({"pose_body": value.reshape(-1, 63)}, path)
-            return kind, flat.reshape(value.shape[0], value.shape[1], 21, 3)
-    return None
-
-
-def _root_orient(arrays: dict[str, np.ndarray], frames: int) -> torch.Tensor | None:
-    value = arrays.get("root_orient")
-    if value is None or value.shape != (frames, 3) or not np.isfinite(value).all():
-        return None
-    return torch.from_numpy(value.astype(np.float32))
 
 
 def strip_indices(length: int, count: int) -> list[int]:
@@ -78,9 +56,10 @@ def render_file(
     settings = settings or RenderSettings()
     arrays = read_npz(source, "input file", "check --input")
     pictures: list[Path] = []
-    sequence = _sequence(arrays, source)
+    sequence = read_sequence(arrays, source)
     if sequence is not None:
-        kind, poses = sequence
+        key, poses = sequence
+        kind = key.split("_")[0]  # steps_pose_body -> steps_0000.png, path_pose_body -> path_...
         chosen = strip_indices(len(poses), frames)
         items = list(range(0, poses.shape[1], every))
         left_out = max(0, len(items) - limit)
@@ -92,10 +71,10 @@ def render_file(
             pictures.append(write_png(out_dir / f"{kind}_{item:04d}.png", strips[-1]))
         grid = tile(strips, columns=1)
     else:
-        pose = axis_angle_from_arrays(arrays, source)
-        if len(pose) == 0:
-            raise InputError(f"{source} holds no poses")
-        root = _root_orient(arrays, len(pose))
+        motion = motion_from_arrays(arrays, source)  # poses, and root_orient checked if any
+        pose, root = motion.pose_body, motion.root_orient
+        if pose is None or len(pose) == 0:
+            raise InputError(f"{source} holds no poses (pose_body or pose) to draw")
         items = list(range(0, len(pose), every))
         left_out = max(0, len(items) - limit)
         items = items[:limit]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -27,7 +27,6 @@ class RenderSettings:
     azimuth_deg: float = 20.0
     elevation_deg: float = 10.0
     supersample: int = 2
-    camera: Camera = field(init=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -36,9 +35,12 @@ class RenderSettings:
             raise ConfigError(f"render size must be 16..4096 pixels, not {self.size}")
         if self.supersample not in (1, 2, 3, 4):
             raise ConfigError(f"supersample must be 1..4, not {self.supersample}")
-        camera = Camera(self.size, self.size, azimuth_deg=self.azimuth_deg,
-                        elevation_deg=self.elevation_deg)  # fmt: skip
-        object.__setattr__(self, "camera", camera)
+
+    @property
+    def camera(self) -> Camera:
+        """The camera these settings describe (before supersampling)."""
+        return Camera(self.size, self.size, azimuth_deg=self.azimuth_deg,
+                      elevation_deg=self.elevation_deg)  # fmt: skip
 
 
 def joint_colors(names: tuple[str, ...]) -> torch.Tensor:

@@ -23,10 +23,6 @@ import torch
 from posebench.errors import ConfigError, InputError
 
 Up = Literal["auto", "y", "z"]
-STEP_KEYS = {
-    "steps_pose_body": "projection steps (posebench project --save-steps)",
-    "path_pose_body": "interpolation paths (posebench interpolate)",
-}
 
 
 @dataclass
@@ -79,9 +75,11 @@ def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
 
     arrays = read_npz(path, "input file", "check --input")
     meta = _meta(arrays)
-    for key in STEP_KEYS:
-        if key in arrays:
-            return _steps(path, arrays, key, max_bodies)
+    from posebench.datasets.pose_files import read_sequence
+
+    sequence = read_sequence(arrays, path)
+    if sequence is not None:
+        return _steps(path, sequence[1], max_bodies)
     if "poses" in arrays:
         return _amass(path, up)
     from posebench.datasets.pose_files import motion_from_arrays
@@ -114,20 +112,8 @@ def read_dataset(name: str, split: str, sequence: int, up: Up = "auto") -> ViewI
     return ViewInput(label, [body], float(seq.fps))
 
 
-def _steps(path: Path, arrays: dict[str, np.ndarray], key: str, max_bodies: int) -> ViewInput:
-    from posebench.datasets.pose_files import finite_numbers
-
-    steps = finite_numbers(arrays[key], key, path)
-    if steps.ndim == 3 and steps.shape[2] == 63:
-        steps = steps.reshape(*steps.shape[:2], 21, 3)
-    if steps.ndim != 4 or steps.shape[2:] != (21, 3):
-        raise InputError(
-            f"{path}: '{key}' has shape {steps.shape}; expected (S+1, N, 63) axis-angle "
-            f"{STEP_KEYS[key]}"
-        )
-    if steps.shape[0] == 0 or steps.shape[1] == 0:
-        raise InputError(f"{path}: '{key}' holds no poses")
-    pose = torch.from_numpy(steps.astype(np.float32))
+def _steps(path: Path, pose: torch.Tensor, max_bodies: int) -> ViewInput:
+    """One body per pose of a (S, N, 21, 3) steps or path sequence; frames are the steps."""
     total = pose.shape[1]
     count = min(total, max_bodies)
     bodies = [Body(f"{path.name} #{i}", pose[:, i].contiguous()) for i in range(count)]
