@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from posebench.benchmark.device import synchronize
 from posebench.body.anny import AnnyBody
+from posebench.core.device import synchronize
 
 
 def _batches(size: str) -> list[int]:

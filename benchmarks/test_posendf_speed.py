@@ -1,7 +1,7 @@
 """Pose-NDF speed: energy+grad, one projection step, a 100-step projection, 5-NN targets.
 
 Random weights of the published size (speed does not depend on their values). No timing
-assertions; ``python -m posebench.priors.posendf.speed`` prints a batch sweep against an
+assertions; ``python benchmarks/posendf_speed.py`` prints a batch sweep against an
 official-style loop.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from posendf_speed import default_model
 
-from posebench.benchmark.device import synchronize
+from posebench.core.device import synchronize
 from posebench.priors.posendf.projection import project_quaternions, projection_step
-from posebench.priors.posendf.speed import default_model
 from posebench.priors.posendf.starts import random_starts
 from posebench.priors.posendf.targets import knn_targets
 

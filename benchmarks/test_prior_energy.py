@@ -7,8 +7,8 @@ import torch
 
 import posebench
 from posebench import plugins
-from posebench.benchmark.device import synchronize
-from posebench.errors import InputError
+from posebench.core.device import synchronize
+from posebench.core.errors import InputError
 
 BATCH = {"small": 256, "full": 65_536}
 

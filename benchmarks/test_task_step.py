@@ -15,13 +15,13 @@ import torch
 
 import posebench
 from posebench import plugins
-from posebench.benchmark.device import synchronize
 from posebench.body.anny import AnnyBody
-from posebench.errors import CapabilityNotSupported, InputError
+from posebench.core.device import synchronize
+from posebench.core.errors import CapabilityNotSupported, InputError
+from posebench.fitting.keypoints2d import Observations, fit_views
+from posebench.fitting.motion import fit_motion
 from posebench.tasks.denoise import DenoiseTask
 from posebench.tasks.image_fit import ImageFitTask
-from posebench.tasks.image_fitting import Observations, fit_views
-from posebench.tasks.motion_fit import fit_motion
 
 WINDOWS = {"small": 2, "full": 64}  # denoising windows of 60 frames
 VIEWS = {"small": 4, "full": 256}

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from posebench.core.version import __version__
 from posebench.hookspecs import hookimpl
 
-__version__ = "0.1.0"
-
 if TYPE_CHECKING:
-    from posebench.benchmark.results import ResultRecord
     from posebench.body.base import BodyModel
     from posebench.datasets.base import Dataset
     from posebench.priors.base import Prior
+    from posebench.results import ResultRecord
     from posebench.tasks.base import Task
 
 __all__ = [

@@ -1,5 +1,5 @@
 """``python -m posebench`` runs the command line."""
 
-from posebench.benchmark.cli import main
+from posebench.cli.main import main
 
 raise SystemExit(main())

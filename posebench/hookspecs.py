@@ -17,17 +17,22 @@ Built-in components are registered through these same hooks (``posebench.priors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import pluggy
-
-if TYPE_CHECKING:
-    from posebench.plugins import RegisterCallback
 
 PROJECT = "posebench"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class RegisterCallback(Protocol):
+    """The ``register`` argument every ``register_*`` hook receives."""
+
+    def __call__(
+        self, name: str, target: Any, *, summary: str = "", version: str | None = None
+    ) -> None: ...
 
 
 @hookspec

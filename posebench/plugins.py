@@ -17,12 +17,12 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pluggy
 
 from posebench import hookspecs
-from posebench.errors import NotAvailableYetError, PosebenchError, UnknownNameError, suggest
+from posebench.core.errors import NotAvailableYetError, PosebenchError, UnknownNameError, suggest
 
 ENTRY_POINT_GROUP = "posebench"
 LOAD_PLUGINS_ENV = "POSEBENCH_LOAD_PLUGINS"
@@ -48,14 +48,6 @@ KINDS: dict[str, str] = {
 PLANNED: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
-
-
-class RegisterCallback(Protocol):
-    """The ``register`` argument every ``register_*`` hook receives."""
-
-    def __call__(
-        self, name: str, target: Any, *, summary: str = "", version: str | None = None
-    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -156,7 +148,7 @@ failed_plugins: list[tuple[str, str]] = []
 
 
 def _posebench_version() -> str:
-    from posebench import __version__
+    from posebench.core.version import __version__
 
     return __version__
 

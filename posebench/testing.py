@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from posebench.errors import CapabilityNotSupported, InputError
+from posebench.core.errors import CapabilityNotSupported, InputError
 
 
 def _random_poses(n: int, seed: int, scale: float = 0.4) -> torch.Tensor:
@@ -64,7 +64,7 @@ def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
         else:
             raise AssertionError(
                 f"prior '{prior.name}': energy accepted a pose with {why}; raise "
-                "posebench.errors.InputError (posebench.priors.base.check_pose does it)"
+                "posebench.core.errors.InputError (posebench.priors.base.check_pose does it)"
             )
 
     try:
@@ -138,7 +138,7 @@ def check_body_model(body: Any, batch: int = 3) -> None:
 
 def check_task(task: Any, prior: Any, dataset: Any, body: Any, seed: int = 0) -> None:
     """The Task contract: declared metadata, every declared metric reported, deterministic."""
-    from posebench.benchmark.progress import NullProgress
+    from posebench.core.progress import NullProgress
     from posebench.tasks.base import Task, TaskResult
 
     assert isinstance(task, Task), f"{task!r} is not a posebench.tasks.base.Task"

@@ -16,7 +16,8 @@ import roma
 import torch
 
 from posebench import plugins
-from posebench.benchmark.seeding import numpy_rng
+from posebench.core.errors import InputError
+from posebench.core.seeding import numpy_rng
 from posebench.datasets.amass import (
     ALIASES,
     ENV_VAR,
@@ -33,7 +34,6 @@ from posebench.datasets.amass import (
 )
 from posebench.datasets.amass_prepare import prepare_amass, summary_lines
 from posebench.datasets.base import MotionSequence
-from posebench.errors import InputError
 from posebench.testing import check_dataset
 
 # (relative path, frames, columns, fps, frame-rate key); folder names mix old and current ones.
@@ -563,7 +563,7 @@ def test_amass_is_a_registered_dataset(prepared) -> None:
 
 def test_command_line_prepares_and_runs_on_amass(tmp_path: Path, capsys, toy_plugin) -> None:
     """`posebench data prepare amass` then `posebench run --dataset amass --amass-dir`."""
-    from posebench.benchmark.cli import main
+    from posebench.cli.main import main
 
     amass = make_tree(tmp_path / "amass")
     out = tmp_path / "prepared"

@@ -17,8 +17,8 @@ from scipy.spatial.transform import Rotation
 from posebench.body.anny import DEFAULT_PATH, AnnyBody
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
 from posebench.body.keypoints import BODY25_NAMES, body25_to_coco18
-from posebench.errors import InputError
-from posebench.hashing import hash_file
+from posebench.core.errors import InputError
+from posebench.core.hashing import hash_file
 
 J = {name: i for i, name in enumerate(SMPL22_JOINT_NAMES)}
 K = {name: i for i, name in enumerate(BODY25_NAMES)}
@@ -260,7 +260,7 @@ def test_baked_forward_matches_anny(body64):
     pytest.importorskip("anny")
     if not (_anny_cache_ready() or os.environ.get("POSEBENCH_TEST_ANNY") == "1"):
         pytest.skip("anny's model cache is not built (set POSEBENCH_TEST_ANNY=1 to build it)")
-    from posebench.body.bake import anny_reference
+    from posebench.build.anny_bake import anny_reference
 
     reference = anny_reference(phenotype=body64.phenotype)
     for sigma, seed in ((0.25, 10), (0.5, 11)):
@@ -276,7 +276,7 @@ def test_baked_forward_matches_anny(body64):
 
 
 def test_bake_command_errors_are_one_line(tmp_path, capsys, monkeypatch):
-    from posebench.body import bake
+    from posebench.build import anny_bake as bake
 
     assert bake.main(["--out", str(tmp_path / "b.npz"), "--phenotype", "age"]) == 2
     assert "--phenotype takes NAME=VALUE" in capsys.readouterr().err

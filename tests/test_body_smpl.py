@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from posebench.body import smpl as smpl_module
 from posebench.body.keypoints import BODY25_NAMES
 from posebench.body.smpl import SMPLBody, find_model_file, read_model_file
-from posebench.errors import CapabilityNotSupported, InputError, PosebenchError
+from posebench.core.errors import CapabilityNotSupported, InputError, PosebenchError
 
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 K = {name: i for i, name in enumerate(BODY25_NAMES)}

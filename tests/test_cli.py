@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from posebench.benchmark.cli import main
-from posebench.benchmark.results import read_result
+from posebench.cli.main import main
+from posebench.results import read_result
 
 TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet"]
 
@@ -235,7 +235,7 @@ def test_malformed_result_file_stops_the_leaderboard_with_its_name(capsys, tmp_p
 def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path, toy_plugin):
     import posebench
     from posebench import plugins
-    from posebench.errors import InputError
+    from posebench.core.errors import InputError
     from posebench.priors.base import Prior
 
     class Untrained(Prior):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from posebench.benchmark.config import merge_config, packaged_config, read_yaml
-from posebench.errors import ConfigError
+from posebench.core.config import merge_config, packaged_config, read_yaml
+from posebench.core.errors import ConfigError
 
 DEFAULTS = {"steps": 100, "lr": 0.01, "schedule": {"stages": 3, "decay": 0.5}, "weights": {}}
 

@@ -7,9 +7,9 @@ import roma
 import torch
 
 import posebench
-from posebench.benchmark.progress import NullProgress
+from posebench.core.progress import NullProgress
+from posebench.fitting.motion import rigid_root_init
 from posebench.tasks.denoise import DenoiseTask
-from posebench.tasks.motion_fit import rigid_root_init
 from posebench.testing import check_task
 
 
@@ -76,5 +76,5 @@ def test_denoise_keeps_the_task_contract(parts):
 
 def test_too_short_motion_is_a_clear_error(parts):
     dataset, body, prior = parts
-    with pytest.raises(posebench.errors.InputError, match="no sequence of 600 frames"):
+    with pytest.raises(posebench.core.errors.InputError, match="no sequence of 600 frames"):
         run(DenoiseTask(), prior, dataset, body, "humor", window={"length": 600})

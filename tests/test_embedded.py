@@ -21,9 +21,11 @@ from posebench import plugins
 from posebench.benchmark import components
 from posebench.body.anny import AnnyBody
 from posebench.body.base import SMPL22_JOINT_NAMES
+from posebench.build import retarget as rt
+from posebench.build.asfamc import Motion, forward_kinematics, read_amc, read_asf
+from posebench.core.errors import InputError
+from posebench.core.hashing import hash_file
 from posebench.datasets import embedded
-from posebench.datasets import retarget as rt
-from posebench.datasets.asfamc import Motion, forward_kinematics, read_amc, read_asf
 from posebench.datasets.base import windows
 from posebench.datasets.embedded import (
     ARRAYS,
@@ -32,8 +34,6 @@ from posebench.datasets.embedded import (
     build_embedded,
     mirror_pose,
 )
-from posebench.errors import InputError
-from posebench.hashing import hash_file
 from posebench.testing import check_dataset
 
 J = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}

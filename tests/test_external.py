@@ -7,9 +7,9 @@ import pytest
 import roma
 import torch
 
-from posebench.benchmark.cli import main
-from posebench.benchmark.results import read_result
-from posebench.benchmark.seeding import make_generator
+from posebench.cli.main import main
+from posebench.core.seeding import make_generator
+from posebench.results import read_result
 
 TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet", "--quick"]
 

@@ -12,8 +12,8 @@ import torch
 from scipy.stats import multivariate_normal
 
 import posebench
-from posebench.benchmark.cli import main
-from posebench.errors import InputError
+from posebench.cli.main import main
+from posebench.core.errors import InputError
 from posebench.priors.gmm.mixture import Mixture, fit_mixture
 from posebench.priors.gmm.official import read_gmm_pickle
 from posebench.priors.gmm.prior import GMMPrior

@@ -12,23 +12,16 @@ import roma
 import torch
 
 import posebench
-from posebench.benchmark.progress import NullProgress
 from posebench.body.anny import AnnyBody
+from posebench.core.errors import InputError
+from posebench.core.progress import NullProgress
 from posebench.datasets.image_synth import (
     make_synthetic_views,
     views_hash,
     write_synthetic_set,
 )
 from posebench.datasets.openpose import read_openpose, write_openpose
-from posebench.errors import InputError
-from posebench.tasks.image_fit import (
-    NO_PERSON,
-    ImageFitTask,
-    fit_images,
-    image_size,
-    read_keypoint_folder,
-)
-from posebench.tasks.image_fitting import (
+from posebench.fitting.keypoints2d import (
     Observations,
     RestBody,
     _rigid_points,
@@ -37,6 +30,13 @@ from posebench.tasks.image_fitting import (
     guess_depth,
     project,
     side_views,
+)
+from posebench.tasks.image_fit import (
+    NO_PERSON,
+    ImageFitTask,
+    fit_images,
+    image_size,
+    read_keypoint_folder,
 )
 from posebench.testing import check_task
 
@@ -353,7 +353,7 @@ def test_image_sizes_come_from_png_and_jpeg_headers(tmp_path):
 
 
 def test_fit_image_command(body, toy, tmp_path, capsys):
-    from posebench.benchmark.cli import main
+    from posebench.cli.main import main
 
     folder = _folder(tmp_path, body, toy)
     config = tmp_path / "fast.yaml"

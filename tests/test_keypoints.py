@@ -7,7 +7,7 @@ import torch
 
 from posebench.body import keypoints as kp
 from posebench.body.base import SMPL22_JOINT_NAMES
-from posebench.errors import InputError
+from posebench.core.errors import InputError
 
 
 def test_openpose_orders():

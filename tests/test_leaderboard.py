@@ -7,10 +7,10 @@ import re
 
 import torch
 
-from posebench.benchmark.results import ResultRecord
+from posebench.core.npzio import write_npz
 from posebench.leaderboard import BOLD, collect_results, leaderboard_tables, render
-from posebench.npzfiles import write_npz
 from posebench.render import decode_png
+from posebench.results import ResultRecord
 
 METRICS = {
     "mpjpe_mm": {"unit": "mm", "higher_is_better": False},
@@ -120,7 +120,7 @@ def test_html_page_has_tables_charts_and_pictures_of_samples(tmp_path):
 
 
 def test_html_page_without_matplotlib_still_has_tables(tmp_path, monkeypatch, capsys):
-    from posebench.benchmark.cli import main
+    from posebench.cli.main import main
     from posebench.leaderboard import plots
 
     write(tmp_path, "posendf", 0, 10.0, 0.5)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from posebench.core.errors import ConfigError, InputError, UnknownNameError
+from posebench.core.hashing import hash_arrays
 from posebench.datasets.noise import (
     NOISE_MODELS,
     add_noise,
@@ -13,8 +15,6 @@ from posebench.datasets.noise import (
     humor_noise,
     rotation_noise,
 )
-from posebench.errors import ConfigError, InputError, UnknownNameError
-from posebench.hashing import hash_arrays
 
 JOINTS = torch.linspace(-1, 1, 60 * 22 * 3, dtype=torch.float64).reshape(60, 22, 3)
 POSE = torch.linspace(-0.5, 0.5, 60 * 21 * 3, dtype=torch.float64).reshape(60, 21, 3)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import posebench
-from posebench.errors import CapabilityNotSupported, InputError
+from posebench.core.errors import CapabilityNotSupported, InputError
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.none import uniform_rotations
 from posebench.testing import check_prior

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from posebench.core.errors import InputError
 from posebench.datasets.openpose import (
     BODY25_NAMES,
     COCO18_NAMES,
@@ -20,7 +21,6 @@ from posebench.datasets.openpose import (
     to_body25,
     write_openpose,
 )
-from posebench.errors import InputError
 
 
 def keypoints(count: int, confidence: float = 0.5, scale: float = 1.0, seed: int = 0) -> np.ndarray:

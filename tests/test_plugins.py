@@ -6,7 +6,7 @@ import pytest
 
 import posebench
 from posebench import hookspecs, plugins
-from posebench.errors import NotAvailableYetError, PosebenchError, UnknownNameError
+from posebench.core.errors import NotAvailableYetError, PosebenchError, UnknownNameError
 
 
 def test_builtins_register_through_the_hooks():

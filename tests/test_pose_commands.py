@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from posebench.benchmark.cli import main
 from posebench.body.anny import AnnyBody
+from posebench.cli.main import main
 from posebench.datasets.pose_files import read_motion, read_poses, write_poses
 from posebench.priors.gmm.mixture import Mixture
 from posebench.priors.gmm.prior import GMMPrior

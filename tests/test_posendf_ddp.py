@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import posebench
-from posebench.benchmark.seeding import derive_seed
+from posebench.core.seeding import derive_seed
 from posebench.priors.posendf.model import build_model
 from posebench.priors.posendf.prior import PoseNDFPrior
 from posebench.priors.posendf.train import FINAL_FILE

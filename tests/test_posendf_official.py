@@ -16,7 +16,7 @@ import yaml
 from torch import nn
 
 import posebench
-from posebench.errors import ConfigError, InputError
+from posebench.core.errors import ConfigError, InputError
 from posebench.priors.posendf.prior import PoseNDFPrior
 from posebench.testing import check_prior
 

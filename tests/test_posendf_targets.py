@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from posebench.benchmark.config import packaged_config
-from posebench.errors import InputError
+from posebench.core.config import packaged_config
+from posebench.core.errors import InputError
 from posebench.priors.posendf.targets import (
     _noisy_unit,
     knn_targets,

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import posebench
-from posebench.benchmark.cli import main
+from posebench.cli.main import main
 from posebench.priors.posendf.prior import PoseNDFPrior
 from posebench.priors.posendf.train import STATE_FILE, losses
 from posebench.testing import check_prior
@@ -151,7 +151,7 @@ def test_cli_glue_targets_trajectory_interpolation(tmp_path, toy_plugin):
 
 def test_prepare_targets_command(tmp_path, capsys, toy_plugin):
     """`posebench data prepare posendf-targets` writes the training set where it is told."""
-    from posebench.benchmark.cli import main
+    from posebench.cli.main import main
 
     out = tmp_path / "targets"
     code = main(["data", "prepare", "posendf-targets", "--dataset", "toy-poses", "--out", str(out),

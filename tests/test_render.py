@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from posebench.benchmark.cli import main
 from posebench.body.anny import AnnyBody
+from posebench.cli.main import main
+from posebench.core.npzio import write_npz
 from posebench.datasets.pose_files import write_poses
-from posebench.npzfiles import write_npz
 from posebench.render import Camera, RenderSettings, decode_png, encode_png, render_poses, tile
 from posebench.render.files import strip_indices
 from posebench.render.raster import rasterize, shade_mesh

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from posebench.atomic import atomic_write, atomic_write_json
-from posebench.benchmark.results import SCHEMA_VERSION, ResultRecord, read_result, result_path
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write, atomic_write_json
+from posebench.core.errors import InputError
+from posebench.results import SCHEMA_VERSION, ResultRecord, read_result, result_path
 
 
 def make_record(**changes) -> ResultRecord:

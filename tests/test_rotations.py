@@ -10,7 +10,7 @@ import torch
 from scipy.spatial.transform import Rotation, Slerp
 
 from posebench.body import rotations as rot
-from posebench.errors import InputError
+from posebench.core.errors import InputError
 
 TOL = 1e-6
 

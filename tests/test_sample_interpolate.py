@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import posebench
-from posebench.benchmark.progress import NullProgress
+from posebench.core.progress import NullProgress
 from posebench.tasks.interpolate import InterpolateTask
 from posebench.tasks.sample import SampleTask
 from posebench.testing import check_task
@@ -62,5 +62,5 @@ def test_interpolate_task_contract(parts):
 
 def test_impossible_pair_separation_is_a_clear_error(parts):
     dataset, body, gauss = parts
-    with pytest.raises(posebench.errors.InputError, match="at least 100.0 rad apart"):
+    with pytest.raises(posebench.core.errors.InputError, match="at least 100.0 rad apart"):
         run(InterpolateTask(), gauss(), dataset, body, min_separation=100.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from posebench.benchmark.seeding import derive_seed, make_generator
+from posebench.core.seeding import derive_seed, make_generator
 
 
 def test_streams_are_reproducible_and_independent():

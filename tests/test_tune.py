@@ -9,10 +9,10 @@ from importlib import resources
 import pytest
 import yaml
 
-from posebench.benchmark.cli import main
-from posebench.benchmark.results import read_result
 from posebench.benchmark.tune import apply_tuned, tuned_path
-from posebench.errors import ConfigError
+from posebench.cli.main import main
+from posebench.core.errors import ConfigError
+from posebench.results import read_result
 
 TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet", "--quick"]
 FAST = "optimiser: {root_steps: 2, frame_steps: 2, steps: 3}\nbootstrap_resamples: 10\n"

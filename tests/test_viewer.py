@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 import torch
 
-from posebench.benchmark.cli import main
 from posebench.body.anny import AnnyBody
+from posebench.cli import view as view_command
+from posebench.cli.main import main
 from posebench.priors.posendf.prior import PoseNDFPrior
-from posebench.viz import command as view_command
 from posebench.viz.frames import SPACING, build_scene, distance_label
 from posebench.viz.inputs import read_input
 from posebench.viz.playback import Playback

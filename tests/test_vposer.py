@@ -14,10 +14,10 @@ from scipy.spatial.transform import Rotation
 from torch.nn import functional as F
 
 import posebench
-from posebench.benchmark.cli import main
+from posebench.cli.main import main
+from posebench.core.errors import ConfigError, InputError, PosebenchError
+from posebench.core.hashing import hash_arrays
 from posebench.datasets.base import Dataset
-from posebench.errors import ConfigError, InputError, PosebenchError
-from posebench.hashing import hash_arrays
 from posebench.priors.none import uniform_rotations
 from posebench.priors.vposer.model import kl_to_standard_normal
 from posebench.priors.vposer.prior import VPoserPrior

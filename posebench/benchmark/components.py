@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from posebench.errors import InputError, PosebenchError
+from posebench.core.errors import InputError, PosebenchError
 from posebench.plugins import Entry, get_registry
 
 
@@ -28,7 +28,7 @@ def load_prior(
     pretrained: bool = True,
 ) -> Any:
     """A prior by name with ``checkpoint``, else (if ``pretrained``) the shipped one."""
-    from posebench.benchmark.device import resolve_device
+    from posebench.core.device import resolve_device
     from posebench.priors.base import Prior
 
     cls = _class_of(get_registry().get("prior", name), Prior)
@@ -61,8 +61,8 @@ def load_dataset(name: str, **options: Any) -> Any:
 
 def load_body_model(name: str, path: str | Path | None = None, device: str = "cpu") -> Any:
     """A body model by name; ``path`` points at model files for bodies that need them (SMPL)."""
-    from posebench.benchmark.device import resolve_device
     from posebench.body.base import BodyModel
+    from posebench.core.device import resolve_device
 
     cls = _class_of(get_registry().get("body_model", name), BodyModel)
     return cls(path=path, device=resolve_device(device))

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from posebench.benchmark import components
-from posebench.benchmark.device import resolve_device
-from posebench.benchmark.results import ResultRecord
 from posebench.benchmark.runner import build_record, check_metrics
-from posebench.benchmark.seeding import seed_everything
-from posebench.errors import InputError
-from posebench.npzfiles import read_npz, write_npz
+from posebench.core.device import resolve_device
+from posebench.core.errors import InputError
+from posebench.core.npzio import read_npz, write_npz
+from posebench.core.seeding import seed_everything
 from posebench.plugins import get_registry
+from posebench.results import ResultRecord
 
 _METHOD_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
@@ -64,7 +64,7 @@ def export_inputs(
         dataset_options,
     )  # fmt: skip
     arrays, inputs_hash = task_obj.export_inputs(dataset_obj, body_obj, config, torch_device, seed)
-    from posebench import __version__
+    from posebench.core.version import __version__
 
     meta = {
         "task": task,

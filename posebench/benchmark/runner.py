@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from posebench.benchmark import components
-from posebench.benchmark.device import describe_device, resolve_device
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.results import ResultRecord, result_path
-from posebench.benchmark.seeding import seed_everything
 from posebench.benchmark.tune import read_tuned, tuned_path
-from posebench.errors import CapabilityNotSupported, PosebenchError
-from posebench.hashing import hash_file
-from posebench.npzfiles import write_npz
+from posebench.core.device import describe_device, resolve_device
+from posebench.core.errors import CapabilityNotSupported, PosebenchError
+from posebench.core.hashing import hash_file
+from posebench.core.npzio import write_npz
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import seed_everything
 from posebench.plugins import get_registry
+from posebench.results import ResultRecord, result_path
 
 DEFAULT_DATASET = "embedded"
 DEFAULT_BODY_MODEL = "anny"

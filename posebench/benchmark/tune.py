@@ -19,12 +19,12 @@ from typing import Any
 
 import yaml
 
-from posebench.atomic import atomic_write, atomic_write_json
 from posebench.benchmark import components
-from posebench.benchmark.device import resolve_device
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.seeding import seed_everything
-from posebench.errors import ConfigError, InputError, PosebenchError
+from posebench.core.atomic import atomic_write, atomic_write_json
+from posebench.core.device import resolve_device
+from posebench.core.errors import ConfigError, InputError, PosebenchError
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import seed_everything
 
 TUNE_SPLIT = "val"
 DEFAULT_FACTORS = (1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3)
@@ -163,6 +163,6 @@ def apply_tuned(tuned_file: str | Path, prior_yaml: str | Path) -> float:
 
 
 def _version() -> str:
-    from posebench import __version__
+    from posebench.core.version import __version__
 
     return __version__

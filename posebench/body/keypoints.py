@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from posebench.body.base import SMPL22_JOINT_NAMES
-from posebench.errors import InputError
+from posebench.core.errors import InputError
 
 #: OpenPose BODY_25 keypoints, in OpenPose's output order.
 BODY25_NAMES: tuple[str, ...] = (

@@ -20,7 +20,7 @@ from __future__ import annotations
 import roma
 import torch
 
-from posebench.errors import InputError
+from posebench.core.errors import InputError
 
 __all__ = [
     "axis_angle_to_6d",

@@ -32,7 +32,7 @@ import torch
 from posebench.body.anny import check_inputs
 from posebench.body.base import SMPL22_PARENTS, BodyModel, BodyOutput
 from posebench.body.keypoints import SMPL_TO_BODY25, h36m_to_lsp14
-from posebench.errors import CapabilityNotSupported, InputError, PosebenchError
+from posebench.core.errors import CapabilityNotSupported, InputError, PosebenchError
 
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 REQUIRED_KEYS = (

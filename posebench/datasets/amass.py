@@ -12,7 +12,7 @@ Definitions (specs/posendf.md §3.1–3.2, baselines.md §A.3, §C.1):
   Body pose = ``poses[:, 3:66]`` as (T, 21, 3); root orientation = ``poses[:, :3]``.
   Shape-only files (``shape.npz``, ``*_stagei.npz``, ``{female,male,neutral}.npz``, or any npz
   without ``poses`` but with ``betas``) are skipped and counted. Anything else that is not a
-  valid motion file is an :class:`~posebench.errors.InputError` naming the file.
+  valid motion file is an :class:`~posebench.core.errors.InputError` naming the file.
 - **Pose splits** (:data:`POSE_SPLITS`, what ``poses(split)`` serves): the VPoser / Pose-NDF
   split by sub-dataset. **Motion splits** (:data:`MOTION_SPLITS`, what ``sequences(split)``
   serves): HuMoR's split, whose test set is Transitions_mocap + HumanEva (HumanEva is in the
@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from posebench.core.errors import InputError
 from posebench.datasets.base import SPLITS, Dataset, MotionSequence, windows
-from posebench.errors import InputError
 
 ENV_VAR = "POSEBENCH_AMASS_DIR"
 MANIFEST_NAME = "amass_manifest.json"

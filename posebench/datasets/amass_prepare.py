@@ -30,9 +30,10 @@ from typing import IO, Any
 
 import numpy as np
 
-from posebench.atomic import atomic_path, atomic_write_json
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.seeding import numpy_rng
+from posebench.core.atomic import atomic_path, atomic_write_json
+from posebench.core.errors import InputError
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import numpy_rng
 from posebench.datasets.amass import (
     ALIASES,
     FORMAT,
@@ -54,7 +55,6 @@ from posebench.datasets.amass import (
     trim_range,
 )
 from posebench.datasets.base import SPLITS
-from posebench.errors import InputError
 
 SAMPLING_STREAM = "amass-sampling"
 _HEADER_BYTES = 128  # room for any shape up to 10**15 rows; a multiple of 64 keeps data aligned
@@ -354,7 +354,7 @@ class _State:
         self, outputs: dict[str, Any], unassigned: dict[str, int], hidden: int
     ) -> dict[str, Any]:
         """The manifest JSON, with the content hash of the arrays and the sequence index."""
-        from posebench import __version__
+        from posebench.core.version import __version__
 
         content = {"outputs": outputs, "sequences": self.sequences, "format": FORMAT}
         content_hash = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

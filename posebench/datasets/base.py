@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from posebench.errors import CapabilityNotSupported, InputError, UnknownNameError, suggest
+from posebench.core.errors import CapabilityNotSupported, InputError, UnknownNameError, suggest
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 

@@ -7,7 +7,7 @@ to CMU's subject 01 "playground" trials; the package does not say so, hence "pro
 01 (not confirmed by the package)". CMU's motion-capture terms allow use, including commercial
 use, with acknowledgement, but not resale of the data itself (``data/NOTICE_embedded.md``).
 
-:func:`build_embedded` retargets it (:mod:`posebench.datasets.retarget`) and writes
+:func:`build_embedded` retargets it (:mod:`posebench.build.retarget`) and writes
 ``posebench/data/embedded_cmu.npz`` byte for byte reproducibly; :class:`EmbeddedDataset` serves it:
 
 * pose splits: every frame at 120 Hz, 60/20/20 as contiguous time blocks (boundaries on multiples
@@ -30,19 +30,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
-from posebench.atomic import atomic_path
 from posebench.body.base import SMPL22_JOINT_NAMES
+from posebench.core.atomic import atomic_path
+from posebench.core.errors import InputError
+from posebench.core.hashing import hash_arrays, hash_file
+from posebench.core.npzio import read_npz
+from posebench.core.paths import data_path
 from posebench.datasets.base import SPLITS, Dataset, MotionSequence
-from posebench.errors import InputError
-from posebench.hashing import hash_arrays, hash_file
-from posebench.npzfiles import read_npz
 
 if TYPE_CHECKING:  # the retargeting (scipy) is imported only when building
     from posebench.body.anny import AnnyBody
-    from posebench.datasets.retarget import Retargeted, RetargetReport
+    from posebench.build.retarget import Retargeted, RetargetReport
 
 #: The data file posebench ships, and where ``posebench data build-embedded`` writes by default.
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "embedded_cmu.npz"
+DEFAULT_PATH = data_path("embedded_cmu.npz")
 FORMAT_VERSION = 1
 ARRAYS = ("pose_body", "root_orient", "trans")
 
@@ -174,12 +175,12 @@ def build_embedded(
     ``posebench data build-embedded --asf A --amc B [--out F]`` calls this. The same inputs and
     library versions give the same bytes (checked by building twice); other numpy/scipy/torch
     versions should differ by float32 rounding only (the rebuild test allows 1e-6). Returns the
-    :class:`~posebench.datasets.retarget.RetargetReport` measured on the float32 data written.
+    :class:`~posebench.build.retarget.RetargetReport` measured on the float32 data written.
     """
     import posebench
     from posebench.body.anny import AnnyBody
-    from posebench.datasets.asfamc import read_amc, read_asf
-    from posebench.datasets.retarget import check_retarget, retarget
+    from posebench.build.asfamc import read_amc, read_asf
+    from posebench.build.retarget import check_retarget, retarget
 
     asf, amc = Path(asf), Path(amc)
     out_path = Path(out_path) if out_path is not None else DEFAULT_PATH
@@ -253,7 +254,7 @@ def _metadata(
         "posebench_version": version,
         "library_versions": _library_versions(),
         "method": {
-            "spec": "specs/embedded_body.md section C; posebench.datasets.retarget",
+            "spec": "specs/embedded_body.md section C; posebench.build.retarget",
             "global_rotation": "G_smpl = G_cmu_bone * O, O = F_cmu F_smpl^T (rest frames from "
             "segment direction + roll reference)",
             "roll": "elbows/knees: one hinge axis per limb (CMU: C x of radius/tibia; body: "

@@ -52,14 +52,14 @@ import numpy as np
 import roma
 import torch
 
-from posebench.atomic import atomic_path, atomic_write_json
-from posebench.benchmark.config import merge_config, packaged_config
-from posebench.benchmark.seeding import numpy_rng
 from posebench.body.base import SMPL22_JOINT_NAMES, BodyModel
 from posebench.body.keypoints import BODY25_NAMES
+from posebench.core.atomic import atomic_path, atomic_write_json
+from posebench.core.config import merge_config, packaged_config
+from posebench.core.errors import InputError
+from posebench.core.hashing import hash_arrays
+from posebench.core.seeding import numpy_rng
 from posebench.datasets.openpose import write_openpose
-from posebench.errors import InputError
-from posebench.hashing import hash_arrays
 
 #: Bump when the generated numbers change for the same inputs.
 GENERATOR_VERSION = "1"

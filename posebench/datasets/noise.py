@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.errors import ConfigError, InputError, UnknownNameError, suggest
-from posebench.hashing import hash_arrays
+from posebench.core.errors import ConfigError, InputError, UnknownNameError, suggest
+from posebench.core.hashing import hash_arrays
 
 HUMOR_SIGMA = 0.04  # metres
 ROTATION_SIGMAS = (0.1, 0.5)  # radians, the two levels Pose-NDF reports

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from posebench.atomic import atomic_write
 from posebench.body.keypoints import BODY25_NAMES, COCO18_NAMES
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write
+from posebench.core.errors import InputError
 
 LAYOUTS: dict[str, tuple[str, ...]] = {"BODY_25": BODY25_NAMES, "COCO": COCO18_NAMES}
 

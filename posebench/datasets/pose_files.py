@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from posebench.body.rotations import axis_angle_to_quat, quat_to_axis_angle
-from posebench.errors import InputError
-from posebench.npzfiles import read_npz, write_npz
+from posebench.core.errors import InputError
+from posebench.core.npzio import read_npz, write_npz
 
 POSE_KEYS = ("pose_body", "pose")
 

@@ -6,7 +6,7 @@ import base64
 import html
 from typing import TYPE_CHECKING
 
-from posebench.errors import PosebenchError
+from posebench.core.errors import PosebenchError
 from posebench.leaderboard import plots
 
 if TYPE_CHECKING:

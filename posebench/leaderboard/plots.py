@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from posebench.errors import PosebenchError
+from posebench.core.errors import PosebenchError
 
 REPORT_EXTRA_HINT = "install the optional extra: pip install 'posebench[report]'"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from posebench.core.errors import PosebenchError
 from posebench.datasets.pose_files import read_poses
-from posebench.errors import PosebenchError
 from posebench.render.png import encode_png
 from posebench.render.scene import RenderSettings, render_poses, tile
 

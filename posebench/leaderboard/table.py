@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from posebench.benchmark.results import read_result
-from posebench.errors import InputError
+from posebench.core.errors import InputError
+from posebench.results import read_result
 
 FORMATS = ("md", "html", "csv")
 #: How the best value of a column is marked, per output.

@@ -2,7 +2,7 @@
 
 A pose is local axis-angle of the 21 SMPL body joints, ``(B, 21, 3)`` in radians. Lower energy
 means more plausible. A prior that lacks a capability raises
-:class:`posebench.errors.CapabilityNotSupported`, and tasks record "not supported" instead of a
+:class:`posebench.core.errors.CapabilityNotSupported`, and tasks record "not supported" instead of a
 number.
 """
 
@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 import roma
 import torch
 
-from posebench.benchmark.config import merge_config, read_yaml
-from posebench.benchmark.progress import Progress
-from posebench.errors import CapabilityNotSupported, InputError
+from posebench.core.config import merge_config, read_yaml
+from posebench.core.errors import CapabilityNotSupported, InputError
+from posebench.core.progress import Progress
 
 #: Where an energy weight came from, recorded with every result.
 WEIGHT_SOURCES = ("tuned", "default", "untuned")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from posebench.benchmark.config import packaged_config
+from posebench.core.config import packaged_config
 from posebench.priors.base import Prior, check_pose
 
 

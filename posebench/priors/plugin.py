@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from posebench.hookspecs import hookimpl
-from posebench.plugins import RegisterCallback
+from posebench.hookspecs import RegisterCallback, hookimpl
 
 
 @hookimpl

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 
 from posebench.body.base import BodyModel
+from posebench.core.errors import ConfigError, InputError
+from posebench.core.npzio import read_npz
 from posebench.datasets.pose_files import motion_from_arrays, read_sequence
-from posebench.errors import ConfigError, InputError
-from posebench.npzfiles import read_npz
 from posebench.render.png import write_png
 from posebench.render.scene import RenderSettings, render_poses, tile
 

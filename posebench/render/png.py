@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from posebench.atomic import atomic_write
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write
+from posebench.core.errors import InputError
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from posebench.body.base import BodyModel
-from posebench.errors import ConfigError
+from posebench.core.errors import ConfigError
 from posebench.render.camera import Camera
 from posebench.render.raster import shade_mesh, shade_skeleton
 

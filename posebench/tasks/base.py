@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from posebench.benchmark.config import merge_config
-from posebench.errors import CapabilityNotSupported, UnknownNameError, suggest
+from posebench.core.config import merge_config
+from posebench.core.errors import CapabilityNotSupported, UnknownNameError, suggest
 
 if TYPE_CHECKING:
-    from posebench.benchmark.progress import Progress
     from posebench.body.base import BodyModel
+    from posebench.core.progress import Progress
     from posebench.datasets.base import Dataset
     from posebench.priors.base import Prior
 

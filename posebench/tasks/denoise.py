@@ -14,17 +14,17 @@ from typing import Any, ClassVar
 
 import torch
 
-from posebench.benchmark.config import packaged_config
-from posebench.benchmark.progress import Progress
-from posebench.benchmark.seeding import make_generator
 from posebench.body.base import BodyModel, BodyOutput
+from posebench.core.config import packaged_config
+from posebench.core.errors import InputError
+from posebench.core.progress import Progress
+from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset, MotionSequence, windows
 from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
-from posebench.errors import InputError
+from posebench.fitting.motion import fit_motion
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm
-from posebench.tasks.motion_fit import fit_motion
 
 
 def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:

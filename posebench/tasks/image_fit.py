@@ -9,7 +9,7 @@ Protocols:
   ``<name>_keypoints.json`` or ``<name>.json``, or of ``<name>_keypoints.json`` alone
   (keypoints-only, e.g. a written synthetic set). No 3D ground truth: only the 2D metric.
 
-The fitter is :func:`posebench.tasks.image_fitting.fit_views` (SMPLify-style, staged, robust
+The fitter is :func:`posebench.fitting.keypoints2d.fit_views` (SMPLify-style, staged, robust
 2D term, prior energy, bending prior, shape prior for bodies with shape). Metrics:
 
 * ``kp2d_error_px``: per view, the mean over the keypoints the fitter uses (detected, c > 0, and
@@ -45,11 +45,13 @@ import numpy as np
 import roma
 import torch
 
-from posebench.atomic import atomic_path, atomic_write_json
-from posebench.benchmark.config import packaged_config
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.seeding import numpy_rng
 from posebench.body.base import BodyModel
+from posebench.core.atomic import atomic_path, atomic_write_json
+from posebench.core.config import packaged_config
+from posebench.core.errors import InputError
+from posebench.core.hashing import hash_arrays
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import numpy_rng
 from posebench.datasets.base import Dataset
 from posebench.datasets.image_synth import (
     Camera,
@@ -59,17 +61,15 @@ from posebench.datasets.image_synth import (
     views_hash,
 )
 from posebench.datasets.openpose import IMAGE_SUFFIXES, read_folder, read_openpose, to_body25
-from posebench.errors import InputError
-from posebench.hashing import hash_arrays
-from posebench.priors.base import Prior
-from posebench.tasks.base import Metric, Task, TaskResult
-from posebench.tasks.image_fitting import (
+from posebench.fitting.keypoints2d import (
     ImageFit,
     Observations,
     keypoint_indices,
     project,
 )
-from posebench.tasks.image_fitting import fit_views as _fit_batch
+from posebench.fitting.keypoints2d import fit_views as _fit_batch
+from posebench.priors.base import Prior
+from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import mpjpe_mm, procrustes_align
 
 NO_PERSON = "no person detected"

@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 
 import torch
 
-from posebench.benchmark.config import packaged_config
-from posebench.benchmark.progress import Progress
-from posebench.benchmark.seeding import make_generator
 from posebench.body.base import BodyModel
+from posebench.core.config import packaged_config
+from posebench.core.errors import InputError
+from posebench.core.hashing import hash_arrays
+from posebench.core.progress import Progress
+from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset
-from posebench.errors import InputError
-from posebench.hashing import hash_arrays
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import nearest_neighbour_geodesic

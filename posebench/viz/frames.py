@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from posebench.body.base import SMPL22_PARENTS
-from posebench.errors import PosebenchError
+from posebench.core.errors import PosebenchError
 from posebench.viz.inputs import Body, ViewInput
 
 SPACING = 1.2  # metres between neighbouring bodies along x

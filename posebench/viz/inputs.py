@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from posebench.errors import ConfigError, InputError
+from posebench.core.errors import ConfigError, InputError
 
 Up = Literal["auto", "y", "z"]
 
@@ -71,7 +71,7 @@ def read_input(
 
 def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
     """The bodies of one npz file (see the module docstring for the kinds of file)."""
-    from posebench.npzfiles import read_npz
+    from posebench.core.npzio import read_npz
 
     arrays = read_npz(path, "input file", "check --input")
     meta = _meta(arrays)

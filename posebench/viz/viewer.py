@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from posebench.errors import ConfigError, PosebenchError
+from posebench.core.errors import ConfigError, PosebenchError
 from posebench.viz.frames import ViewScene
 from posebench.viz.playback import Playback
 

@@ -13,8 +13,8 @@ import torch
 
 import posebench
 from posebench.body.base import SMPL22_PARENTS, BodyModel, BodyOutput
+from posebench.core.hashing import hash_arrays
 from posebench.datasets.base import Dataset, MotionSequence
-from posebench.hashing import hash_arrays
 from posebench.priors.base import Prior, check_pose
 from posebench.tasks.base import Metric, Task, TaskResult
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.atomic import atomic_write
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write
+from posebench.core.errors import InputError
 from posebench.priors.gmm.mixture import Mixture
 
 BODY_DIMS = 63  # 21 joints x 3

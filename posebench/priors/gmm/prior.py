@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from posebench.atomic import atomic_write_json
-from posebench.benchmark.config import packaged_config
-from posebench.benchmark.progress import Progress
-from posebench.benchmark.seeding import make_generator
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write_json
+from posebench.core.config import packaged_config
+from posebench.core.errors import InputError
+from posebench.core.paths import data_path
+from posebench.core.progress import Progress
+from posebench.core.seeding import make_generator
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.gmm.mixture import Mixture, fit_mixture
 from posebench.priors.gmm.official import BODY_DIMS, read_gmm_pickle, write_gmm_pickle
@@ -44,8 +44,8 @@ class GMMPrior(Prior):
     # --- weights ---------------------------------------------------------------------------------
 
     def default_checkpoint(self) -> Path | None:
-        shipped = resources.files("posebench") / "data" / SHIPPED
-        return Path(str(shipped)) if shipped.is_file() else None
+        shipped = data_path(SHIPPED)
+        return shipped if shipped.is_file() else None
 
     def load(self, path: str | Path) -> None:
         mixture, extra = read_gmm_pickle(path)

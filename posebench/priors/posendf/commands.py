@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
-from posebench.benchmark.config import merge_config
-from posebench.benchmark.progress import Progress
+from posebench.core.config import merge_config
+from posebench.core.progress import Progress
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.posendf.quat import canonical, pose_to_network_input, quat_to_axis_angle
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from posebench.errors import ConfigError
+from posebench.core.errors import ConfigError
 
 NUM_JOINTS = 21
 QUAT_DIM = 4

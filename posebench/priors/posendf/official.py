@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from posebench.benchmark.config import read_yaml
-from posebench.errors import ConfigError, InputError
+from posebench.core.config import read_yaml
+from posebench.core.errors import ConfigError, InputError
 from posebench.priors.posendf.model import NUM_JOINTS, PARENT_TABLES, QUAT_DIM
 
 #: The table the official code (and so every official checkpoint) uses.

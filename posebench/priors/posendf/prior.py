@@ -10,10 +10,11 @@ from typing import Any
 
 import torch
 
-from posebench.atomic import atomic_torch_save
-from posebench.benchmark.config import merge_config, packaged_config
-from posebench.benchmark.progress import Progress
-from posebench.errors import ConfigError, InputError
+from posebench.core.atomic import atomic_torch_save
+from posebench.core.config import merge_config, packaged_config
+from posebench.core.errors import ConfigError, InputError
+from posebench.core.paths import data_path
+from posebench.core.progress import Progress
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.posendf import official
 from posebench.priors.posendf.model import PoseNDF, build_model
@@ -25,7 +26,7 @@ from posebench.priors.posendf.starts import random_starts
 CHECKPOINT_FORMAT = "posebench-posendf"
 CHECKPOINT_VERSION = 1
 #: Where the shipped checkpoint (trained on the embedded dataset) lives when it exists.
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parents[2] / "data" / "posendf_embedded.pt"
+SHIPPED_CHECKPOINT = data_path("posendf_embedded.pt")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 

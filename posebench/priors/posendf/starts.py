@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from posebench.errors import ConfigError
+from posebench.core.errors import ConfigError
 from posebench.priors.posendf.model import NUM_JOINTS
 from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
 

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.atomic import atomic_write_json
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.seeding import make_generator
-from posebench.errors import ConfigError, InputError
-from posebench.hashing import hash_arrays
+from posebench.core.atomic import atomic_write_json
+from posebench.core.errors import ConfigError, InputError
+from posebench.core.hashing import hash_arrays
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import make_generator
 from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
 from posebench.priors.posendf.starts import random_starts
 

@@ -23,12 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from posebench.atomic import atomic_torch_save
-from posebench.benchmark.config import merge_config
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.seeding import derive_seed, make_generator
-from posebench.errors import ConfigError, InputError, PosebenchError
-from posebench.hashing import hash_arrays
+from posebench.core.atomic import atomic_torch_save
+from posebench.core.config import merge_config
+from posebench.core.errors import ConfigError, InputError, PosebenchError
+from posebench.core.hashing import hash_arrays
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import derive_seed, make_generator
 from posebench.priors.posendf.model import build_model
 from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets

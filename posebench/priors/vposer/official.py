@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from posebench.errors import InputError
+from posebench.core.errors import InputError
 
 FORMAT = "posebench-vposer"
 FORMAT_VERSION = 1

@@ -21,17 +21,17 @@ reconstruction, ``decode(encode(θ))``, repeated ``steps`` times. Sampling decod
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from posebench.atomic import atomic_torch_save
-from posebench.benchmark.config import packaged_config
-from posebench.benchmark.progress import Progress
 from posebench.body.rotations import matrix_to_axis_angle
-from posebench.errors import ConfigError, InputError
+from posebench.core.atomic import atomic_torch_save
+from posebench.core.config import packaged_config
+from posebench.core.errors import ConfigError, InputError
+from posebench.core.paths import data_path
+from posebench.core.progress import Progress
 from posebench.priors.base import LatentPrior, check_pose
 from posebench.priors.vposer import official
 from posebench.priors.vposer.model import (
@@ -78,8 +78,8 @@ class VPoserPrior(LatentPrior):
     # --- weights ---------------------------------------------------------------------------------
 
     def default_checkpoint(self) -> Path | None:
-        shipped = resources.files("posebench") / "data" / SHIPPED
-        return Path(str(shipped)) if shipped.is_file() else None
+        shipped = data_path(SHIPPED)
+        return shipped if shipped.is_file() else None
 
     def load(self, path: str | Path) -> None:
         """Read a posebench ``vposer`` file, an official V02_05 ``.ckpt`` or a v1 ``.pt``."""

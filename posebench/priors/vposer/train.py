@@ -34,12 +34,12 @@ from typing import Any
 
 import torch
 
-from posebench.atomic import atomic_torch_save, atomic_write_json
-from posebench.benchmark.config import merge_config
-from posebench.benchmark.progress import NullProgress, Progress
-from posebench.benchmark.seeding import derive_seed, make_generator
 from posebench.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from posebench.errors import ConfigError, InputError
+from posebench.core.atomic import atomic_torch_save, atomic_write_json
+from posebench.core.config import merge_config
+from posebench.core.errors import ConfigError, InputError
+from posebench.core.progress import NullProgress, Progress
+from posebench.core.seeding import derive_seed, make_generator
 from posebench.priors.vposer.model import (
     VPoserNet,
     build_model,

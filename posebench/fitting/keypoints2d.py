@@ -42,10 +42,10 @@ from typing import Any
 import roma
 import torch
 
-from posebench.benchmark.progress import NullProgress, Progress
 from posebench.body.base import BodyModel
 from posebench.body.keypoints import BODY25_NAMES
-from posebench.errors import ConfigError, InputError
+from posebench.core.errors import ConfigError, InputError
+from posebench.core.progress import NullProgress, Progress
 from posebench.priors.base import LatentPrior, Prior
 
 #: Elbows and knees in the 21-joint body pose: (pose index, axis, sign). ``sign · θ_axis > 0``

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from posebench.errors import InputError
+from posebench.core.errors import InputError
 
 INCH = 0.0254
 ROTATION_DOFS = ("rx", "ry", "rz")

@@ -56,7 +56,7 @@ def settings_from(args: argparse.Namespace) -> RenderSettings:
 def render_to(args: argparse.Namespace, source: str | Path, out_dir: str | Path, **options: Any):
     """Render ``source`` into ``out_dir`` with the command's settings, body and device."""
     from posebench.benchmark import components
-    from posebench.benchmark.device import resolve_device
+    from posebench.core.device import resolve_device
     from posebench.render.files import render_file
 
     settings = settings_from(args)  # checks the settings before the body loads

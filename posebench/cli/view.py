@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from posebench.errors import ConfigError
+from posebench.core.errors import ConfigError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -67,7 +67,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 def build_viewer(args: argparse.Namespace) -> Any:
     """The running viewer for parsed ``view`` options, without blocking (tests use this)."""
     from posebench.benchmark import components
-    from posebench.benchmark.device import resolve_device
+    from posebench.core.device import resolve_device
     from posebench.plugins import get_registry
     from posebench.viz.frames import build_scene
     from posebench.viz.inputs import read_input

@@ -1,4 +1,4 @@
-"""Pose-NDF throughput: ``python -m posebench.priors.posendf.speed [--device D] [--batches ...]``.
+"""Pose-NDF throughput: ``python benchmarks/posendf_speed.py [--device D] [--batches ...]``.
 
 Prints poses/s of energy+gradient, one projection step and a projection for a batch-size sweep,
 next to an official-style loop (21 sequential per-joint MLPs, ``create_graph=True`` as in the
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from posebench.benchmark.device import resolve_device, synchronize
+from posebench.core.device import resolve_device, synchronize
 from posebench.priors.posendf.model import NUM_JOINTS, PARENT_TABLES, PoseNDF, build_model
 from posebench.priors.posendf.official import to_official_state_dict
 from posebench.priors.posendf.projection import project_quaternions

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from posebench.errors import PosebenchError
+from posebench.core.errors import PosebenchError
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Progress reporting that library code can use without importing rich.
 
 Library code takes an optional :class:`Progress`; the command line passes a rich one
-(:mod:`posebench.benchmark.console`), everything else gets :class:`NullProgress`.
+(:mod:`posebench.cli.console`), everything else gets :class:`NullProgress`.
 """
 
 from __future__ import annotations

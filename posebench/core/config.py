@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from posebench.errors import ConfigError, suggest
+from posebench.core.errors import ConfigError, suggest
+from posebench.core.paths import config_path
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 def packaged_config(relative: str) -> dict[str, Any]:
     """A default config shipped inside the package, e.g. ``"priors/none.yaml"``."""
-    resource = resources.files("posebench") / "configs" / relative
+    resource = config_path(relative)
     data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     return data or {}
 

@@ -23,7 +23,7 @@ stderr = Console(stderr=True)
 
 
 class RichProgress:
-    """A :class:`posebench.benchmark.progress.Progress` drawn with rich (transient bars)."""
+    """A :class:`posebench.core.progress.Progress` drawn with rich (transient bars)."""
 
     def __init__(self, console: Console = stderr, disable: bool = False) -> None:
         self.console = console

@@ -45,8 +45,8 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
-from posebench.datasets.asfamc import Kinematics, Motion, Skeleton, forward_kinematics, rest_motion
-from posebench.errors import InputError
+from posebench.build.asfamc import Kinematics, Motion, Skeleton, forward_kinematics, rest_motion
+from posebench.core.errors import InputError
 
 X_AXIS = np.array([1.0, 0.0, 0.0])
 Y_AXIS = np.array([0.0, 1.0, 0.0])

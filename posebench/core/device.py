@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from posebench.errors import PosebenchError
+from posebench.core.errors import PosebenchError
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 

@@ -22,8 +22,8 @@ from typing import Any
 import roma
 import torch
 
-from posebench.benchmark.progress import NullProgress, Progress
 from posebench.body.base import BodyModel
+from posebench.core.progress import NullProgress, Progress
 from posebench.priors.base import LatentPrior, Prior
 
 #: Joints rigidly attached to the root (SMPL-22 indices: pelvis, hips, spine1), whose rest

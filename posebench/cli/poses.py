@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from posebench.errors import ConfigError, PosebenchError
-from posebench.render.command import add_render_flag, render_output, settings_from
+from posebench.cli.render import add_render_flag, render_output, settings_from
+from posebench.core.errors import ConfigError, PosebenchError
 
 
 def add_parsers(commands: Any, add_common: Any) -> None:
@@ -101,8 +101,8 @@ def _prior_options(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[Any, torch.device]:
     from posebench.benchmark import components
-    from posebench.benchmark.device import resolve_device
-    from posebench.benchmark.seeding import seed_everything
+    from posebench.core.device import resolve_device
+    from posebench.core.seeding import seed_everything
 
     seed_everything(args.seed or 0)
     device = resolve_device(args.device or "auto")
@@ -111,7 +111,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, torch.device]:
 
 
 def _meta(args: argparse.Namespace, prior: Any, **extra: Any) -> dict[str, Any]:
-    from posebench import __version__
+    from posebench.core.version import __version__
 
     return {
         "prior": prior.name,
@@ -134,7 +134,7 @@ def _energies(prior: Any, pose: torch.Tensor) -> torch.Tensor | None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``posebench sample --prior P --n N --out F``."""
-    from posebench.benchmark.seeding import make_generator
+    from posebench.core.seeding import make_generator
     from posebench.datasets.pose_files import write_poses
 
     if args.n < 1:
@@ -184,8 +184,8 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     """``posebench interpolate --prior P --input F --out G [--steps N] [--step-size A]``."""
+    from posebench.core.npzio import write_npz
     from posebench.datasets.pose_files import quaternions_wxyz, read_poses
-    from posebench.npzfiles import write_npz
 
     pose = read_poses(args.input)
     if len(pose) < 2 or len(pose) % 2:
@@ -223,10 +223,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     the whole sequence, with the denoise task's fixed schedule.
     """
     from posebench.benchmark import components
+    from posebench.core.npzio import write_npz
     from posebench.datasets.pose_files import read_motion
-    from posebench.npzfiles import write_npz
+    from posebench.fitting.motion import fit_motion
     from posebench.tasks.denoise import DenoiseTask
-    from posebench.tasks.motion_fit import fit_motion
 
     motion = read_motion(args.input)
     prior, device = _load(args)
@@ -279,6 +279,6 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    from posebench.benchmark.console import RichProgress
+    from posebench.cli.console import RichProgress
 
     return RichProgress(disable=getattr(args, "quiet", False))
