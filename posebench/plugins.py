@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import pluggy
 
-from posebench import hookspecs
+import posebench.hookspecs as hookspecs
 from posebench.core.errors import PosebenchError, UnknownNameError, suggest
 
 T = TypeVar("T")

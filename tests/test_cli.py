@@ -307,3 +307,15 @@ def test_help_imports_no_torch():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, env={**os.environ, "PYTHONPATH": path})  # fmt: skip
     assert done.stdout.strip() == "none", done.stdout + done.stderr
+
+
+def test_python_api_run_returns_the_outcome(tmp_path, toy_plugin):
+    import posebench
+
+    options = {"dataset": "toy-poses", "body_model": "toy-stick", "quick": True, "out": tmp_path}
+    outcome = posebench.run("none", "toy-energy-gap", **options)
+    assert outcome.path.is_file() and not outcome.skipped
+    assert outcome.record.metrics["energy_gap"] == 0.0
+    assert read_result(outcome.path).metrics == outcome.record.metrics
+    again = posebench.run("none", "toy-energy-gap", force=False, **options)
+    assert again.skipped and again.path == outcome.path and again.record is None

@@ -69,7 +69,7 @@ def cmd_prepare_posendf_targets(args: argparse.Namespace) -> int:
     dataset = components.load_dataset(args.dataset, **options)
     out = prepare_posendf_targets(
         dataset, args.out, prior_config=args.prior_config, seed=args.seed,
-        device=resolve_device(args.device or "auto"), quick=args.quick,
+        device=resolve_device(opt.device_of(args)), quick=args.quick,
         progress=make_progress(args.quiet),
     )  # fmt: skip
     print(f"targets -> {out} (train with --prior-config setting train.targets_dir: {out})")

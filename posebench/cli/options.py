@@ -16,6 +16,7 @@ from typing import Any, NoReturn, Protocol
 from posebench.benchmark.spec import (
     DEFAULT_BODY_MODEL,
     DEFAULT_DATASET,
+    DEFAULT_DEVICE,
     DEFAULT_OUT,
     DEFAULT_SEED,
     RunSpec,
@@ -102,6 +103,11 @@ def float_list(text: str) -> list[float]:
 def add_device(parser: Container) -> None:
     """``--device``: auto, cpu, cuda or cuda:N (None when not given)."""
     parser.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
+
+
+def device_of(args: argparse.Namespace) -> str:
+    """The ``--device`` a command without --config was given, else the default (auto)."""
+    return args.device or DEFAULT_DEVICE
 
 
 def add_seed(

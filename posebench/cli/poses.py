@@ -125,7 +125,7 @@ def _load(args: argparse.Namespace) -> tuple[Prior, torch.device]:
     from posebench.core.seeding import seed_everything
 
     seed_everything(args.seed or 0)
-    device = resolve_device(args.device or "auto")
+    device = resolve_device(opt.device_of(args))
     prior = components.load_prior(args.prior, args.checkpoint, args.prior_config, str(device))
     return prior, device
 

@@ -66,7 +66,7 @@ def render_to(
     from posebench.render.files import render_file
 
     settings = settings_from(args)  # checks the settings before the body loads
-    device = resolve_device(args.device or "auto")
+    device = resolve_device(opt.device_of(args))
     body = components.load_body_model(args.body_model, args.body_model_path, str(device))
     return render_file(source, out_dir, body, settings, device=device, **options)
 

@@ -231,7 +231,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     dataset_name = args.dataset or DEFAULT_DATASET
     registry.get("dataset", dataset_name)
     seed_everything(args.seed)
-    device = resolve_device(args.device or "auto")
+    device = resolve_device(opt.device_of(args))
     prior = components.load_prior(
         args.prior, config=args.prior_config, device=str(device), pretrained=False
     )

@@ -88,7 +88,7 @@ def build_viewer(args: argparse.Namespace) -> Viewer:
     get_registry().get("body_model", args.body_model)
     import_viser()
     check_bindable(args.host, args.port)
-    device = str(resolve_device(args.device or "auto"))
+    device = str(resolve_device(opt.device_of(args)))
     body = components.load_body_model(args.body_model, args.body_model_path, device)
     prior = components.load_prior(args.prior, args.checkpoint, args.prior_config, device)
     scene = build_scene(inputs, body, prior, fps=args.fps)

@@ -7,8 +7,8 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import posebench.leaderboard.plots as plots
 from posebench.core.errors import PosebenchError
-from posebench.leaderboard import plots
 from posebench.leaderboard.board import Leaderboard
 
 if TYPE_CHECKING:
