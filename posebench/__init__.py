@@ -12,10 +12,10 @@ from posebench.core.version import __version__
 from posebench.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from posebench.benchmark.runner import RunOutcome
     from posebench.body.base import BodyModel
     from posebench.datasets.base import Dataset
     from posebench.priors.base import Prior
-    from posebench.results import ResultRecord
     from posebench.tasks.base import Task
 
 __all__ = [
@@ -62,8 +62,15 @@ def load_body_model(name: str, path: str | None = None, device: str = "cpu") -> 
     return _load(name, path=path, device=device)
 
 
-def run(prior: str, task: str, **options: Any) -> ResultRecord:
-    """Run one prior on one task and write its result file (see ``benchmark.runner.run``)."""
-    from posebench.benchmark.runner import run as _run
+def run(prior: str, task: str, **options: Any) -> RunOutcome:
+    """Run one prior on one task and write its result file; return where it is and what it holds.
 
-    return _run(prior=prior, task=task, **options)
+    ``options`` are the fields of :class:`posebench.benchmark.spec.RunSpec` (dataset, seed,
+    out, ...), plus ``force`` (default True: re-run an existing result) and ``progress``.
+    """
+    from posebench.benchmark.runner import run as _run
+    from posebench.benchmark.spec import RunSpec
+
+    force = options.pop("force", True)
+    progress = options.pop("progress", None)
+    return _run(RunSpec(prior=prior, task=task, **options), force=force, progress=progress)

@@ -5,8 +5,9 @@ third-party package declares ``[project.entry-points.posebench] name = "module"`
 variable ``POSEBENCH_LOAD_PLUGINS`` restricts which entry points load: a comma-separated list of
 distribution or entry-point names; empty means none (built-ins always load).
 
-The registry is derived from the hooks each time it is asked for (nothing global is mutated by
-plugins), with lazy ``"module:attr"`` targets so listing plugins imports no model code.
+The registry is built from the hooks once and cached; registering or unregistering a plugin, or
+:func:`invalidate_registry`, makes the next :func:`get_registry` build it again. Targets may be
+lazy ``"module:attr"`` strings, so listing plugins imports no model code.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import pluggy
 
-from posebench import hookspecs
-from posebench.core.errors import NotAvailableYetError, PosebenchError, UnknownNameError, suggest
+import posebench.hookspecs as hookspecs
+from posebench.core.errors import PosebenchError, UnknownNameError, suggest
+
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "posebench"
 LOAD_PLUGINS_ENV = "POSEBENCH_LOAD_PLUGINS"
@@ -34,18 +37,16 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "posebench.body.plugin",
 )
 
-#: kind -> hook name. The kinds are the values of ``kind`` in ``posebench plugins --json``.
-KINDS: dict[str, str] = {
+#: What a plugin can register; the values of ``kind`` in ``posebench plugins --json``.
+Kind = Literal["prior", "task", "dataset", "body_model"]
+
+#: kind -> the hook that registers it.
+KINDS: dict[Kind, str] = {
     "prior": "register_priors",
     "task": "register_tasks",
     "dataset": "register_datasets",
     "body_model": "register_body_models",
 }
-
-#: Built-in names posebench plans but does not implement yet. Asking for one gives a clear
-#: "not available yet" line instead of "unknown name", and never an alias to something else.
-#: Remove a name here when its implementation lands.
-PLANNED: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
@@ -64,7 +65,7 @@ class PluginInfo:
 class Entry:
     """One registered component: a prior, task, dataset or body model."""
 
-    kind: str
+    kind: Kind
     name: str
     target: Any = field(repr=False)
     summary: str
@@ -87,6 +88,17 @@ class Entry:
             ) from exc
         return obj
 
+    def load_class(self, base: type[T]) -> type[T]:
+        """The registered class, checked to subclass ``base`` (the contract of its kind)."""
+        target = self.load()
+        if not (isinstance(target, type) and issubclass(target, base)):
+            raise PosebenchError(
+                f"plugin '{self.plugin.name}' registered {self.kind.replace('_', ' ')} "
+                f"'{self.name}' as {target!r}, which is not a subclass of "
+                f"{base.__module__}.{base.__name__}"
+            )
+        return target
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON form used by ``posebench plugins --json``."""
         return {
@@ -103,20 +115,20 @@ class Entry:
 class Registry:
     """Everything the plugins registered, by kind and name."""
 
-    def __init__(self, entries: dict[str, dict[str, Entry]]) -> None:
+    def __init__(self, entries: dict[Kind, dict[str, Entry]]) -> None:
         self._entries = entries
 
-    def names(self, kind: str) -> list[str]:
+    def names(self, kind: Kind) -> list[str]:
         """Registered names of one kind, sorted."""
         return sorted(self._entries[kind])
 
-    def entries(self, kind: str | None = None) -> Iterator[Entry]:
+    def entries(self, kind: Kind | None = None) -> Iterator[Entry]:
         """All entries of one kind (or of every kind), sorted by kind then name."""
         for k in [kind] if kind else list(KINDS):
             for name in self.names(k):
                 yield self._entries[k][name]
 
-    def get(self, kind: str, name: str) -> Entry:
+    def get(self, kind: Kind, name: str) -> Entry:
         """The entry for ``name``; a one-line error with "did you mean" when there is none."""
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}")
@@ -125,23 +137,32 @@ class Registry:
             return found
         label = kind.replace("_", " ")
         available = ", ".join(self.names(kind)) or "none"
-        if name in PLANNED.get(kind, {}):
-            raise NotAvailableYetError(
-                f"{label} '{name}' ({PLANNED[kind][name]}) is not available yet in posebench "
-                f"{_posebench_version()}; available {label}s: {available}"
-            )
         raise UnknownNameError(
-            f"unknown {label} '{name}'{suggest(name, [*self.names(kind), *PLANNED.get(kind, {})])}"
+            f"unknown {label} '{name}'{suggest(name, self.names(kind))}"
             f"; available {label}s: {available} (see 'posebench plugins')"
         )
 
 
 # --- the plugin manager ------------------------------------------------------------------------
 
-pm = pluggy.PluginManager(hookspecs.PROJECT)
+
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager; any change to the registered plugins invalidates the cached registry."""
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        invalidate_registry()
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        invalidate_registry()
+        return super().unregister(plugin, name)
+
+
+pm = _PluginManager(hookspecs.PROJECT)
 pm.add_hookspecs(hookspecs)
 
 _loaded = False
+_registry: Registry | None = None
 _plugin_info: dict[str, PluginInfo] = {}
 #: Entry points that failed to load: (entry point name, one-line reason).
 failed_plugins: list[tuple[str, str]] = []
@@ -222,6 +243,19 @@ def reset() -> None:
     _plugin_info.clear()
     failed_plugins.clear()
     _loaded = False
+    invalidate_registry()
+
+
+def invalidate_registry() -> None:
+    """Drop the cached registry: the next :func:`get_registry` asks every plugin again."""
+    global _registry
+    _registry = None
+
+
+def register_plugin(plugin: Any, name: str) -> None:
+    """Register ``plugin`` (a module or object with hook implementations) beside the loaded ones."""
+    load_plugins()
+    pm.register(plugin, name=name)
 
 
 def plugin_info(plugin_name: str) -> PluginInfo:
@@ -231,7 +265,7 @@ def plugin_info(plugin_name: str) -> PluginInfo:
     return _plugin_info.get(plugin_name, PluginInfo(plugin_name, module, None, None))
 
 
-def _make_register(kind: str, info: PluginInfo, entries: dict[str, Entry]) -> Callable[..., None]:
+def _make_register(kind: Kind, info: PluginInfo, entries: dict[str, Entry]) -> Callable[..., None]:
     def register(name: str, target: Any, *, summary: str = "", version: str | None = None) -> None:
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise PosebenchError(
@@ -250,9 +284,16 @@ def _make_register(kind: str, info: PluginInfo, entries: dict[str, Entry]) -> Ca
 
 
 def get_registry() -> Registry:
-    """Build the registry by calling every plugin's ``register_*`` hooks."""
+    """The registry: built once by calling every plugin's ``register_*`` hooks, then cached."""
+    global _registry
+    if _registry is None:
+        _registry = _build_registry()
+    return _registry
+
+
+def _build_registry() -> Registry:
     load_plugins()
-    entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    entries: dict[Kind, dict[str, Entry]] = {kind: {} for kind in KINDS}
     for kind, hook_name in KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             info = plugin_info(impl.plugin_name)
@@ -268,6 +309,6 @@ def get_registry() -> Registry:
     return Registry(entries)
 
 
-def get(kind: str, name: str) -> Entry:
+def get(kind: Kind, name: str) -> Entry:
     """Shortcut: ``get_registry().get(kind, name)``."""
     return get_registry().get(kind, name)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from posebench.core.atomic import atomic_write_json
 from posebench.core.errors import InputError
@@ -28,28 +28,119 @@ SCHEMA_VERSION = 1
 SIZES = ("quick", "full")
 
 
+class _PriorRecord(TypedDict):
+    name: str
+    version: str
+    plugin: str
+    checkpoint: str | None
+    checkpoint_sha256: str | None
+    config: dict[str, Any]
+    energy_weight: float | None
+    energy_weight_source: str | None
+
+
+class PriorRecord(_PriorRecord, total=False):
+    """The prior (or outside method) that made the numbers, with the energy weight it used.
+
+    A scored outside method has plugin ``external``, its predictions file as ``checkpoint`` and
+    no ``energy_weight_file``; a run records the tuned-weight file it used there (or null).
+    """
+
+    energy_weight_file: str | None
+
+
+class MetricRecord(TypedDict):
+    """A declared metric: its unit and which direction is better."""
+
+    unit: str
+    higher_is_better: bool
+
+
+class TaskRecord(TypedDict):
+    """The task, its protocol and full config, and every metric it declares."""
+
+    name: str
+    version: str
+    protocol: str
+    config: dict[str, Any]
+    main_metric: str
+    metrics: dict[str, MetricRecord]
+
+
+class DatasetRecord(TypedDict):
+    """The data: the split scored, the content hash that keeps different data apart, provenance."""
+
+    name: str
+    version: str
+    split: str
+    content_hash: str
+    provenance: dict[str, Any]
+
+
+class BodyModelRecord(TypedDict):
+    """The body model that turned poses into joints and vertices."""
+
+    name: str
+    version: str
+
+
+class _DeviceRecord(TypedDict):
+    type: str
+    name: str
+
+
+class DeviceRecord(_DeviceRecord, total=False):
+    """Where it ran: ``cuda`` with the GPU's model and ``index``, or ``cpu`` with ``threads``."""
+
+    index: int
+    threads: int
+
+
+class TimingsRecord(TypedDict, total=False):
+    """Seconds spent loading the parts (runs only) and running or scoring the task."""
+
+    load_s: float
+    run_s: float
+
+
+class GitRecord(TypedDict):
+    """The posebench checkout's commit and dirty flag (null for an installed package)."""
+
+    commit: str | None
+    dirty: bool | None
+
+
+class EnvironmentRecord(TypedDict):
+    """Versions that can change numbers, and the command line's arguments."""
+
+    python: str
+    torch: str
+    numpy: str
+    platform: str
+    argv: list[str]
+
+
 @dataclass
 class ResultRecord:
     """Everything needed to trust, compare and reproduce one run's numbers."""
 
-    prior: dict[str, Any]  # name, version, plugin, checkpoint, checkpoint_sha256, config,
-    #                        energy_weight, energy_weight_source
-    task: dict[str, Any]  # name, version, protocol, config, main_metric, metrics (unit, direction)
-    dataset: dict[str, Any]  # name, version, split, content_hash
-    body_model: dict[str, Any]  # name, version
+    prior: PriorRecord
+    task: TaskRecord
+    dataset: DatasetRecord
+    body_model: BodyModelRecord
     seed: int
     size: str  # "quick" or "full"
-    device: dict[str, Any]  # type, name
+    device: DeviceRecord
     metrics: dict[str, float | None]
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: TimingsRecord = field(default_factory=TimingsRecord)
     inputs_hash: str | None = None
     not_supported: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     posebench_version: str = ""
-    git: dict[str, Any] = field(default_factory=dict)  # commit, dirty (None outside a checkout)
+    git: GitRecord = field(default_factory=dict)
     created: str = ""
-    environment: dict[str, Any] = field(default_factory=dict)
+    environment: EnvironmentRecord = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.posebench_version:
@@ -150,7 +241,7 @@ def read_result(path: str | Path) -> ResultRecord:
 
 
 @lru_cache(maxsize=1)
-def git_info() -> dict[str, Any]:
+def git_info() -> GitRecord:
     """The posebench checkout's commit and dirty flag, or nulls for an installed package."""
     package_dir = PACKAGE_DIR
     try:
@@ -170,7 +261,7 @@ def git_info() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def environment_info() -> dict[str, Any]:
+def environment_info() -> EnvironmentRecord:
     """Versions that can change numbers: python, torch, numpy, the platform."""
     import numpy
     import torch

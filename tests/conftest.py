@@ -34,16 +34,8 @@ def clean_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def planned_prior(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A prior name planned for a later version (posebench itself plans none right now)."""
-    monkeypatch.setitem(plugins.PLANNED["prior"], "future-prior", "a prior planned for later")
-    return "future-prior"
-
-
-@pytest.fixture
 def toy_plugin() -> ModuleType:
     """The toy plugin, registered for the duration of one test."""
     module = load_toy_module()
-    plugins.load_plugins()
-    plugins.pm.register(module, name="toy-plugin")
+    plugins.register_plugin(module, name="toy-plugin")
     return module

@@ -276,16 +276,16 @@ def test_baked_forward_matches_anny(body64):
 
 
 def test_bake_command_errors_are_one_line(tmp_path, capsys, monkeypatch):
-    from posebench.build import anny_bake as bake
+    from posebench.cli.main import main
 
-    assert bake.main(["--out", str(tmp_path / "b.npz"), "--phenotype", "age"]) == 2
+    assert main(["body", "bake", "--out", str(tmp_path / "b.npz"), "--phenotype", "age"]) == 2
     assert "--phenotype takes NAME=VALUE" in capsys.readouterr().err
-    assert bake.main(["--out", str(tmp_path / "b.npz"), "--phenotype", "shoe=1"]) == 2
+    assert main(["body", "bake", "--out", str(tmp_path / "b.npz"), "--phenotype", "shoe=1"]) == 2
     assert "unknown anny phenotype 'shoe'" in capsys.readouterr().err
-    assert bake.main(["--out", str(tmp_path / "b.npz"), "--phenotype", "age=1.5"]) == 2
+    assert main(["body", "bake", "--out", str(tmp_path / "b.npz"), "--phenotype", "age=1.5"]) == 2
     assert "must be in [0, 1]" in capsys.readouterr().err
     monkeypatch.setitem(__import__("sys").modules, "anny", None)  # as if anny were not installed
-    assert bake.main(["--out", str(tmp_path / "b.npz")]) == 2
+    assert main(["body", "bake", "--out", str(tmp_path / "b.npz")]) == 2
     err = capsys.readouterr().err
     assert "needs the anny package" in err and "posebench[bake]" in err and err.count("\n") == 1
     assert not (tmp_path / "b.npz").exists()

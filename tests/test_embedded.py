@@ -398,7 +398,6 @@ def test_contract_registry_and_hash(dataset: EmbeddedDataset) -> None:
     check_dataset(dataset)
     registry = plugins.get_registry()
     assert "embedded" in registry.names("dataset")
-    assert "embedded" not in plugins.PLANNED["dataset"]
     loaded = components.load_dataset("embedded")
     assert isinstance(loaded, EmbeddedDataset)
     assert loaded.content_hash() == dataset.content_hash()

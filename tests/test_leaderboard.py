@@ -7,6 +7,7 @@ import re
 
 import torch
 
+import posebench
 from posebench.core.npzio import write_npz
 from posebench.leaderboard import BOLD, collect_results, leaderboard_tables, render
 from posebench.render import decode_png
@@ -106,7 +107,8 @@ def test_html_page_has_tables_charts_and_pictures_of_samples(tmp_path):
     files = board.arrays["sample@default"]
     assert files["posendf"].name == "seed1.npz" and files["none"].name == "seed0.npz"
 
-    page = render([board], "html")
+    assert "data:image/png" not in render([board], "html")  # no body model given: no pictures
+    page = render([board], "html", body_model=posebench.load_body_model)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<b>11 ± 1.4 (n=2)</b>" in page and "**" not in page
     assert page.count("<svg") == 2  # one chart per task

@@ -6,7 +6,7 @@ import pytest
 
 import posebench
 from posebench import hookspecs, plugins
-from posebench.core.errors import NotAvailableYetError, PosebenchError, UnknownNameError
+from posebench.core.errors import PosebenchError, UnknownNameError
 
 
 def test_builtins_register_through_the_hooks():
@@ -22,18 +22,28 @@ def test_builtins_register_through_the_hooks():
 
 def test_registered_names_are_implemented():
     """Nothing is registered that cannot be loaded: every target imports and is the right type."""
-    from posebench.benchmark.components import _class_of
-    from posebench.body.base import BodyModel
-    from posebench.datasets.base import Dataset
-    from posebench.priors.base import Prior
-    from posebench.tasks.base import Task
+    from posebench.benchmark.components import BASES
 
-    bases = {"prior": Prior, "task": Task, "dataset": Dataset, "body_model": BodyModel}
     for entry in plugins.get_registry().entries():
-        _class_of(entry, bases[entry.kind])
-        assert entry.name not in plugins.PLANNED[entry.kind], (
-            f"{entry.name} is implemented: remove it from PLANNED"
-        )
+        assert issubclass(entry.load_class(BASES[entry.kind]), BASES[entry.kind])
+
+
+def test_registry_is_built_once_and_rebuilt_after_a_change():
+    registry = plugins.get_registry()
+    assert plugins.get_registry() is registry  # cached
+
+    class Extra:
+        @posebench.hookimpl
+        def register_tasks(self, register):
+            register("extra-task", "somewhere:Task")
+
+    plugins.register_plugin(Extra(), name="extra-plugin")
+    rebuilt = plugins.get_registry()
+    assert rebuilt is not registry and "extra-task" in rebuilt.names("task")
+    plugins.invalidate_registry()
+    assert plugins.get_registry() is not rebuilt
+    plugins.pm.unregister(name="extra-plugin")  # any change to the plugins drops the cache too
+    assert "extra-task" not in plugins.get_registry().names("task")
 
 
 def test_toy_plugin_components_are_listed(toy_plugin):
@@ -60,8 +70,7 @@ def test_duplicate_name_names_both_plugins():
         def register_priors(self, register):
             register("none", "somewhere:Else")
 
-    plugins.load_plugins()
-    plugins.pm.register(Clash(), name="clash-plugin")
+    plugins.register_plugin(Clash(), name="clash-plugin")
     with pytest.raises(PosebenchError) as excinfo:
         plugins.get_registry()
     message = str(excinfo.value)
@@ -76,21 +85,13 @@ def test_unknown_name_suggests_the_closest():
     assert "\n" not in str(excinfo.value)
 
 
-def test_planned_name_says_not_available_yet(planned_prior):
-    with pytest.raises(NotAvailableYetError) as excinfo:
-        plugins.get("prior", planned_prior)
-    message = str(excinfo.value)
-    assert "not available yet" in message and "planned for later" in message
-
-
 def test_invalid_name_is_refused():
     class Bad:
         @posebench.hookimpl
         def register_tasks(self, register):
             register("Bad Name", object)
 
-    plugins.load_plugins()
-    plugins.pm.register(Bad(), name="bad-plugin")
+    plugins.register_plugin(Bad(), name="bad-plugin")
     with pytest.raises(PosebenchError, match="bad-plugin.*invalid task name"):
         plugins.get_registry()
 
@@ -101,8 +102,7 @@ def test_misspelt_hook_is_refused_by_check_pending():
         def register_prior(self, register):  # no such hook: register_priors
             pass
 
-    plugins.load_plugins()
-    plugins.pm.register(Misspelt(), name="misspelt-plugin")
+    plugins.register_plugin(Misspelt(), name="misspelt-plugin")
     with pytest.raises(PosebenchError, match="misspelt-plugin"):
         plugins.check_pending()
 
@@ -113,8 +113,7 @@ def test_plugin_that_crashes_while_registering_is_named():
         def register_datasets(self, register):
             raise RuntimeError("boom")
 
-    plugins.load_plugins()
-    plugins.pm.register(Crashing(), name="crashing-plugin")
+    plugins.register_plugin(Crashing(), name="crashing-plugin")
     with pytest.raises(PosebenchError, match="crashing-plugin.*register_datasets.*boom"):
         plugins.get_registry()
 
@@ -125,8 +124,7 @@ def test_lazy_target_that_does_not_import_is_a_clear_error():
         def register_priors(self, register):
             register("ghost", "no_such_module_xyz:Ghost")
 
-    plugins.load_plugins()
-    plugins.pm.register(Lazy(), name="lazy-plugin")
+    plugins.register_plugin(Lazy(), name="lazy-plugin")
     entry = plugins.get("prior", "ghost")  # listing works without importing
     with pytest.raises(PosebenchError, match="lazy-plugin.*no_such_module_xyz"):
         entry.load()
@@ -140,7 +138,6 @@ def test_registering_a_non_prior_class_is_refused():
         def register_priors(self, register):
             register("not-a-prior", dict)
 
-    plugins.load_plugins()
-    plugins.pm.register(NotAPrior(), name="wrong-type-plugin")
+    plugins.register_plugin(NotAPrior(), name="wrong-type-plugin")
     with pytest.raises(PosebenchError, match="not a subclass of posebench.priors.base.Prior"):
         load_prior("not-a-prior")

@@ -13,7 +13,7 @@ from posebench.body.anny import AnnyBody
 from posebench.cli.main import main
 from posebench.core.npzio import write_npz
 from posebench.datasets.pose_files import write_poses
-from posebench.render import Camera, RenderSettings, decode_png, encode_png, render_poses, tile
+from posebench.render import OrbitCamera, RenderSettings, decode_png, encode_png, render_poses, tile
 from posebench.render.files import strip_indices
 from posebench.render.raster import rasterize, shade_mesh
 
@@ -82,7 +82,7 @@ def test_rasterizer_covers_a_triangle_exactly_and_keeps_the_nearest_face():
 
 
 def test_camera_looks_at_its_target_with_x_right_and_y_up():
-    camera = Camera(100, 100, azimuth_deg=0.0, elevation_deg=0.0)
+    camera = OrbitCamera(100, 100, azimuth_deg=0.0, elevation_deg=0.0)
     target = torch.tensor([0.3, 1.0, -0.2])
     points = target + torch.tensor([[0.0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 1.0]])
     x, y, depth = camera.project(points, target).T
@@ -93,7 +93,7 @@ def test_camera_looks_at_its_target_with_x_right_and_y_up():
 
 
 def test_shading_is_brighter_where_the_surface_turns_towards_the_light():
-    camera = Camera(32, 32, azimuth_deg=0.0, elevation_deg=0.0)
+    camera = OrbitCamera(32, 32, azimuth_deg=0.0, elevation_deg=0.0)
     quad = torch.tensor([[-1, -1, 0], [1, -1, 0], [1, 1, 0], [-1, 1, 0]], dtype=torch.float32)
     faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
 

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 import yaml
 
-from posebench.benchmark.tune import apply_tuned, tuned_path
+from posebench.benchmark.tuned import apply_tuned, tuned_path
 from posebench.cli.main import main
 from posebench.core.errors import ConfigError
 from posebench.results import read_result

@@ -5,19 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from posebench.core.errors import InputError, PosebenchError
-from posebench.plugins import Entry, get_registry
+from posebench.body.base import BodyModel
+from posebench.core.device import resolve_device
+from posebench.core.errors import InputError
+from posebench.datasets.base import Dataset
+from posebench.plugins import Kind, get_registry
+from posebench.priors.base import Prior
+from posebench.tasks.base import Task
 
-
-def _class_of(entry: Entry, base: type) -> type:
-    target = entry.load()
-    if not (isinstance(target, type) and issubclass(target, base)):
-        raise PosebenchError(
-            f"plugin '{entry.plugin.name}' registered {entry.kind.replace('_', ' ')} "
-            f"'{entry.name}' "
-            f"as {target!r}, which is not a subclass of {base.__module__}.{base.__name__}"
-        )
-    return target
+#: The class every registration of a kind must subclass.
+BASES: dict[Kind, type] = {
+    "prior": Prior,
+    "task": Task,
+    "dataset": Dataset,
+    "body_model": BodyModel,
+}
 
 
 def load_prior(
@@ -26,12 +28,9 @@ def load_prior(
     config: str | Path | dict[str, Any] | None = None,
     device: str = "cpu",
     pretrained: bool = True,
-) -> Any:
+) -> Prior:
     """A prior by name with ``checkpoint``, else (if ``pretrained``) the shipped one."""
-    from posebench.core.device import resolve_device
-    from posebench.priors.base import Prior
-
-    cls = _class_of(get_registry().get("prior", name), Prior)
+    cls = get_registry().get("prior", name).load_class(Prior)
     prior = cls(config=config)
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
@@ -45,24 +44,17 @@ def load_prior(
     return prior.to(resolve_device(device))
 
 
-def load_task(name: str) -> Any:
+def load_task(name: str) -> Task:
     """A task by name."""
-    from posebench.tasks.base import Task
-
-    return _class_of(get_registry().get("task", name), Task)()
+    return get_registry().get("task", name).load_class(Task)()
 
 
-def load_dataset(name: str, **options: Any) -> Any:
+def load_dataset(name: str, **options: Any) -> Dataset:
     """A dataset by name; ``options`` (e.g. ``amass_dir``) go to its constructor."""
-    from posebench.datasets.base import Dataset
-
-    return _class_of(get_registry().get("dataset", name), Dataset)(**options)
+    return get_registry().get("dataset", name).load_class(Dataset)(**options)
 
 
-def load_body_model(name: str, path: str | Path | None = None, device: str = "cpu") -> Any:
+def load_body_model(name: str, path: str | Path | None = None, device: str = "cpu") -> BodyModel:
     """A body model by name; ``path`` points at model files for bodies that need them (SMPL)."""
-    from posebench.body.base import BodyModel
-    from posebench.core.device import resolve_device
-
-    cls = _class_of(get_registry().get("body_model", name), BodyModel)
+    cls = get_registry().get("body_model", name).load_class(BodyModel)
     return cls(path=path, device=resolve_device(device))

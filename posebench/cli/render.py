@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from posebench.render.scene import MODES, RenderSettings
+from posebench.benchmark.spec import DEFAULT_BODY_MODEL
+from posebench.cli import options as opt
+from posebench.render.settings import MODES, RenderSettings
+
+if TYPE_CHECKING:
+    from posebench.render.files import Rendered
 
 
 def add_picture_options(parser: argparse.ArgumentParser) -> None:
@@ -18,8 +23,7 @@ def add_picture_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--elevation", type=float, default=10.0, help="camera elevation, degrees (10)"
     )
-    group.add_argument("--body-model", dest="body_model", default="anny", help="body (anny)")
-    group.add_argument("--body-model-path", dest="body_model_path", help="folder of SMPL files")
+    opt.add_body_options(group, help=f"body ({DEFAULT_BODY_MODEL})")
 
 
 def add_render_flag(parser: argparse.ArgumentParser) -> None:
@@ -34,17 +38,17 @@ def add_render_flag(parser: argparse.ArgumentParser) -> None:
     add_picture_options(parser)
 
 
-def add_parser(commands: Any, add_runtime: Any) -> None:
+def add_parsers(commands: opt.Commands) -> None:
     """Register ``posebench render`` on the subcommand parser."""
     p = commands.add_parser("render", help="draw poses, projection steps or paths as PNG pictures")
     p.add_argument("--input", required=True, help="pose, motion, --save-steps or path npz file")
-    p.add_argument("--out", required=True, help="folder for the PNG files")
+    opt.add_out(p, help="folder for the PNG files", required=True)
     p.add_argument("--limit", type=int, default=64, help="at most this many poses/strips (64)")
     p.add_argument("--every", type=int, default=1, help="every k-th pose or path (1)")
     p.add_argument("--frames", type=int, default=6, help="steps shown per strip (6)")
     p.add_argument("--columns", type=int, default=8, help="pictures per row of grid.png (8)")
     add_picture_options(p)
-    add_runtime(p)
+    opt.add_runtime(p)
     p.set_defaults(handler=cmd_render)
 
 
@@ -53,14 +57,16 @@ def settings_from(args: argparse.Namespace) -> RenderSettings:
     return RenderSettings(args.mode, args.size, args.azimuth, args.elevation)
 
 
-def render_to(args: argparse.Namespace, source: str | Path, out_dir: str | Path, **options: Any):
+def render_to(
+    args: argparse.Namespace, source: str | Path, out_dir: str | Path, **options: Any
+) -> Rendered:
     """Render ``source`` into ``out_dir`` with the command's settings, body and device."""
     from posebench.benchmark import components
     from posebench.core.device import resolve_device
     from posebench.render.files import render_file
 
     settings = settings_from(args)  # checks the settings before the body loads
-    device = resolve_device(args.device or "auto")
+    device = resolve_device(opt.device_of(args))
     body = components.load_body_model(args.body_model, args.body_model_path, str(device))
     return render_file(source, out_dir, body, settings, device=device, **options)
 

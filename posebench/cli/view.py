@@ -8,14 +8,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
+from posebench.benchmark.spec import DEFAULT_BODY_MODEL
+from posebench.cli import options as opt
 from posebench.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from posebench.viz.viewer import Viewer
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def add_parser(commands: Any) -> None:
+def add_parsers(commands: opt.Commands) -> None:
     """Register ``view`` on the ``posebench`` subcommand parser."""
     p = commands.add_parser(
         "view", help="watch poses, projection steps and motion in the browser (extra viz)"
@@ -25,12 +30,11 @@ def add_parser(commands: Any) -> None:
         help="pose, --save-steps, motion or AMASS npz files, or a dataset name (embedded); "
         "several are shown side by side on one frame slider",
     )  # fmt: skip
-    p.add_argument("--prior", default="posendf", help="prior whose distance is shown "
-                   "(default posendf; none shows 0)")  # fmt: skip
-    p.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
-    p.add_argument("--prior-config", dest="prior_config", help="YAML overriding prior config")
-    p.add_argument("--body-model", dest="body_model", default="anny", help="anny or smpl")
-    p.add_argument("--body-model-path", dest="body_model_path", help="folder of SMPL files")
+    opt.add_prior(p, default="posendf",
+                  help="prior whose distance is shown (default posendf; none shows 0)")  # fmt: skip
+    opt.add_checkpoint(p)
+    opt.add_prior_config(p, help="YAML overriding prior config")
+    opt.add_body_options(p, help=f"{DEFAULT_BODY_MODEL} or smpl")
     p.add_argument("--split", default="test", help="split of a dataset input (default test)")
     p.add_argument("--sequence", type=int, default=0, help="which motion of that split (0)")
     p.add_argument("--up", choices=("auto", "y", "z"), default="auto",
@@ -42,7 +46,7 @@ def add_parser(commands: Any) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free one)")
-    p.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    opt.add_device(p)
     p.set_defaults(handler=cmd_view)
 
 
@@ -64,7 +68,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_viewer(args: argparse.Namespace) -> Any:
+def build_viewer(args: argparse.Namespace) -> Viewer:
     """The running viewer for parsed ``view`` options, without blocking (tests use this)."""
     from posebench.benchmark import components
     from posebench.core.device import resolve_device
@@ -84,7 +88,7 @@ def build_viewer(args: argparse.Namespace) -> Any:
     get_registry().get("body_model", args.body_model)
     import_viser()
     check_bindable(args.host, args.port)
-    device = str(resolve_device(args.device or "auto"))
+    device = str(resolve_device(opt.device_of(args)))
     body = components.load_body_model(args.body_model, args.body_model_path, device)
     prior = components.load_prior(args.prior, args.checkpoint, args.prior_config, device)
     scene = build_scene(inputs, body, prior, fps=args.fps)

@@ -17,10 +17,6 @@ class UnknownNameError(PosebenchError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class NotAvailableYetError(PosebenchError):
-    """A built-in part that posebench plans but does not implement in this version."""
-
-
 class ConfigError(PosebenchError):
     """A configuration file or value that is missing, malformed or has unknown keys."""
 

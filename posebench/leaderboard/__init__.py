@@ -1,5 +1,7 @@
 """Results folder -> DataFrame -> Markdown / HTML / CSV leaderboards (a pure function)."""
 
-from posebench.leaderboard.table import BOLD, collect_results, leaderboard_tables, render
+from posebench.leaderboard.board import BOLD, Leaderboard
+from posebench.leaderboard.formats import FORMATS, render
+from posebench.leaderboard.table import collect_results, leaderboard_tables
 
-__all__ = ["BOLD", "collect_results", "leaderboard_tables", "render"]
+__all__ = ["BOLD", "FORMATS", "Leaderboard", "collect_results", "leaderboard_tables", "render"]

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import posebench.leaderboard.plots as plots
 from posebench.core.errors import PosebenchError
-from posebench.leaderboard import plots
+from posebench.leaderboard.board import Leaderboard
 
 if TYPE_CHECKING:
-    from posebench.leaderboard.table import Leaderboard
+    from posebench.body.base import BodyModel
+
+#: Makes the body model of a name (what draws the pictures of sampled poses).
+BodyFactory = Callable[[str], "BodyModel"]
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
@@ -44,15 +49,15 @@ def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: b
     return "\n".join(parts)
 
 
-def _poses_section(board: Leaderboard) -> str:
-    from posebench.leaderboard.poses import sample_rows
-
+def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
     files = next((f for task, f in board.arrays.items() if task.startswith("sample@")), None)
-    if not files:
+    if not files or body_model is None:
         return ""
+    from posebench.leaderboard.poses import sample_rows  # torch: only when there are pictures
+
     order = [str(p) for p in board.display["prior"]]
     try:
-        rows = sample_rows(files, board.body_model, order)
+        rows = sample_rows(files, body_model(board.body_model), order)
     except PosebenchError as exc:
         return f"<h3>Sampled poses</h3><p class='note'>No pictures: {html.escape(str(exc))}</p>"
     figures = "".join(
@@ -66,8 +71,12 @@ def _poses_section(board: Leaderboard) -> str:
     return f"<h3>Sampled poses</h3>\n{figures}"
 
 
-def html_document(boards: list[Leaderboard], title: str = "posebench leaderboard") -> str:
-    """A standalone HTML page: per table its caption, summary, warnings, tasks, charts, poses."""
+def html_document(
+    boards: list[Leaderboard], title: str = "posebench leaderboard",
+    body_model: BodyFactory | None = None,
+) -> str:  # fmt: skip
+    """A standalone HTML page: per table its caption, summary, warnings, tasks, charts, and
+    pictures of sampled poses drawn with ``body_model(name)`` (none without it)."""
     plot = plots.matplotlib_available()
     sections = []
     for board in boards:
@@ -78,7 +87,7 @@ def html_document(boards: list[Leaderboard], title: str = "posebench leaderboard
         sections.append(
             f"<section><h2>{html.escape(heading)}</h2>\n"
             f"<p class='caption'>{html.escape(board.caption)}</p>\n{_table(board.display)}\n"
-            f"{warnings}\n{tasks}\n{_poses_section(board)}</section>"
+            f"{warnings}\n{tasks}\n{_poses_section(board, body_model)}</section>"
         )
     note = (
         ""

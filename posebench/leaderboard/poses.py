@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from posebench.body.base import BodyModel
 from posebench.core.errors import PosebenchError
 from posebench.datasets.pose_files import read_poses
 from posebench.render.png import encode_png
-from posebench.render.scene import RenderSettings, render_poses, tile
+from posebench.render.scene import render_poses, tile
+from posebench.render.settings import RenderSettings
 
 
 @dataclass
@@ -22,13 +24,10 @@ class PoseRow:
 
 
 def sample_rows(
-    files: dict[str, Path], body_model: str, order: list[str], per_prior: int = 8,
+    files: dict[str, Path], body: BodyModel, order: list[str], per_prior: int = 8,
     size: int = 144,
 ) -> list[PoseRow]:  # fmt: skip
     """The first ``per_prior`` kept samples of each prior in ``order``, as one PNG row each."""
-    from posebench.benchmark import components
-
-    body = components.load_body_model(body_model)
     settings = RenderSettings(size=size)
     rows = []
     for prior in order:

@@ -9,18 +9,14 @@ sets are reported as warnings under the table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from posebench.core.errors import InputError
+from posebench.leaderboard.board import Leaderboard
 from posebench.results import read_result
-
-FORMATS = ("md", "html", "csv")
-#: How the best value of a column is marked, per output.
-BOLD = {"md": ("**", "**"), "html": ("<b>", "</b>"), "rich": ("[bold]", "[/bold]")}
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
@@ -57,22 +53,6 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
             f"no result files (seed*.json) under {results_dir}; run 'posebench run' first"
         )
     return pd.DataFrame(rows)
-
-
-@dataclass
-class Leaderboard:
-    """One table: its caption, the numbers (tidy), the display frame and warnings."""
-
-    dataset: str
-    body_model: str
-    size: str
-    caption: str
-    stats: pd.DataFrame  # prior, task, metric, unit, higher_is_better, main, mean, std, n
-    display: pd.DataFrame  # priors as rows: rank and every task's main metric
-    per_task: dict[str, pd.DataFrame] = field(default_factory=dict)  # all metrics of each task
-    warnings: list[str] = field(default_factory=list)
-    #: task -> prior -> the arrays file (``seed<k>.npz``) of the prior's lowest seed with one
-    arrays: dict[str, dict[str, Path]] = field(default_factory=dict)
 
 
 def _column_label(task: str, metric: str, unit: str, higher: bool, main: bool) -> str:
@@ -187,39 +167,3 @@ def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd
     frame = frame.sort_values("rank").rename_axis("prior").reset_index()
     frame["rank"] = frame["rank"].astype("Int64")
     return frame.fillna("—")  # no result for this prior
-
-
-def render(boards: list[Leaderboard], fmt: str) -> str:
-    """All tables in one document: ``md``, ``html`` (a page with charts and pose pictures) or
-    ``csv`` (tidy numbers). Build the boards with ``bold=BOLD[fmt]`` so best values show as such.
-    """
-    if fmt not in FORMATS:
-        raise InputError(f"unknown leaderboard format '{fmt}'; use one of {', '.join(FORMATS)}")
-    if fmt == "csv":
-        frames = [
-            b.stats.assign(dataset=b.dataset, body_model=b.body_model, size=b.size) for b in boards
-        ]
-        return pd.concat(frames, ignore_index=True).to_csv(index=False)
-    if fmt == "html":
-        from posebench.leaderboard.html_page import html_document
-
-        return html_document(boards)
-    parts = []
-    for board in boards:
-        title = f"{board.dataset} · {board.body_model} · {board.size}"
-        notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
-        tasks = "".join(
-            f"\n\n#### {task}\n\n{_markdown(frame)}" for task, frame in board.per_task.items()
-        )
-        parts.append(f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}{tasks}")
-    return "\n\n".join(parts) + "\n"
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|")
-
-    header = "| " + " | ".join(cell(c) for c in table.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *body])

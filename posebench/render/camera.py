@@ -1,4 +1,6 @@
-"""A pinhole camera looking at a point from an azimuth and an elevation (y up, body facing +z)."""
+"""An orbit camera for pictures of poses: a pinhole looking at a point from an azimuth and an
+elevation (y up, body facing +z). Not the camera that image fitting estimates.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import torch
 
 
 @dataclass(frozen=True)
-class Camera:
+class OrbitCamera:
     """Pinhole camera ``distance`` metres from its target; azimuth 0 looks at the body's front.
 
     The defaults frame a 1.8 m body with its arms out (2.4 m across at the target) in a square
@@ -28,9 +30,9 @@ class Camera:
         """Focal length in pixels (square pixels, vertical field of view ``fov_deg``)."""
         return 0.5 * self.height / math.tan(math.radians(self.fov_deg) / 2)
 
-    def scaled(self, factor: int) -> Camera:
+    def scaled(self, factor: int) -> OrbitCamera:
         """The same view at ``factor`` times the resolution (for supersampling)."""
-        return Camera(
+        return OrbitCamera(
             self.width * factor, self.height * factor, self.fov_deg, self.distance,
             self.azimuth_deg, self.elevation_deg,
         )  # fmt: skip

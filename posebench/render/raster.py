@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from posebench.render.camera import Camera
+from posebench.render.camera import OrbitCamera
 
 _FACE_BITS = 24  # faces per mesh < 16.7 M; depth is quantised above these bits
 _DEPTH_SCALE = 1e4  # depth quantum 0.1 mm
@@ -140,7 +140,7 @@ def _lambert(normal: torch.Tensor) -> torch.Tensor:
 def shade_mesh(
     vertices: torch.Tensor,
     faces: torch.Tensor,
-    camera: Camera,
+    camera: OrbitCamera,
     target: torch.Tensor,
     color: tuple[float, float, float],
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,7 +163,7 @@ def shade_skeleton(
     joints: torch.Tensor,
     parents: torch.Tensor,
     colors: torch.Tensor,
-    camera: Camera,
+    camera: OrbitCamera,
     target: torch.Tensor,
     radius: float = 0.022,
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from posebench.body.base import BodyModel
-from posebench.core.errors import ConfigError
-from posebench.render.camera import Camera
 from posebench.render.raster import shade_mesh, shade_skeleton
+from posebench.render.settings import RenderSettings
 
-MODES = ("mesh", "skeleton")
 MESH_COLOR = (0.62, 0.74, 0.90)  # light blue clay
 LEFT_COLOR, RIGHT_COLOR, CENTRE_COLOR = (0.20, 0.45, 0.85), (0.85, 0.30, 0.25), (0.35, 0.35, 0.35)
 BACKGROUND = (1.0, 1.0, 1.0)
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """How to draw: ``mesh`` or ``skeleton``, image size and camera angles, supersampling."""
-
-    mode: str = "mesh"
-    size: int = 384
-    azimuth_deg: float = 20.0
-    elevation_deg: float = 10.0
-    supersample: int = 2
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"unknown render mode '{self.mode}'; choose {' or '.join(MODES)}")
-        if not 16 <= self.size <= 4096:
-            raise ConfigError(f"render size must be 16..4096 pixels, not {self.size}")
-        if self.supersample not in (1, 2, 3, 4):
-            raise ConfigError(f"supersample must be 1..4, not {self.supersample}")
-
-    @property
-    def camera(self) -> Camera:
-        """The camera these settings describe (before supersampling)."""
-        return Camera(self.size, self.size, azimuth_deg=self.azimuth_deg,
-                      elevation_deg=self.elevation_deg)  # fmt: skip
 
 
 def joint_colors(names: tuple[str, ...]) -> torch.Tensor:

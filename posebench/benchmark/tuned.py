@@ -1,0 +1,85 @@
+"""Tuned energy-weight files: where ``posebench tune`` writes them, how runs and YAMLs use them.
+
+A tuned file ``<out>/tuned/<dataset>/<prior>/<task>.json`` holds the best weight of a grid
+search on the validation split, with the content hash of the data it was tuned on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posebench.core.atomic import atomic_write
+from posebench.core.errors import ConfigError, InputError, PosebenchError
+from posebench.datasets.base import Dataset
+from posebench.priors.base import Prior
+
+
+def tuned_path(out: str | Path, dataset: str, prior: str, task: str) -> Path:
+    """Where the tuned weight of ``prior`` for ``task`` on ``dataset`` lives under ``out``."""
+    return Path(out) / "tuned" / dataset / prior / f"{task}.json"
+
+
+def read_tuned(path: Path) -> dict[str, Any]:
+    """A tuned-weight file, checked; one-line errors when it is malformed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        weight = float(data["weight"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"tuned weight file {path} is unreadable ({exc}); delete it or re-run posebench tune"
+        ) from exc
+    if not math.isfinite(weight) or weight < 0:
+        raise InputError(f"tuned weight file {path} holds weight {weight}; re-run posebench tune")
+    return data
+
+
+def use_tuned_weight(prior: Prior, out: str | Path, dataset: str, task: str) -> Path | None:
+    """Use the weight ``posebench tune`` wrote under ``<out>/tuned/`` for this prior and task."""
+    path = tuned_path(out, dataset, prior.name, task)
+    if not path.is_file():
+        return None
+    prior.config["energy_weights"][task] = {"value": read_tuned(path)["weight"], "source": "tuned"}
+    return path
+
+
+def check_tuned_data(path: Path, dataset: Dataset) -> None:
+    """Refuse a tuned weight that was tuned on other data than the run's dataset."""
+    tuned_hash = read_tuned(path).get("dataset_content_hash")
+    if tuned_hash != dataset.content_hash():
+        raise PosebenchError(
+            f"tuned weight file {path} was tuned on other data than dataset '{dataset.name}' has "
+            "now; re-run posebench tune or delete the file"
+        )
+
+
+def apply_tuned(tuned_file: str | Path, prior_yaml: str | Path) -> float:
+    """Write a tuned weight into a prior's YAML defaults (``energy_weights.<task>``), atomically."""
+    tuned_file, prior_yaml = Path(tuned_file), Path(prior_yaml)
+    data = read_tuned(tuned_file)
+    try:
+        text = prior_yaml.read_text(encoding="utf-8")
+        config = yaml.safe_load(text) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read prior config {prior_yaml} ({exc})") from exc
+    if "energy_weights" not in config:
+        raise ConfigError(f"prior config {prior_yaml} has no 'energy_weights' section")
+    weights = config["energy_weights"] or {}
+    weights[data["task"]] = {
+        "value": data["weight"],
+        "source": "tuned",
+        "tuned_on": f"{data['dataset']}/{data['split']} ({data['size']}, seed {data['seed']})",
+    }
+    head, marker, tail = text.rpartition("\nenergy_weights:")
+    if not marker or any(line and not line[0].isspace() for line in tail.splitlines()[1:]):
+        raise ConfigError(
+            f"prior config {prior_yaml}: 'energy_weights:' must be the last top-level key "
+            "(posebench tune --apply rewrites that block)"
+        )
+    block = yaml.safe_dump({"energy_weights": weights}, sort_keys=True)
+    atomic_write(prior_yaml, lambda handle: handle.write(f"{head}\n{block}"))
+    return float(data["weight"])

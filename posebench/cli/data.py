@@ -1,0 +1,76 @@
+"""``posebench data prepare amass`` and ``posebench data prepare posendf-targets``."""
+
+from __future__ import annotations
+
+import argparse
+
+from posebench.benchmark.spec import DEFAULT_DATASET, DEFAULT_SEED
+from posebench.cli import options as opt
+
+
+def add_parsers(commands: opt.Commands) -> opt.Commands:
+    """Register ``data`` and its ``prepare`` actions; return the ``data`` actions (the build
+    commands add ``build-embedded`` there)."""
+    data = commands.add_parser("data", help="prepare and build datasets")
+    data_commands = opt.subcommands(data, "data_command", "ACTION")
+    prepare = data_commands.add_parser("prepare", help="prepare a dataset for posebench")
+    prepare_commands = opt.subcommands(prepare, "what", "DATASET")
+
+    p = prepare_commands.add_parser("amass", help="sample AMASS poses and motion (VPoser/HuMoR)")
+    opt.add_amass_dir(p, help="the AMASS download", required=True)
+    opt.add_out(p, help="folder for the prepared files", required=True)
+    opt.add_seed(p, help=f"seed of the pose sampling (default {DEFAULT_SEED})",
+                 default=DEFAULT_SEED)  # fmt: skip
+    p.add_argument("--skip-bad-files", action="store_true", help="record malformed files and go on")
+    opt.add_quiet(p)
+    p.set_defaults(handler=cmd_prepare_amass)
+
+    p = prepare_commands.add_parser(
+        "posendf-targets", help="Pose-NDF training data: noisy poses and k-NN distance targets"
+    )
+    opt.add_dataset(p, help="dataset whose train split is used", default=DEFAULT_DATASET)
+    opt.add_amass_dir(p, help="prepared AMASS folder (--dataset amass)")
+    opt.add_prior_config(p, help="YAML overriding Pose-NDF config")
+    opt.add_out(p, help="folder for the targets (train.targets_dir)", required=True)
+    opt.add_seed(p, help=f"seed of the noise (default {DEFAULT_SEED})", default=DEFAULT_SEED)
+    opt.add_device(p)
+    opt.add_quick(p, help="CI-sized", unset=False)
+    opt.add_quiet(p)
+    p.set_defaults(handler=cmd_prepare_posendf_targets)
+    return data_commands
+
+
+def cmd_prepare_amass(args: argparse.Namespace) -> int:
+    """Sample AMASS poses (VPoser splits) and motion (HuMoR splits) into a prepared folder."""
+    from posebench.cli.console import make_progress
+    from posebench.datasets.amass_prepare import prepare_amass, summary_lines
+
+    summary = prepare_amass(
+        args.amass_dir,
+        args.out,
+        seed=args.seed,
+        progress=make_progress(args.quiet),
+        skip_bad_files=args.skip_bad_files,
+    )
+    for line in summary_lines(summary):
+        print(line)
+    print(f"use it with: posebench run --dataset amass --amass-dir {args.out} ...")
+    return 0
+
+
+def cmd_prepare_posendf_targets(args: argparse.Namespace) -> int:
+    """Build Pose-NDF's training set from a dataset's train split."""
+    from posebench.benchmark import components
+    from posebench.cli.console import make_progress
+    from posebench.core.device import resolve_device
+    from posebench.priors.posendf.commands import prepare_posendf_targets
+
+    options = {"amass_dir": args.amass_dir} if args.amass_dir else {}
+    dataset = components.load_dataset(args.dataset, **options)
+    out = prepare_posendf_targets(
+        dataset, args.out, prior_config=args.prior_config, seed=args.seed,
+        device=resolve_device(opt.device_of(args)), quick=args.quick,
+        progress=make_progress(args.quiet),
+    )  # fmt: skip
+    print(f"targets -> {out} (train with --prior-config setting train.targets_dir: {out})")
+    return 0

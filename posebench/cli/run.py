@@ -1,0 +1,269 @@
+"""The benchmark commands: run, suite, tune, train, export and score."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from posebench.benchmark.spec import DEFAULT_DATASET, DEFAULT_OUT, DEFAULT_SEED, RunSpec
+from posebench.cli import options as opt
+from posebench.core.errors import ConfigError, PosebenchError, suggest
+
+if TYPE_CHECKING:
+    from posebench.results import ResultRecord
+
+#: The run options ``export`` and ``score`` take (an outside method needs no prior).
+EXTERNAL_KEYS = ("protocol", "dataset", "body_model", "body_model_path", "task_config", "seed",
+                 "device", "quick", "amass_dir", "out")  # fmt: skip
+
+
+def add_parsers(commands: opt.Commands) -> None:
+    """Register run, suite, tune, export, score and train."""
+    p = commands.add_parser("run", help="run one prior on one task and write its result file")
+    opt.add_prior(p)
+    opt.add_task(p)
+    opt.add_checkpoint(p)
+    opt.add_task_options(p)
+    opt.add_components(p)
+    opt.add_common(p)
+    p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("suite", help="run priors x tasks x seeds; skip existing results")
+    p.add_argument("--suite", help="packaged suite name (default: default)")
+    p.add_argument("--priors", type=opt.csv_list, help="comma-separated prior names")
+    p.add_argument("--tasks", type=opt.csv_list, help="comma-separated task names")
+    p.add_argument("--seeds", type=opt.seed_list, help="comma-separated seeds, e.g. 0,1,2")
+    p.add_argument("--force", action="store_const", const=True, help="re-run existing results")
+    opt.add_task_config(p)
+    opt.add_components(p)
+    opt.add_common(p, seed=False)
+    p.set_defaults(handler=cmd_suite)
+
+    p = commands.add_parser("tune", help="tune a prior's energy weight on the validation split")
+    opt.add_prior(p, help="prior name")
+    opt.add_task(p)
+    opt.add_checkpoint(p)
+    opt.add_task_options(p)
+    p.add_argument(
+        "--grid", type=opt.float_list, help="weights to try (default: declared x 10^-3..3)"
+    )
+    p.add_argument("--apply", type=Path, help="instead: write this tuned file's weight ...")
+    p.add_argument("--to", type=Path, help="... into this prior YAML (energy_weights block)")
+    opt.add_components(p)
+    opt.add_common(p)
+    p.set_defaults(handler=cmd_tune)
+
+    p = commands.add_parser("export", help="write a task's frozen inputs for outside methods")
+    opt.add_task(p, required=True)
+    opt.add_task_options(p)
+    opt.add_components(p)
+    opt.add_common(p)
+    p.set_defaults(handler=cmd_export)
+
+    p = commands.add_parser("score", help="turn an outside method's predictions into a result")
+    opt.add_task(p, required=True)
+    p.add_argument("--predictions", required=True, help="npz in the task's prediction format")
+    p.add_argument("--method", required=True, help="the method's name in results and tables")
+    opt.add_task_options(p)
+    opt.add_components(p)
+    opt.add_common(p)
+    p.set_defaults(handler=cmd_score)
+
+    p = commands.add_parser("train", help="train a prior on a dataset's train split")
+    opt.add_prior(p, help="prior name", required=True)
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    opt.add_dataset(p)
+    opt.add_prior_config(p)
+    opt.add_quick(p, help="a few steps only (CI)", unset=False)
+    opt.add_device(p)
+    opt.add_seed(p, help=f"seed (default {DEFAULT_SEED})", default=DEFAULT_SEED)
+    opt.add_out(p, help=f"output folder (default {DEFAULT_OUT}/)", default=DEFAULT_OUT)
+    opt.add_quiet(p)
+    p.set_defaults(handler=cmd_train)
+
+
+def _require(options: dict[str, Any], command: str, config_hint: bool = False) -> None:
+    for required in ("prior", "task"):
+        if not options[required]:
+            extra = f" (or '{required}:' in --config)" if config_hint else ""
+            raise PosebenchError(f"posebench {command} needs --{required}{extra}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one prior on one task."""
+    from posebench.benchmark.runner import run
+    from posebench.cli.console import make_progress
+
+    options = opt.resolve_options(args, opt.RUN_DEFAULTS)
+    _require(options, "run", config_hint=True)
+    outcome = run(RunSpec(**options), progress=make_progress(args.quiet))
+    assert outcome.record is not None  # forced: never skipped
+    print_metrics(outcome.record)
+    print(f"result: {outcome.path}")
+    return 0
+
+
+def cmd_suite(args: argparse.Namespace) -> int:
+    """Run every prior on every task for every seed, skipping results that exist."""
+    from posebench.benchmark.runner import run
+    from posebench.cli.console import make_progress
+    from posebench.plugins import get_registry
+
+    options = opt.resolve_options(args, opt.SUITE_DEFAULTS)
+    suite = packaged_suite(options.pop("suite"))
+    priors = options.pop("priors") or suite["priors"]
+    tasks = options.pop("tasks") or suite["tasks"]
+    seeds = options.pop("seeds") or suite["seeds"]
+    force = bool(options.pop("force"))
+    registry = get_registry()
+    for kind, names in (("prior", priors), ("task", tasks)):
+        for name in names:
+            registry.get(kind, name)
+    for kind in ("dataset", "body_model"):
+        registry.get(kind, options[kind])
+    runs = [(p, t, s) for t in tasks for p in priors for s in seeds]
+    if not runs:
+        raise PosebenchError("nothing to run: the suite is empty")
+    progress = make_progress(args.quiet)
+    done = skipped = 0
+    failed: list[str] = []
+    for prior, task, seed in progress.track(runs, "suite", total=len(runs)):
+        spec = RunSpec(prior=prior, task=task, seed=seed, **options)
+        try:
+            outcome = run(spec, force=force, progress=progress)
+        except PosebenchError as exc:  # one run's problem (e.g. no trained weights): go on
+            failed.append(f"{prior} on {task} (seed {seed}): {' '.join(str(exc).split())}")
+            continue
+        if outcome.skipped:
+            skipped += 1
+            progress.log(f"exists, skipped: {outcome.path}")
+        else:
+            done += 1
+            progress.log(f"wrote {outcome.path}")
+    print(
+        f"suite: {done} run, {skipped} skipped (existing; --force re-runs them) -> {options['out']}"
+    )
+    for line in failed:
+        sys.stderr.write(f"posebench: error: {line}\n")
+    return opt.EXIT_USER_ERROR if failed else 0
+
+
+def packaged_suite(name: str) -> dict[str, Any]:
+    """A suite shipped in ``posebench/configs/suites/<name>.yaml``; "did you mean" otherwise."""
+    from posebench.core.config import packaged_config
+    from posebench.core.paths import config_path
+
+    folder = config_path("suites")
+    names = sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+    if name not in names:
+        raise ConfigError(
+            f"unknown suite '{name}'{suggest(name, names)}; suites: {', '.join(names)}"
+        )
+    return packaged_config(f"suites/{name}.yaml")
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Grid-search a prior's energy weight for a task on the validation split."""
+    if args.apply is not None or args.to is not None:
+        from posebench.benchmark.tuned import apply_tuned
+
+        if args.apply is None or args.to is None:
+            raise PosebenchError(
+                "posebench tune --apply FILE needs --to PRIOR_YAML (and vice versa)"
+            )
+        weight = apply_tuned(args.apply, args.to)
+        print(f"wrote weight {weight:.6g} from {args.apply} into {args.to}")
+        return 0
+    from posebench.benchmark.tune import tune
+    from posebench.cli.console import make_progress
+
+    options = opt.resolve_options(args, opt.RUN_DEFAULTS)
+    _require(options, "tune")
+    path, document = tune(RunSpec(**options), grid=args.grid, progress=make_progress(args.quiet))
+    metric = document["main_metric"]
+    for row in document["grid"]:
+        marker = "  <- best" if row["weight"] == document["weight"] else ""
+        print(f"weight {row['weight']:<12.6g} {metric} {row[metric]}{marker}")
+    print(f"tuned: {path} (posebench run uses it for this prior, task and dataset)")
+    return 0
+
+
+def _external_spec(args: argparse.Namespace) -> RunSpec:
+    defaults = {k: opt.RUN_DEFAULTS[k] for k in EXTERNAL_KEYS}
+    return RunSpec(task=args.task, **opt.resolve_options(args, defaults))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a task's frozen inputs (npz with their hash)."""
+    from posebench.benchmark.external import export_inputs
+
+    spec = _external_spec(args)
+    out = f"{args.task}-inputs.npz" if spec.out == DEFAULT_OUT else spec.out
+    path, inputs_hash = export_inputs(spec, out)
+    print(f"inputs of '{args.task}' -> {path} (inputs_hash {inputs_hash})")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score an outside method's predictions into a standard result file."""
+    from posebench.benchmark.external import score_predictions
+
+    path, record = score_predictions(_external_spec(args), args.predictions, args.method)
+    print_metrics(record)
+    print(f"result: {path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a prior on a dataset's train split; checkpoints go under --out."""
+    from posebench.benchmark import components
+    from posebench.cli.console import make_progress
+    from posebench.core.device import resolve_device
+    from posebench.core.seeding import seed_everything
+    from posebench.plugins import get_registry
+
+    registry = get_registry()
+    registry.get("prior", args.prior)
+    dataset_name = args.dataset or DEFAULT_DATASET
+    registry.get("dataset", dataset_name)
+    seed_everything(args.seed)
+    device = resolve_device(opt.device_of(args))
+    prior = components.load_prior(
+        args.prior, config=args.prior_config, device=str(device), pretrained=False
+    )
+    dataset = components.load_dataset(dataset_name)
+    out_dir = Path(args.out) / "checkpoints" / args.prior / dataset_name
+    config = {**prior.config, "quick": bool(args.quick), "seed": args.seed}
+    progress = make_progress(args.quiet)
+    final = prior.fit(dataset, config, out_dir, device, progress, resume=args.resume)
+    print(f"checkpoint: {final}")
+    return 0
+
+
+def print_metrics(record: ResultRecord) -> None:
+    """One run's metrics as a rich table on stdout, with units and which direction is better."""
+    from rich.table import Table
+
+    from posebench.cli.console import stdout
+
+    task = record.task
+    table = Table(
+        title=f"{record.prior['name']} on {task['name']}@{task['protocol']} "
+        f"({record.dataset['name']}, {record.body_model['name']}, seed {record.seed}, "
+        f"{record.size})"
+    )
+    for column in ("metric", "value", "unit", "better"):
+        table.add_column(column)
+    for name, value in record.metrics.items():
+        spec = task["metrics"][name]
+        shown = "n/a" if value is None else f"{value:.6g}"
+        marker = " (main)" if name == task["main_metric"] else ""
+        arrow = "↑ higher" if spec["higher_is_better"] else "↓ lower"
+        table.add_row(f"{name}{marker}", shown, spec["unit"], arrow)
+    stdout.print(table)
+    if record.not_supported:
+        print(f"note: {record.not_supported}")

@@ -1,0 +1,48 @@
+"""Leaderboard tables as one document: Markdown, an HTML page, or tidy CSV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from posebench.core.errors import InputError
+from posebench.leaderboard.board import Leaderboard
+from posebench.leaderboard.html_page import BodyFactory, html_document
+
+FORMATS = ("md", "html", "csv")
+
+
+def render(boards: list[Leaderboard], fmt: str, body_model: BodyFactory | None = None) -> str:
+    """All tables in one document: ``md``, ``html`` (a page with charts, and pictures of sampled
+    poses drawn with ``body_model(name)`` when it is given) or ``csv`` (tidy numbers). Build the
+    boards with ``bold=BOLD[fmt]`` so best values show as such.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown leaderboard format '{fmt}'; use one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        frames = [
+            b.stats.assign(dataset=b.dataset, body_model=b.body_model, size=b.size) for b in boards
+        ]
+        return pd.concat(frames, ignore_index=True).to_csv(index=False)
+    if fmt == "html":
+        return html_document(boards, body_model=body_model)
+    parts = []
+    for board in boards:
+        title = f"{board.dataset} · {board.body_model} · {board.size}"
+        notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
+        tasks = "".join(
+            f"\n\n#### {task}\n\n{_markdown(frame)}" for task, frame in board.per_task.items()
+        )
+        parts.append(f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}{tasks}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(cell(c) for c in table.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
