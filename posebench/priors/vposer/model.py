@@ -19,8 +19,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-NUM_JOINTS = 21
-POSE_DIM = NUM_JOINTS * 3  # 63
+from posebench.body.base import NUM_BODY_JOINTS
+
+POSE_DIM = NUM_BODY_JOINTS * 3  # 63
 LATENT_DIM = 32
 NUM_NEURONS = 512
 ARCHITECTURES = ("v2", "v1")
@@ -63,7 +64,7 @@ class Rot6dToMatrix(nn.Module):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        columns = x.reshape(-1, NUM_JOINTS, 3, 2)
+        columns = x.reshape(-1, NUM_BODY_JOINTS, 3, 2)
         return roma.special_gramschmidt(columns, epsilon=1e-12)  # eps as F.normalize's
 
 
@@ -97,7 +98,7 @@ class VPoserV2(nn.Module):
             SeededDropout(0.1),  # 2
             nn.Linear(num_neurons, num_neurons),  # 3
             nn.LeakyReLU(0.01),  # 4
-            nn.Linear(num_neurons, NUM_JOINTS * 6),  # 5
+            nn.Linear(num_neurons, NUM_BODY_JOINTS * 6),  # 5
             Rot6dToMatrix(),  # 6
         )
 
@@ -130,7 +131,7 @@ class VPoserV1(nn.Module):
         self.bodyprior_enc_logvar = nn.Linear(num_neurons, latent_dim)
         self.bodyprior_dec_fc1 = nn.Linear(latent_dim, num_neurons)
         self.bodyprior_dec_fc2 = nn.Linear(num_neurons, num_neurons)
-        self.bodyprior_dec_out = nn.Linear(num_neurons, NUM_JOINTS * 6)
+        self.bodyprior_dec_out = nn.Linear(num_neurons, NUM_BODY_JOINTS * 6)
         self.enc_dropout = SeededDropout(0.1)
         self.dec_dropout = SeededDropout(0.1)
         self.rot6d = Rot6dToMatrix()
