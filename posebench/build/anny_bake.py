@@ -42,8 +42,8 @@ import numpy as np
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS
 from posebench.body.keypoints import ANNY_COCO_TO_BODY25, BODY25_MIDPOINTS, BODY25_NAMES
-from posebench.core.paths import data_path
 from posebench.core.errors import ConfigError, PosebenchError
+from posebench.core.paths import data_path
 
 FORMAT_VERSION = 1
 
