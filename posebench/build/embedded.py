@@ -104,7 +104,9 @@ def build_embedded(
         skeleton, motion, *arrays.values(), body, result.scale, result.floor_offset
     )
     meta = _metadata(asf, amc, arrays, result, report, body, __version__)
-    write_reproducible_npz(out_path, {"meta": np.asarray(json.dumps(meta, sort_keys=True)), **arrays})
+    write_reproducible_npz(
+        out_path, {"meta": np.asarray(json.dumps(meta, sort_keys=True)), **arrays}
+    )
     return report
 
 
