@@ -1,5 +1,5 @@
-"""Training Pose-NDF (spec §4): distance, manifold and per-joint eikonal losses, Adam, atomic
-checkpoints, and a resume that continues bit-identically from the last checkpoint.
+"""Training Pose-NDF: distance, manifold and per-joint eikonal losses, Adam, atomic checkpoints,
+and a resume that continues bit-identically from the last checkpoint (docs/posendf.md).
 
 Per step: ``batch_noisy`` noisy poses and ``batch_manifold`` manifold poses are drawn with
 replacement by a seeded data-order generator (saved with every checkpoint together with the
@@ -32,6 +32,7 @@ from posebench.core.seeding import derive_seed, make_generator
 from posebench.priors.posendf.model import build_model
 from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets
+from posebench.priors.training import restore, resume_state
 
 if TYPE_CHECKING:
     from posebench.priors.posendf.prior import PoseNDFPrior
@@ -49,7 +50,7 @@ def losses(
     weights: Mapping[str, float],
     loss: str = "l1",
 ) -> dict[str, torch.Tensor]:
-    """The three terms and their weighted sum ``total`` (spec §4)."""
+    """The three terms and their weighted sum ``total``."""
     w_eik = float(weights["eikonal"])
     noisy = noisy.detach().requires_grad_(w_eik > 0)
     both = model(torch.cat([noisy, manifold.detach()]))  # one forward pass (DDP-friendly)
@@ -213,16 +214,17 @@ def fit(
     order = make_generator(seed, "posendf-train-order")
     step, record = 0, {"wall_time_s": 0.0}
     state_path = out_dir / STATE_FILE
-    if resume and state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+
+    def check(state: Mapping[str, Any]) -> None:
         if state.get("format") != STATE_FORMAT or state["config"]["model"] != cfg["model"]:
             raise InputError(
                 f"cannot resume from {state_path}: it was trained with another model config; "
                 "use another --out or drop --resume"
             )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        order.set_state(state["order_generator"])
+
+    state = resume_state(state_path, resume, "cpu", check)
+    if state is not None:
+        restore(state, {"model": model, "optimizer": optimizer, "order_generator": order})
         torch.set_rng_state(state["torch_rng"])
         step, record = int(state["step"]), dict(state["record"])
         progress.log(f"posendf: resuming from {state_path} at step {step}")

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from posebench.body.load import load_body_model
 from posebench.body.rotations import matrix_to_axis_angle
 from posebench.core.atomic import atomic_torch_save
 from posebench.core.config import packaged_config
@@ -142,8 +143,6 @@ class VPoserPrior(LatentPrior):
 
     def _body_model(self) -> Any:
         if self._body is None:
-            from posebench import load_body_model
-
             self._body = load_body_model(
                 self.config["body_model"], self.config["body_model_path"], str(self.device)
             )
