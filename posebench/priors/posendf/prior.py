@@ -26,8 +26,9 @@ from posebench.priors.posendf.projection import (
     project_quaternions,
     projection_trajectory,
 )
-from posebench.priors.posendf.quat import pose_to_network_input, quat_to_axis_angle
+from posebench.priors.posendf.quat import canonical, pose_to_network_input, quat_to_axis_angle
 from posebench.priors.posendf.starts import random_starts
+from posebench.priors.posendf.train import fit as train_posendf
 
 #: posebench's own checkpoint format.
 CHECKPOINT_FORMAT = "posebench-posendf"
@@ -103,8 +104,6 @@ class PoseNDFPrior(Prior):
 
     def distance_quat(self, quat: torch.Tensor) -> torch.Tensor:
         """``(B,)`` distances of ``(B, 21, 4)`` quaternions (w, x, y, z), canonicalised first."""
-        from posebench.priors.posendf.quat import canonical
-
         self._require_weights()
         return self.model(canonical(quat.to(device=self.device, dtype=self.dtype)))
 
@@ -184,9 +183,9 @@ class PoseNDFPrior(Prior):
         resume: bool = False,
     ) -> Path:
         """Train on ``train_data`` (its train split; val for monitoring); see ``train.fit``."""
-        from posebench.priors.posendf.train import fit
-
-        return fit(self, train_data, config, Path(out_dir), torch.device(device), progress, resume)
+        return train_posendf(
+            self, train_data, config, Path(out_dir), torch.device(device), progress, resume
+        )
 
     # --- checkpoints ---------------------------------------------------------------------------
 

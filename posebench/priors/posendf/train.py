@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -34,8 +34,23 @@ from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets
 from posebench.priors.training import restore, resume_state
 
-if TYPE_CHECKING:
-    from posebench.priors.posendf.prior import PoseNDFPrior
+
+class TrainablePrior(Protocol):
+    """What training needs of the prior it trains (a ``PoseNDFPrior``): its configs, where and
+    in which precision it runs, and a place for the trained network."""
+
+    default_config: Mapping[str, Any]
+    config: dict[str, Any]
+    device: torch.device
+    model: nn.Module
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    def mark_trained(self, record: Mapping[str, Any]) -> None: ...
+
+    def save(self, path: str | Path) -> None: ...
+
 
 STATE_FILE = "last.pt"
 FINAL_FILE = "posendf_final.pt"
@@ -73,7 +88,7 @@ def losses(
     return terms
 
 
-def _effective_config(prior: PoseNDFPrior, config: Mapping[str, Any]) -> dict[str, Any]:
+def _effective_config(prior: TrainablePrior, config: Mapping[str, Any]) -> dict[str, Any]:
     """The prior config (without ``quick``/``seed``), with ``quick_overrides`` applied."""
     base = {key: config[key] for key in prior.default_config if key in config}
     merged = merge_config(prior.default_config, base, where="prior 'posendf' config")
@@ -167,7 +182,7 @@ def _launched_by_torchrun() -> bool:
 
 
 def fit(
-    prior: PoseNDFPrior,
+    prior: TrainablePrior,
     train_data: Any,
     config: Mapping[str, Any],
     out_dir: Path,
