@@ -1,4 +1,4 @@
-"""Pose-NDF training: the losses of spec §4, end-to-end quick training, bit-identical resume."""
+"""Pose-NDF training: the published losses, end-to-end quick training, bit-identical resume."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Retarget CMU ASF/AMC motion onto the embedded body's SMPL-22 skeleton, and measure the result.
 
-Method (specs/embedded_body.md §C; re-implemented from the facts there):
+Method (see docs/embedded_data.md):
 
 * Every SMPL-22 joint is driven by one CMU bone (the neck by two: the rotation halfway between
   ``lowerneck`` and ``upperneck``). Bones are matched by the *segment* they rotate: SMPL's
@@ -14,11 +14,11 @@ Method (specs/embedded_body.md §C; re-implemented from the facts there):
 * Roll: the segment direction leaves the roll about it free. For the arms and legs the roll is
   fixed by the hinge: the CMU elbow/knee hinge axis is ``C·x̂`` of ``radius``/``tibia`` (their only
   dof is ``rx``), the body's is the axis about which its own elbow/knee bends (forward flexion for
-  the straight T-pose elbow; for the knee the axis of its 8.7° rest bend, which sits 8.5° off the
-  lateral axis because the rest leg is also 1° bow-legged). Both the upper and the lower limb
-  segment take their frame from that one hinge axis, so the body's elbow and knee rotations come
-  out as pure hinge rotations (a lateral knee axis instead would leave a constant 1.05°
-  off-hinge). Matching directions only (swing) gives the same joint positions but leaves the
+  the straight T-pose elbow; for the knee the axis of its small rest bend, which sits off the
+  lateral axis because the rest leg is also slightly bow-legged). Both the upper and the lower
+  limb segment take their frame from that one hinge axis, so the body's elbow and knee rotations
+  come out as pure hinge rotations (a lateral knee axis instead would leave a constant off-hinge
+  rotation). Matching directions only (swing) gives the same joint positions but leaves the
   elbows about 30° off their hinge, because the CMU humerus is rolled 30° at rest.
 * Other roll references: the world's lateral axis (x) for the spine, neck, head, ankles and
   feet; forward (z) for the collars and the hands (thumb side); the pelvis frame is the hip line
@@ -30,8 +30,9 @@ Method (specs/embedded_body.md §C; re-implemented from the facts there):
 
 Both skeletons use the same world axes (y up, facing +z, left at +x, metres), so no axis change.
 Direction matching bakes constant offsets into the local rotations (e.g. the collars carry a
-constant 29–31° because CMU's clavicles rise and have no motion in the clip); they are measured by
-:func:`baked_offsets` and documented rather than removed.
+constant rotation because CMU's clavicles rise and have no motion in the clip); they are measured
+by :func:`posebench.build.retarget_report.baked_offsets` (recorded in the data file) and
+documented rather than removed.
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ No image is rendered: a fitter only needs the keypoints. Each view is built from
    ``roll_deg``) and put in front of the camera at the distance where a standing body would span
    ``person_height`` of the image height, its pelvis projected near the image centre
    (``centre_jitter``).
-2. **Camera.** OpenCV pinhole, everything in camera coordinates: x right, y down, z forward
-   (the camera looks along +z), pixels with (0, 0) at the top-left corner; ``f = s · diag``
-   (``s`` in ``focal_scale``, ``diag`` the image diagonal in pixels), principal point at the
-   image centre, no distortion, extrinsics R = I, t = 0 (the body's root orientation and
-   translation carry the pose relative to the camera). Image sizes come from ``image_sizes``.
+2. **Camera.** OpenCV pinhole (:class:`~posebench.body.camera.PinholeCamera`), everything in
+   camera coordinates: x right, y down, z forward (the camera looks along +z), pixels with
+   (0, 0) at the top-left corner; ``f = s · diag`` (``s`` in ``focal_scale``, ``diag`` the image
+   diagonal in pixels), principal point at the image centre, no distortion, extrinsics R = I,
+   t = 0 (the body's root orientation and translation carry the pose relative to the camera).
+   Image sizes come from ``image_sizes``.
 3. **Keypoints (avoiding the inverse crime).** The 2D targets are NOT the fitter's BODY_25
    regressor (``BodyOutput.body25``). They are :class:`DetectorKeypoints`, a second definition
    meant to look like what a detector marks: for shoulders, elbows, wrists, hips, knees and
@@ -20,12 +21,11 @@ No image is rendered: a fitter only needs the keypoints. Each view is built from
    kneecap, malleolus); for nose, eyes, ears, toes and heels the mean of a few mesh vertices;
    Neck and MidHip the midpoints of the shoulders and of the hips (OpenPose's own placement).
    The patches are chosen on the rest mesh by the rule in :data:`DETECTOR_POINTS` and then
-   follow the skin. On the embedded body this definition is 20-23 mm (3D, mean over the 25
-   keypoints; 7 mm for the big toes to 46 mm for the hips) from the fitter's regressor, about
-   5 px or 1 % of the person's height in the image: a perfect fit of the body's own keypoints
-   cannot reach zero 2D error. The shoulder's skin patch is the one above and slightly
-   medial of the joint, which follows the collar rather than the arm, so that the torso length
-   (the depth cue) stays within 2 % of the fitter's whatever the arms do.
+   follow the skin. The two definitions differ by a few centimetres (the image_fit task records
+   the gap on the true poses, in mm and px, as ``definition_gap``), so a perfect fit of the
+   body's own keypoints cannot reach zero 2D error. The shoulder's skin patch is the one above
+   and slightly medial of the joint, which follows the collar rather than the arm, so that the
+   torso length (the depth cue) stays close to the fitter's whatever the arms do.
 4. **Detector noise.** Per keypoint k, Gaussian pixel noise with
    ``σ_k = pixel_sigma · h · κ_k / mean(κ)``, h the height of the person's 2D keypoint box and κ
    the COCO OKS per-keypoint sigmas (feet use the ankle's); confidence

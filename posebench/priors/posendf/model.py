@@ -1,4 +1,4 @@
-"""The Pose-NDF network (spec §2): a hierarchical per-joint encoder and a distance MLP.
+"""The Pose-NDF network (docs/posendf.md): a hierarchical per-joint encoder and a distance MLP.
 
 The 21 tiny per-joint MLPs ("BoneMLPs") are fused: their weights are stored stacked as
 ``(21, in, out)`` tensors and scattered into block-diagonal matrices per depth of the kinematic
@@ -25,7 +25,7 @@ QUAT_DIM = 4
 #: Parent of each of the 21 body joints (index into the 21-joint array, -1 = root of the tree).
 PARENT_TABLES: dict[str, tuple[int, ...]] = {
     # The table the released "version2" checkpoint was trained with: SMPL 24-joint parents of
-    # joints 1..21 used without subtracting 1, i.e. off by one (spec §2.1).
+    # joints 1..21 used without subtracting 1, i.e. off by one.
     "official_v2": (-1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19),
     # The anatomically correct table for this layout (as in NRDF): the default for new training.
     "anatomical": (-1, -1, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 11, 12, 13, 15, 16, 17, 18),
@@ -275,7 +275,7 @@ class DistanceMLP(nn.Module):
         torch's default init shrinks the input-dependent signal about 2.5x per layer here (the
         pre-activations stay inside softplus(beta=100)'s 0.01-wide corner, where its slope is
         about 1/2), so after 7 layers the distance barely depends on the pose and training stalls
-        ("gradient disappearance", spec §4). This init keeps it about constant through the
+        ("gradient disappearance"). This init keeps it about constant through the
         layers, and the output bias starts the output in softplus's linear region.
         """
         *hidden, last = self.layers

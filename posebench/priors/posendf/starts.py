@@ -1,4 +1,4 @@
-"""Random starting poses for sampling and for random-pose training data (spec §6.1)."""
+"""Random starting poses for sampling and for random-pose training data (docs/posendf.md)."""
 
 from __future__ import annotations
 

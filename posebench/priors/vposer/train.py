@@ -1,4 +1,4 @@
-"""Training VPoser (specs/baselines.md A.2): the loss through a body model, and a resumable loop.
+"""Training VPoser (docs/baselines.md): the loss through a body model, and a resumable loop.
 
 Per batch of body poses θ (root orientation and translation zero):
 
@@ -124,7 +124,7 @@ def batch_losses(
     subset: torch.Tensor | None,
     noise: torch.Generator,
 ) -> dict[str, torch.Tensor]:
-    """The four loss terms of spec A.2 on one batch (a sampled z, model in train mode)."""
+    """The four loss terms (module docstring) on one batch (a sampled z, model in train mode)."""
     pose = targets.pose[index]
     mu, std = model.encode(pose)
     eps = torch.randn(mu.shape, generator=noise, device=mu.device, dtype=mu.dtype)
