@@ -16,8 +16,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from posebench.body.base import NUM_BODY_JOINTS
 from posebench.core.device import resolve_device, synchronize
-from posebench.priors.posendf.model import NUM_JOINTS, PARENT_TABLES, PoseNDF, build_model
+from posebench.priors.posendf.model import PARENT_TABLES, PoseNDF, build_model
 from posebench.priors.posendf.official import to_official_state_dict
 from posebench.priors.posendf.projection import project_quaternions
 from posebench.priors.posendf.quat import canonical
@@ -32,7 +33,7 @@ class OfficialStyleNet(nn.Module):
         state = to_official_state_dict(model.state_dict())
         self.parents = PARENT_TABLES["official_v2"]
         self.bones = nn.ModuleList()
-        for j in range(NUM_JOINTS):
+        for j in range(NUM_BODY_JOINTS):
             w1, w2 = state[f"enc.net.{j}.net.0.weight"], state[f"enc.net.{j}.net.2.weight"]
             bone = nn.Sequential(
                 nn.Linear(w1.shape[1], w1.shape[0]),
@@ -73,7 +74,7 @@ def official_style_project(net: nn.Module, quat: torch.Tensor, steps: int) -> to
         (grad,) = torch.autograd.grad(dist, quat, torch.ones_like(dist), create_graph=True)
         grad = grad.reshape(len(quat), -1)
         grad = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        quat = canonical(quat - (dist * grad).reshape(-1, NUM_JOINTS, 4)).detach()
+        quat = canonical(quat - (dist * grad).reshape(-1, NUM_BODY_JOINTS, 4)).detach()
     return quat
 
 

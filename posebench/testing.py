@@ -134,6 +134,19 @@ def check_body_model(body: Any, batch: int = 3) -> None:
     )
     (grad,) = torch.autograd.grad(out.joints.sum(), pose)
     assert torch.isfinite(grad).all(), f"body '{body.name}': joints are not differentiable"
+    assert isinstance(body.device, torch.device) and isinstance(body.dtype, torch.dtype), (
+        f"body '{body.name}': device and dtype must be a torch.device and a torch.dtype"
+    )
+    assert isinstance(body.num_betas, int) and body.num_betas >= 0, (
+        f"body '{body.name}': num_betas must be a non-negative int"
+    )
+    batched = body.forward_batched(pose.detach()[None], chunk=2)
+    assert batched.joints.shape == (1, batch, 22, 3), (
+        f"body '{body.name}': forward_batched must keep the leading shape"
+    )
+    assert torch.allclose(batched.joints[0], out.joints.detach(), atol=1e-5), (
+        f"body '{body.name}': forward_batched disagrees with forward"
+    )
 
 
 def check_task(task: Any, prior: Any, dataset: Any, body: Any, seed: int = 0) -> None:

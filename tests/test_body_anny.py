@@ -19,6 +19,7 @@ from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
 from posebench.body.keypoints import BODY25_NAMES, body25_to_coco18
 from posebench.core.errors import InputError
 from posebench.core.hashing import hash_file
+from posebench.testing import check_body_model
 
 J = {name: i for i, name in enumerate(SMPL22_JOINT_NAMES)}
 K = {name: i for i, name in enumerate(BODY25_NAMES)}
@@ -64,6 +65,21 @@ def test_contract(body):
     assert out.vertices.shape == (3, 13718, 3)
     assert out.body25.shape == (3, 25, 3)
     assert out.vertices.dtype == torch.float32
+    check_body_model(body)
+    assert (body.device, body.dtype, body.num_betas) == (torch.device("cpu"), torch.float32, 0)
+
+
+def test_forward_batched_chunks_any_leading_shape(body):
+    """Chunked and batched over (W, T) leading dims; the same numbers as one forward per chunk."""
+    pose = _pose(10, 0.3, seed=7).reshape(2, 5, 21, 3)
+    root = 0.2 * torch.ones(2, 5, 3)
+    out = body.forward_batched(pose, root, torch.zeros(2, 5, 3), chunk=4)
+    assert out.joints.shape == (2, 5, 22, 3) and out.body25.shape == (2, 5, 25, 3)
+    flat = pose.reshape(10, 21, 3)
+    first = body(flat[:4], root.reshape(10, 3)[:4], torch.zeros(4, 3))
+    assert torch.equal(out.joints.reshape(10, 22, 3)[:4], first.joints)
+    assert torch.equal(out.vertices.reshape(10, -1, 3)[:4], first.vertices)
+    assert not out.joints.requires_grad
 
 
 def test_zero_pose_is_a_level_t_pose(body):

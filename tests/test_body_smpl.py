@@ -21,6 +21,7 @@ from posebench.body import smpl as smpl_module
 from posebench.body.keypoints import BODY25_NAMES
 from posebench.body.smpl import SMPLBody, find_model_file, read_model_file
 from posebench.core.errors import CapabilityNotSupported, InputError, PosebenchError
+from posebench.testing import check_body_model
 
 SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 K = {name: i for i, name in enumerate(BODY25_NAMES)}
@@ -266,6 +267,8 @@ def test_forward_matches_an_independent_numpy_lbs(files, model):
     assert tuple(body.parents.tolist()) == tuple(SMPL_PARENTS[:22])
     assert body.faces.shape == (2000, 3) and body.faces.dtype == torch.long
     assert body.family == "SMPL" and body.name == "smpl"
+    check_body_model(body)
+    assert (body.dtype, body.num_betas) == (torch.float32, 10)
 
 
 def test_chumpy_pickle_gives_the_same_body_without_chumpy(files, no_chumpy):

@@ -22,18 +22,14 @@ from posebench.benchmark import components
 from posebench.body.anny import AnnyBody
 from posebench.body.base import SMPL22_JOINT_NAMES
 from posebench.build import retarget as rt
+from posebench.build import retarget_report as measure
 from posebench.build.asfamc import Motion, forward_kinematics, read_amc, read_asf
+from posebench.build.embedded import build_embedded, write_reproducible_npz
 from posebench.core.errors import InputError
 from posebench.core.hashing import hash_file
 from posebench.datasets import embedded
 from posebench.datasets.base import windows
-from posebench.datasets.embedded import (
-    ARRAYS,
-    DEFAULT_PATH,
-    EmbeddedDataset,
-    build_embedded,
-    mirror_pose,
-)
+from posebench.datasets.embedded import ARRAYS, DEFAULT_PATH, EmbeddedDataset, mirror_pose
 from posebench.testing import check_dataset
 
 J = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
@@ -213,10 +209,12 @@ def test_segment_directions_and_hinges_on_synthetic(
 ) -> None:
     skeleton, motion, _ = synthetic
     joints = _body_joints(body64, synthetic_retarget)
-    errors = rt.segment_direction_errors(joints, forward_kinematics(skeleton, motion), skeleton)
+    errors = measure.segment_direction_errors(
+        joints, forward_kinematics(skeleton, motion), skeleton
+    )
     assert max(errors[j]["max"] for j in rt.ONE_TO_ONE) < 0.1
     assert errors["neck"]["max"] < 10.0  # merged from two CMU bones: close, not exact
-    residuals = rt.hinge_residuals(
+    residuals = measure.hinge_residuals(
         synthetic_retarget.pose_body, synthetic_retarget.frames.hinge_axes
     )
     assert max(r["off_hinge_max"] for r in residuals.values()) < 1.0
@@ -227,7 +225,7 @@ def test_known_bends_come_out_as_forward_elbow_and_backward_knee_hinges(
 ) -> None:
     """Frame 2 bends the left elbow 90°, the right 45°, the knees 60° and 30° (CMU hinge dofs)."""
     joints = _body_joints(body64, synthetic_retarget)
-    flexion = rt.flexion_ranges(joints[1:2])
+    flexion = measure.flexion_ranges(joints[1:2])
     for joint, angle in [("left_elbow", 90), ("right_elbow", 45), ("left_knee", 60)]:
         assert flexion[joint]["min"] == pytest.approx(angle, abs=1e-6)
     # posebench's convention: the T-pose elbow flexes forward, about -y (left) and +y (right)
@@ -245,18 +243,35 @@ def test_known_bends_come_out_as_forward_elbow_and_backward_knee_hinges(
     np.testing.assert_allclose(pose[J["left_knee"] - 1], np.radians(60 - bend) * axis, atol=1e-6)
 
 
+def swing_only_offsets(frames: rt.RestFrames, joints: tuple[str, ...]) -> rt.RestFrames:
+    """The same frames with the given joints' offsets replaced by the minimal rotation between
+    the segment directions (no roll alignment): the trap the hinge check exists to catch.
+    """
+    offsets = frames.offsets.copy()
+    for joint in joints:
+        k = J[joint]
+        d_smpl, d_cmu = frames.smpl[k][:, 0], frames.cmu[k][:, 0]
+        axis = np.cross(d_smpl, d_cmu)
+        angle = np.arctan2(np.linalg.norm(axis), d_smpl @ d_cmu)
+        rotvec = (
+            np.zeros(3) if np.linalg.norm(axis) < 1e-12 else axis / np.linalg.norm(axis) * angle
+        )
+        offsets[k] = rt.Rotation.from_rotvec(rotvec).as_matrix()
+    return rt.RestFrames(frames.cmu, frames.smpl, offsets, frames.hinge_axes)
+
+
 def test_swing_only_offsets_pass_positions_but_fail_the_hinge_check(
     synthetic: tuple, synthetic_retarget: rt.Retargeted, body64: AnnyBody
 ) -> None:
     """The trap: matching directions only gives identical joints but elbows ~30° off-hinge."""
     skeleton, motion, _ = synthetic
     arms = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow")
-    swing = rt.swing_only_offsets(synthetic_retarget.frames, arms)
+    swing = swing_only_offsets(synthetic_retarget.frames, arms)
     naive = rt.retarget(skeleton, motion, body64, frames=swing)
     np.testing.assert_allclose(
         _body_joints(body64, naive), _body_joints(body64, synthetic_retarget), atol=1e-9
     )
-    residuals = rt.hinge_residuals(naive.pose_body, naive.frames.hinge_axes)
+    residuals = measure.hinge_residuals(naive.pose_body, naive.frames.hinge_axes)
     assert residuals["left_elbow"]["off_hinge_max"] > 20.0
 
 
@@ -264,7 +279,7 @@ def test_rest_pose_bakes_constant_offsets_and_root_follows_cmu(
     synthetic_retarget: rt.Retargeted,
 ) -> None:
     """At CMU's rest the body pose is the documented constant offsets; the root is CMU's root."""
-    offsets = rt.baked_offsets(synthetic_retarget.pose_body[:1], synthetic_retarget.frames)
+    offsets = measure.baked_offsets(synthetic_retarget.pose_body[:1], synthetic_retarget.frames)
     rest = np.degrees(np.linalg.norm(synthetic_retarget.pose_body[0], axis=-1))
     for k, joint in enumerate(SMPL22_JOINT_NAMES[1:]):
         assert rest[k] == pytest.approx(offsets[joint]["rest"], abs=1e-6)
@@ -287,7 +302,7 @@ def test_hip_centres_match_after_leg_length_scaling(
     cmu[:, 1] += synthetic_retarget.floor_offset
     body = joints[:, [J["left_hip"], J["right_hip"]]].mean(axis=1)
     np.testing.assert_allclose(body, cmu, atol=1e-9)
-    report = rt.uniform_scale_mpjpe(joints, kin, skeleton, synthetic_retarget.scale)
+    report = measure.uniform_scale_mpjpe(joints, kin, skeleton, synthetic_retarget.scale)
     assert 0 < report["mean_mm"] < 150  # placement differences only
 
 
@@ -324,10 +339,10 @@ def test_real_clip_segment_directions_of_the_shipped_data(clip: tuple) -> None:
     arrays = [data._arrays[k][every].double().numpy() for k in ARRAYS]
     joints = rt.body_track(body.to(dtype=torch.float64), *arrays).joints
     kin = forward_kinematics(skeleton, motion, frames=every)
-    errors = rt.segment_direction_errors(joints, kin, skeleton)
+    errors = measure.segment_direction_errors(joints, kin, skeleton)
     assert max(errors[j]["max"] for j in rt.ONE_TO_ONE) < 0.1
     assert errors["neck"]["mean"] < 1.0
-    mpjpe = rt.uniform_scale_mpjpe(joints, kin, skeleton, data.meta["method"]["scale"])
+    mpjpe = measure.uniform_scale_mpjpe(joints, kin, skeleton, data.meta["method"]["scale"])
     assert 30 < mpjpe["mean_mm"] < 80  # about 5-6 cm, from joint placement (documented)
 
 
@@ -437,7 +452,7 @@ def test_shipped_elbows_and_knees_are_pure_hinges(dataset: EmbeddedDataset) -> N
         for hinge in rt.HINGES
     }
     pose = dataset._arrays["pose_body"].double().numpy()
-    residuals = rt.hinge_residuals(pose, skeleton_free_axes)
+    residuals = measure.hinge_residuals(pose, skeleton_free_axes)
     for joint, r in residuals.items():
         assert r["off_hinge_max"] < 1.0, joint
     assert residuals["left_elbow"]["hinge_angle_max"] > 100  # the arms do bend in the clip
@@ -453,7 +468,7 @@ def test_shipped_feet_stand_on_the_floor(dataset: EmbeddedDataset) -> None:
     step = 3
     arrays = [dataset._arrays[k][::step] for k in ARRAYS]
     track = rt.body_track(AnnyBody(), *(a.numpy() for a in arrays))
-    feet = rt.foot_heights(track, dataset.fps / step)
+    feet = measure.foot_heights(track, dataset.fps / step)
     assert feet["standing_frames"] > 0.6 * len(arrays[0])
     assert abs(feet["standing_median"]) < 0.01
     assert feet["standing_p1"] > -0.05 and feet["standing_p99"] < 0.05
@@ -467,7 +482,7 @@ def test_damaged_or_missing_file_gives_one_clear_line(tmp_path: Path) -> None:
     arrays, meta = embedded.load_embedded(DEFAULT_PATH)
     arrays["trans"] = arrays["trans"] + np.float32(0.01)
     damaged = tmp_path / "damaged.npz"
-    embedded._write_npz(damaged, {"meta": np.asarray(json.dumps(meta)), **arrays})
+    write_reproducible_npz(damaged, {"meta": np.asarray(json.dumps(meta)), **arrays})
     with pytest.raises(InputError, match="corrupt .*build-embedded"):
         EmbeddedDataset(damaged)
     with pytest.raises(InputError, match="does not exist"):

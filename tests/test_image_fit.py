@@ -13,8 +13,11 @@ import torch
 
 import posebench
 from posebench.body.anny import AnnyBody
+from posebench.body.camera import project
+from posebench.cli.fit_image import fit_images
 from posebench.core.errors import InputError
 from posebench.core.progress import NullProgress
+from posebench.datasets.image_folder import NO_PERSON, image_size, read_keypoint_folder
 from posebench.datasets.image_synth import (
     make_synthetic_views,
     views_hash,
@@ -28,16 +31,9 @@ from posebench.fitting.keypoints2d import (
     bending_energy,
     fit_views,
     guess_depth,
-    project,
     side_views,
 )
-from posebench.tasks.image_fit import (
-    NO_PERSON,
-    ImageFitTask,
-    fit_images,
-    image_size,
-    read_keypoint_folder,
-)
+from posebench.tasks.image_fit import ImageFitTask
 from posebench.testing import check_task
 
 CLEAN = {"noise": {"pixel_sigma": 0.0, "drop_rate": 0.0}}

@@ -1,4 +1,4 @@
-"""Pose-NDF against an independent reference of the official network, written from the spec.
+"""Pose-NDF against an independent reference of the official network, from its description.
 
 The reference below uses the official module layout and key names (``enc.net.<i>.net.<0|2>``,
 ``dfnet.lin<l>``), softplus(beta=100), the off-by-one ``official_v2`` parent table, 21 sequential
@@ -88,7 +88,7 @@ def reference_prepare(quat):
 
 
 def reference_project(net, quat, steps=100):
-    """The official loop (spec §5), second-order graph and all."""
+    """The official projection loop, second-order graph and all."""
     quat = reference_prepare(quat)
     for _ in range(steps):
         quat = quat.detach().requires_grad_(True)

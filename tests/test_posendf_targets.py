@@ -1,4 +1,4 @@
-"""Pose-NDF training data: k-NN targets under the spec's metric, noise schemes, determinism."""
+"""Pose-NDF training data: k-NN targets under the published metric, noise schemes, determinism."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from posebench.priors.posendf.targets import (
 
 
 def brute_force(query: torch.Tensor, manifold: torch.Tensor, k: int):
-    """The metric of spec §3.5 written out: mean_j (1 - |<q_j, q'_j>|), all pairs, float64."""
+    """The target metric written out: mean_j (1 - |<q_j, q'_j>|), all pairs, float64."""
     q, m = query.double(), manifold.double()
     d = torch.stack([torch.stack([(1 - (a * b).sum(-1).abs()).mean() for b in m]) for a in q])
     values, index = torch.sort(d, dim=1, stable=True)

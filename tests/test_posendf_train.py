@@ -1,4 +1,4 @@
-"""Pose-NDF training: the losses of spec §4, end-to-end quick training, bit-identical resume."""
+"""Pose-NDF training: the published losses, end-to-end quick training, bit-identical resume."""
 
 from __future__ import annotations
 
@@ -121,12 +121,8 @@ def test_train_command_quick_end_to_end(tmp_path, toy_plugin, capsys):
 
 
 def test_cli_glue_targets_trajectory_interpolation(tmp_path, toy_plugin):
-    from posebench.priors.posendf.commands import (
-        interpolate,
-        prepare_posendf_targets,
-        projection_trajectory,
-    )
-    from posebench.priors.posendf.targets import load_targets
+    from posebench.priors.posendf.projection import interpolate, projection_trajectory
+    from posebench.priors.posendf.targets import load_targets, prepare_posendf_targets
 
     dataset = posebench.load_dataset("toy-poses")
     folder = prepare_posendf_targets(dataset, tmp_path / "targets", SMALL, seed=0, quick=True)

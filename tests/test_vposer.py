@@ -24,7 +24,7 @@ from posebench.priors.vposer.prior import VPoserPrior
 from posebench.priors.vposer.train import geodesic_angle, total_loss
 from posebench.testing import check_prior
 
-# --- official layouts, written by hand from specs/baselines.md A.1 / A.5 / D -------------------
+# --- official layouts, written by hand from the official v2 / v1 code --------------------------
 
 V2_SHAPES = {
     "encoder_net.1": [("weight", (63,)), ("bias", (63,)), ("running_mean", (63,)),
@@ -88,7 +88,7 @@ def gram_schmidt_by_hand(out126):
 
 
 def v2_by_hand(w, pose):
-    """Encoder mean / std and decoded matrices of spec A.1, written out layer by layer."""
+    """Encoder mean / std and decoded matrices of official v2, written out layer by layer."""
     h = bn(pose.reshape(len(pose), 63), w, "encoder_net.1")
     h = F.leaky_relu(lin(h, w, "encoder_net.2"), 0.01)
     h = bn(h, w, "encoder_net.4")
@@ -140,7 +140,7 @@ def test_official_v02_05_checkpoint_loads_strictly_and_reproduces_the_spec_forwa
     write_v02_05_ckpt(path, weights)
     prior = posebench.load_prior("vposer", checkpoint=str(path))
     assert prior.source == "official V02_05" and prior.model.architecture == "v2"
-    assert sum(p.numel() for p in prior.model.parameters()) == 936_252  # spec A.1
+    assert sum(p.numel() for p in prior.model.parameters()) == 936_252  # official v2
     pose = 0.4 * torch.randn(6, 21, 3, generator=torch.Generator().manual_seed(1))
     mu, std, matrices = v2_by_hand(weights, pose)
     got_mu, got_std = prior.posterior(pose)

@@ -21,7 +21,8 @@ SMPL22_PARENTS: tuple[int, ...] = (
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19,
 )  # fmt: skip
 
-NUM_BODY_JOINTS = 21  # joints 1..21: the body pose (..., 21, 3)
+#: Joints of a body pose: SMPL joints 1..21 (the pelvis is the root), so poses are (..., 21, 3).
+NUM_BODY_JOINTS = 21
 
 
 @dataclass
@@ -43,6 +44,8 @@ class BodyModel(abc.ABC):
 
     name: ClassVar[str]
     version: ClassVar[str] = "0"
+    #: Shape coefficients ``forward`` accepts as ``shape`` (B, num_betas); 0 for a fixed body.
+    num_betas: int = 0
 
     @property
     @abc.abstractmethod
@@ -58,6 +61,23 @@ class BodyModel(abc.ABC):
     def joint_names(self) -> tuple[str, ...]:
         """Names of the 22 joints, SMPL order."""
         return SMPL22_JOINT_NAMES
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's tensors live; inputs must be there too (default: the CPU)."""
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point precision the model computes in (default: float32)."""
+        return torch.float32
+
+    @property
+    def rest_joints(self) -> torch.Tensor:
+        """(22, 3) joints of the zero pose with no root rotation or translation."""
+        with torch.no_grad():
+            zero = torch.zeros(1, NUM_BODY_JOINTS, 3, device=self.device, dtype=self.dtype)
+            return self(zero).joints[0]
 
     @abc.abstractmethod
     def forward(
@@ -77,6 +97,42 @@ class BodyModel(abc.ABC):
         shape: torch.Tensor | None = None,
     ) -> BodyOutput:
         return self.forward(pose, root_orient, transl, shape)
+
+    def forward_batched(
+        self,
+        pose: torch.Tensor,
+        root_orient: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+        shape: torch.Tensor | None = None,
+        chunk: int = 256,
+    ) -> BodyOutput:
+        """Forward of many poses without gradients, ``chunk`` poses at a time (memory).
+
+        ``pose`` is (..., 21, 3) and the other inputs (..., k) with the same leading shape; the
+        outputs keep it: joints (..., 22, 3), vertices (..., V, 3), body25 (..., 25, 3). The
+        chunk size is part of the numbers (batched kernels may round differently), so callers
+        that must reproduce results keep theirs fixed.
+        """
+        lead = pose.shape[:-2]
+        inputs = [
+            None if t is None else t.reshape(-1, *t.shape[len(lead) :])
+            for t in (pose, root_orient, transl, shape)
+        ]
+        joints, vertices, body25 = [], [], []
+        with torch.no_grad():
+            for start in range(0, inputs[0].shape[0], chunk):
+                part = [None if t is None else t[start : start + chunk] for t in inputs]
+                out = self(*part)
+                joints.append(out.joints)
+                if out.vertices is not None:
+                    vertices.append(out.vertices)
+                if out.body25 is not None:
+                    body25.append(out.body25)
+        return BodyOutput(
+            joints=torch.cat(joints).reshape(*lead, -1, 3),
+            vertices=torch.cat(vertices).reshape(*lead, -1, 3) if vertices else None,
+            body25=torch.cat(body25).reshape(*lead, -1, 3) if body25 else None,
+        )
 
     def to(self, device: torch.device | str) -> BodyModel:
         """Move the model's tensors to ``device`` and return it."""

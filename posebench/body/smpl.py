@@ -329,6 +329,10 @@ class SMPLBody(BodyModel):
     def device(self) -> torch.device:
         return self._model.v_template.device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._model.v_template.dtype
+
     def to(self, device: torch.device | str) -> SMPLBody:
         self._model.to(device)
         self._faces = self._faces.to(device)

@@ -2,7 +2,7 @@
 
 Build-time only: ``pip install 'posebench[bake]'`` and run ``posebench body bake``. Users never
 need anny: the baked file ships with posebench.
-anny's first model build takes about a minute and writes a ~790 MB cache (``ANNY_CACHE_DIR``).
+anny's first model build takes a while and writes a large cache (``ANNY_CACHE_DIR``).
 
 What the bake does:
 
@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ import numpy as np
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS
 from posebench.body.keypoints import ANNY_COCO_TO_BODY25, BODY25_MIDPOINTS, BODY25_NAMES
 from posebench.core.errors import ConfigError, PosebenchError
+from posebench.core.hashing import hash_arrays, hash_file
 from posebench.core.paths import data_path
 
 FORMAT_VERSION = 1
@@ -237,41 +239,107 @@ def bake(
     :param out: the ``.npz`` to write (default: the shipped ``posebench/data/anny_body.npz``).
     :param phenotype: overrides of :data:`DEFAULT_PHENOTYPE` (anny labels, values in [0, 1]).
     :param top_k: skinning influences kept per vertex (5 keeps the pruning error under 1 mm).
-    :param cache_dir: anny's model cache (``ANNY_CACHE_DIR``; ~790 MB, built once in ~60 s).
+    :param cache_dir: anny's model cache (``ANNY_CACHE_DIR``; large, built once).
     :param check: compare the baked forward with anny's own on random poses (a few seconds).
     """
     if not 1 <= top_k <= 22:
         raise ConfigError(f"top_k must be between 1 and 22, got {top_k}")
-    posed = _Posed(_resolve_phenotype(phenotype), cache_dir)  # checks the phenotype first
-    import anny
+    posed = _Posed(_resolve_phenotype(phenotype), cache_dir)  # steps 1-3; checks the phenotype
+    _check_tree(posed)
+    weights = _skinning_weights(posed, top_k)  # step 4
+    axes = _SmplAxes(posed)  # step 5
+    indptr, indices, values = _body25_regressor(posed)  # step 6
+    faces = posed.model.faces.long()
+    if faces.shape[1] != 3:
+        raise PosebenchError(f"anny's faces are not triangles: {tuple(faces.shape)}")
+    n_vertices = posed.out_a["vertices"].shape[1]
+    arrays = {
+        "vertices_bind": _float32(axes.vertices_bind),
+        "bind": _float32(axes.bind),
+        "joints": _float32(axes.joints),
+        "parents": np.asarray(SMPL22_PARENTS, dtype=np.int8),
+        "faces": faces.numpy().astype(np.uint16 if n_vertices < 65536 else np.int32),
+        "weights": _float32(weights.values),
+        "weight_indices": weights.indices.numpy().astype(np.uint8),
+        "body25_indptr": np.asarray(indptr, dtype=np.int32),
+        "body25_indices": indices.numpy().astype(np.int32),
+        "body25_weights": _float32(values),
+    }
+    meta = _metadata(posed, top_k, arrays)
+    out = _write(Path(out), meta, arrays)
+
+    summary: dict[str, Any] = {
+        "path": str(out),
+        "bytes": out.stat().st_size,
+        "sha256": hash_file(out),
+        "content_sha256": meta["content_sha256"],
+        "anny_version": meta["anny_version"],
+        "phenotype": posed.phenotype,
+        "height_m": meta["height_m"],
+        "vertices": n_vertices,
+        "faces": int(faces.shape[0]),
+        "top_k": top_k,
+        "max_pruned_weight": float(weights.pruned_mass.max()),
+        "tpose_delta_degrees": meta["tpose_delta_degrees"],
+        "tpose_arm_y_spread_m": float(
+            axes.joints[ARM_JOINTS, 1].max() - axes.joints[ARM_JOINTS, 1].min()
+        ),
+    }
+    if check:
+        tpose = axes.to_smpl(posed.out_t["vertices"][0])
+        summary.update(_check_against_anny(out, posed.reference(), tpose))
+    return summary
+
+
+#: SMPL-22 indices of the shoulders, elbows and wrists (their spread in y measures the T-pose).
+ARM_JOINTS = [16, 18, 20, 17, 19, 21]
+
+
+def _float32(tensor: Any) -> np.ndarray:
     import torch
 
-    model, index, labels, n_bones = posed.model, posed.index, posed.labels, posed.n_bones
-    pheno, dtype, bind_all, C = posed.phenotype, posed.dtype, posed.bind_all, posed.C
-    verts_a = posed.out_a["vertices"][0]
-    heads_t = posed.out_t["bone_poses"][0, :, :3, 3]
-    verts_t = posed.out_t["vertices"][0]
-    tpose_angles = posed.tpose_angles
+    return tensor.to(torch.float32).numpy()
 
-    body = [index[name] for name in SMPL22_TO_GAME_ENGINE]
-    parents_check = [
-        -1 if p < 0 else SMPL22_TO_GAME_ENGINE.index(labels[int(model.bone_parents[b])])
-        for b, p in zip(body, SMPL22_PARENTS, strict=True)
+
+def _check_tree(posed: _Posed) -> None:
+    """Refuse a rig whose 22 body bones no longer form SMPL's kinematic tree."""
+    labels, bone_parents = posed.labels, posed.model.bone_parents
+    parents = [
+        -1 if p < 0 else SMPL22_TO_GAME_ENGINE.index(labels[int(bone_parents[b])])
+        for b, p in zip(posed.body, SMPL22_PARENTS, strict=True)
     ]
-    if tuple(parents_check) != SMPL22_PARENTS:
-        raise PosebenchError(f"anny's game_engine rig no longer has SMPL's tree: {parents_check}")
+    if tuple(parents) != SMPL22_PARENTS:
+        raise PosebenchError(f"anny's game_engine rig no longer has SMPL's tree: {parents}")
 
-    # --- weights: fold fingers into the hands, keep the 22 body bones, top-k ------------------
-    n_vertices = verts_a.shape[0]
-    dense = torch.zeros(n_vertices, n_bones, dtype=dtype)
-    dense.scatter_add_(1, model.vertex_bone_indices.long(), model.vertex_bone_weights.to(dtype))
+
+@dataclass
+class _Weights:
+    """Top-k skinning weights over the 22 body bones: (V, k) values and bone indices (sorted by
+    bone), and per vertex the share of its weight the pruning dropped."""
+
+    values: Any
+    indices: Any
+    pruned_mass: Any
+
+
+def _skinning_weights(posed: _Posed, top_k: int) -> _Weights:
+    """Step 4: anny's sparse weights onto the 22 body bones, fingers folded into the hands,
+    the ``top_k`` largest per vertex kept and renormalised."""
+    import torch
+
+    model, index = posed.model, posed.index
+    n_vertices = posed.out_a["vertices"].shape[1]
+    dense = torch.zeros(n_vertices, posed.n_bones, dtype=posed.dtype)
+    dense.scatter_add_(
+        1, model.vertex_bone_indices.long(), model.vertex_bone_weights.to(posed.dtype)
+    )
     if float(dense[:, index["Root"]].abs().max()) > 0:
         raise PosebenchError("anny's Root bone has skinning weight; the bake assumes none")
     for side in ("l", "r"):
         for finger in _FINGERS:
             for k in (1, 2, 3):
                 dense[:, index[f"hand_{side}"]] += dense[:, index[f"{finger}_0{k}_{side}"]]
-    w22 = dense[:, body]
+    w22 = dense[:, posed.body]
     full_mass = w22.sum(1)
     top_w, top_i = torch.topk(w22, top_k, dim=1)
     pruned_mass = 1 - top_w.sum(1) / full_mass
@@ -279,46 +347,65 @@ def bake(
     order = torch.argsort(top_i, dim=1)  # influences sorted by joint index
     top_w, top_i = torch.gather(top_w, 1, order), torch.gather(top_i, 1, order)
     top_i = torch.where(top_w > 0, top_i, torch.zeros_like(top_i))  # unused slots: weight 0
+    return _Weights(top_w, top_i, pruned_mass)
 
-    # --- SMPL axes, pelvis at the origin --------------------------------------------------------
-    pelvis = heads_t[index["pelvis"]].clone()
 
-    def to_smpl(p: Any) -> Any:
-        return (p - pelvis) @ C.T
+class _SmplAxes:
+    """Step 5: the T-pose joints, the A-pose bind mesh and the per-joint A -> T bind transforms
+    in SMPL's axes, ``p' = C (p - pelvis_T)``: y up, faces +z, left at +x, pelvis at the origin.
+    """
 
-    joints_t = to_smpl(heads_t[body])
-    verts_bind = to_smpl(verts_a)
-    # bind'_k = [C G C^T | C (G pelvis + t - pelvis)] in SMPL axes
-    G, t = bind_all[body, :3, :3], bind_all[body, :3, 3]
-    bind = torch.zeros(22, 3, 4, dtype=dtype)
-    bind[:, :, :3] = C @ G @ C.T
-    bind[:, :, 3] = (G @ pelvis + t - pelvis) @ C.T
+    def __init__(self, posed: _Posed) -> None:
+        import torch
 
-    # --- BODY_25 regressor (25, V) over the model's vertices -------------------------------------
-    regressor = anny.KeypointsRegressor.coco(model)
-    reg_rows = {
+        heads_t = posed.out_t["bone_poses"][0, :, :3, 3]
+        self.pelvis = heads_t[posed.index["pelvis"]].clone()
+        self.C = C = posed.C
+        self.joints = self.to_smpl(heads_t[posed.body])
+        self.vertices_bind = self.to_smpl(posed.out_a["vertices"][0])
+        # bind'_k = [C G C^T | C (G pelvis + t - pelvis)] in SMPL axes
+        G, t = posed.bind_all[posed.body, :3, :3], posed.bind_all[posed.body, :3, 3]
+        self.bind = torch.zeros(22, 3, 4, dtype=posed.dtype)
+        self.bind[:, :, :3] = C @ G @ C.T
+        self.bind[:, :, 3] = (G @ self.pelvis + t - self.pelvis) @ C.T
+
+    def to_smpl(self, points: Any) -> Any:
+        """Points in anny's axes -> SMPL's axes, the T-pose pelvis at the origin."""
+        return (points - self.pelvis) @ self.C.T
+
+
+def _body25_regressor(posed: _Posed) -> tuple[list[int], Any, Any]:
+    """Step 6: the (25, V) BODY_25 regressor over the mesh, from anny's COCO-WholeBody
+    regressors plus Neck and MidHip as midpoints, in CSR form (indptr, indices, values)."""
+    import anny
+    import torch
+
+    regressor = anny.KeypointsRegressor.coco(posed.model)
+    rows = {
         ANNY_COCO_TO_BODY25[label]: regressor.regression_weights[k]
         for k, label in enumerate(regressor.labels)
         if label in ANNY_COCO_TO_BODY25
     }
     for name, (a, b) in BODY25_MIDPOINTS.items():
-        reg_rows[name] = 0.5 * (reg_rows[a] + reg_rows[b])
-    missing = [n for n in BODY25_NAMES if n not in reg_rows]
+        rows[name] = 0.5 * (rows[a] + rows[b])
+    missing = [n for n in BODY25_NAMES if n not in rows]
     if missing:
         raise PosebenchError(f"anny's COCO regressor lacks {missing}")
-    reg = torch.stack([reg_rows[n] for n in BODY25_NAMES]).to(dtype)
+    dense = torch.stack([rows[n] for n in BODY25_NAMES]).to(posed.dtype)
     indptr, indices, values = [0], [], []
-    for row in reg:
-        nz = torch.nonzero(row).flatten()
-        indices.append(nz)
-        values.append(row[nz])
-        indptr.append(indptr[-1] + len(nz))
+    for row in dense:
+        nonzero = torch.nonzero(row).flatten()
+        indices.append(nonzero)
+        values.append(row[nonzero])
+        indptr.append(indptr[-1] + len(nonzero))
+    return indptr, torch.cat(indices), torch.cat(values)
 
-    faces = model.faces.long()
-    if faces.shape[1] != 3:
-        raise PosebenchError(f"anny's faces are not triangles: {tuple(faces.shape)}")
 
-    tpose_height = float(verts_t[:, 2].max() - verts_t[:, 2].min())
+def _metadata(posed: _Posed, top_k: int, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The baked file's metadata: source, phenotype, conventions and the arrays' content hash."""
+    import torch
+
+    verts_t = posed.out_t["vertices"][0]
     meta: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "name": "anny",
@@ -327,59 +414,28 @@ def bake(
         "torch_version": torch.__version__,
         "rig": "game_engine",
         "pose_parameterization": "local-ref",
-        "phenotype": pheno,
-        "height_m": round(tpose_height, 4),
+        "phenotype": posed.phenotype,
+        "height_m": round(float(verts_t[:, 2].max() - verts_t[:, 2].min()), 4),
         "top_k": top_k,
         "joint_names": list(SMPL22_JOINT_NAMES),
         "anny_bones": list(SMPL22_TO_GAME_ENGINE),
         "body25_names": list(BODY25_NAMES),
         "axes": "y up, faces +z, left at +x; metres; pelvis joint at the origin in the T-pose",
         "anny_to_smpl_axes": ANNY_TO_SMPL_AXES.tolist(),
-        "tpose_delta_degrees": {k: round(v, 2) for k, v in tpose_angles.items()},
+        "tpose_delta_degrees": {k: round(v, 2) for k, v in posed.tpose_angles.items()},
         "command": "posebench body bake",
     }
-    arrays = {
-        "vertices_bind": verts_bind.to(torch.float32).numpy(),
-        "bind": bind.to(torch.float32).numpy(),
-        "joints": joints_t.to(torch.float32).numpy(),
-        "parents": np.asarray(SMPL22_PARENTS, dtype=np.int8),
-        "faces": faces.numpy().astype(np.uint16 if n_vertices < 65536 else np.int32),
-        "weights": top_w.to(torch.float32).numpy(),
-        "weight_indices": top_i.numpy().astype(np.uint8),
-        "body25_indptr": np.asarray(indptr, dtype=np.int32),
-        "body25_indices": torch.cat(indices).numpy().astype(np.int32),
-        "body25_weights": torch.cat(values).to(torch.float32).numpy(),
-    }
-    from posebench.core.hashing import hash_arrays, hash_file
-
     meta["content_sha256"] = hash_arrays(*(arrays[k] for k in sorted(arrays)))
-    out = Path(out)
+    return meta
+
+
+def _write(out: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+    """Write the baked file (compressed npz, the metadata as JSON), replacing ``out`` at once."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.npz")
     np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta, sort_keys=True)), **arrays)
     tmp.replace(out)
-
-    summary: dict[str, Any] = {
-        "path": str(out),
-        "bytes": out.stat().st_size,
-        "sha256": hash_file(out),
-        "content_sha256": meta["content_sha256"],
-        "anny_version": meta["anny_version"],
-        "phenotype": pheno,
-        "height_m": meta["height_m"],
-        "vertices": n_vertices,
-        "faces": int(faces.shape[0]),
-        "top_k": top_k,
-        "max_pruned_weight": float(pruned_mass.max()),
-        "tpose_delta_degrees": meta["tpose_delta_degrees"],
-        "tpose_arm_y_spread_m": float(
-            joints_t[[16, 18, 20, 17, 19, 21], 1].max()
-            - joints_t[[16, 18, 20, 17, 19, 21], 1].min()
-        ),
-    }
-    if check:
-        summary.update(_check_against_anny(out, posed.reference(), to_smpl(verts_t)))
-    return summary
+    return out
 
 
 class AnnyReference:
@@ -459,4 +515,3 @@ def _check_against_anny(path: Path, reference: AnnyReference, tpose: Any) -> dic
         ours_kp = ours.body25[:, [BODY25_NAMES.index(ANNY_COCO_TO_BODY25[n]) for n in labels]]
         result[f"body25_sigma{sigma}_max_mm"] = 1000 * float((ours_kp - kp).norm(dim=-1).max())
     return result
-

@@ -1,6 +1,6 @@
 """Acclaim ASF/AMC motion capture reader and forward kinematics (CMU mocap format).
 
-Conventions (docs/specs: embedded_body.md §C, the Acclaim ASF v1.10 text and VICON's notes):
+Conventions (the Acclaim ASF v1.10 text and VICON's notes; docs/embedded_data.md):
 
 * ``axis a b c ORDER`` gives a bone's frame C: the angles a, b, c are about X, Y and Z, applied
   about fixed axes in ORDER, so ``XYZ`` means C = Rz·Ry·Rx.

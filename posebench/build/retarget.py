@@ -1,6 +1,6 @@
 """Retarget CMU ASF/AMC motion onto the embedded body's SMPL-22 skeleton, and measure the result.
 
-Method (specs/embedded_body.md §C; re-implemented from the facts there):
+Method (see docs/embedded_data.md):
 
 * Every SMPL-22 joint is driven by one CMU bone (the neck by two: the rotation halfway between
   ``lowerneck`` and ``upperneck``). Bones are matched by the *segment* they rotate: SMPL's
@@ -14,11 +14,11 @@ Method (specs/embedded_body.md §C; re-implemented from the facts there):
 * Roll: the segment direction leaves the roll about it free. For the arms and legs the roll is
   fixed by the hinge: the CMU elbow/knee hinge axis is ``C·x̂`` of ``radius``/``tibia`` (their only
   dof is ``rx``), the body's is the axis about which its own elbow/knee bends (forward flexion for
-  the straight T-pose elbow; for the knee the axis of its 8.7° rest bend, which sits 8.5° off the
-  lateral axis because the rest leg is also 1° bow-legged). Both the upper and the lower limb
-  segment take their frame from that one hinge axis, so the body's elbow and knee rotations come
-  out as pure hinge rotations (a lateral knee axis instead would leave a constant 1.05°
-  off-hinge). Matching directions only (swing) gives the same joint positions but leaves the
+  the straight T-pose elbow; for the knee the axis of its small rest bend, which sits off the
+  lateral axis because the rest leg is also slightly bow-legged). Both the upper and the lower
+  limb segment take their frame from that one hinge axis, so the body's elbow and knee rotations
+  come out as pure hinge rotations (a lateral knee axis instead would leave a constant off-hinge
+  rotation). Matching directions only (swing) gives the same joint positions but leaves the
   elbows about 30° off their hinge, because the CMU humerus is rolled 30° at rest.
 * Other roll references: the world's lateral axis (x) for the spine, neck, head, ankles and
   feet; forward (z) for the collars and the hands (thumb side); the pelvis frame is the hip line
@@ -30,15 +30,14 @@ Method (specs/embedded_body.md §C; re-implemented from the facts there):
 
 Both skeletons use the same world axes (y up, facing +z, left at +x, metres), so no axis change.
 Direction matching bakes constant offsets into the local rotations (e.g. the collars carry a
-constant 29–31° because CMU's clavicles rise and have no motion in the clip); they are measured by
-:func:`baked_offsets` and documented rather than removed.
+constant rotation because CMU's clavicles rise and have no motion in the clip); they are measured
+by :func:`posebench.build.retarget_report.baked_offsets` (recorded in the data file) and
+documented rather than removed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -179,7 +178,8 @@ REQUIRED_BONES: tuple[str, ...] = tuple(
     sorted({b for bones in SOURCE_BONES.values() for b in bones} | {"lhipjoint", "rhipjoint"})
 )
 
-_INDEX = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
+#: SMPL-22 joint name -> index.
+JOINT_INDEX = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
 
 #: Planted-foot threshold: a foot joint slower than this (m/s) counts as on the ground.
 PLANTED_SPEED = 0.25
@@ -277,9 +277,9 @@ def _cmu_rest_direction(skeleton: Skeleton, rest: Kinematics, joint: str) -> np.
 def _smpl_rest_direction(rest_joints: np.ndarray, joint: str) -> np.ndarray:
     """Direction of the body segment a joint rotates, at the body's zero pose."""
     if joint == "pelvis":
-        return rest_joints[_INDEX["left_hip"]] - rest_joints[_INDEX["right_hip"]]
+        return rest_joints[JOINT_INDEX["left_hip"]] - rest_joints[JOINT_INDEX["right_hip"]]
     if joint in SEGMENT_CHILD:
-        return rest_joints[_INDEX[SEGMENT_CHILD[joint]]] - rest_joints[_INDEX[joint]]
+        return rest_joints[JOINT_INDEX[SEGMENT_CHILD[joint]]] - rest_joints[JOINT_INDEX[joint]]
     return END_DIRECTION[joint]
 
 
@@ -304,7 +304,7 @@ def rest_frames(skeleton: Skeleton, rest_joints: np.ndarray) -> RestFrames:
     smpl = np.zeros((22, 3, 3))
     for joint in SMPL22_JOINT_NAMES:
         if joint in ROLL_REFERENCE:
-            k = _INDEX[joint]
+            k = JOINT_INDEX[joint]
             ref = ROLL_REFERENCE[joint]
             cmu[k] = frame(_cmu_rest_direction(skeleton, rest, joint), ref)
             smpl[k] = frame(_smpl_rest_direction(rest_joints, joint), ref)
@@ -314,7 +314,7 @@ def rest_frames(skeleton: Skeleton, rest_joints: np.ndarray) -> RestFrames:
         a_body = _body_hinge_axis(rest_joints, hinge)
         hinge_axes[hinge.joint] = a_body
         for joint in (hinge.upper, hinge.joint):
-            k = _INDEX[joint]
+            k = JOINT_INDEX[joint]
             d_cmu = _unit(_cmu_rest_direction(skeleton, rest, joint))
             d_body = _unit(_smpl_rest_direction(rest_joints, joint))
             # reference = the flexion direction (axis x direction) so that e3 is the hinge axis
@@ -348,7 +348,7 @@ def leg_scale(skeleton: Skeleton, rest_joints: np.ndarray) -> float:
     j = np.asarray(rest_joints, dtype=np.float64)
 
     def body_leg(side: str) -> float:
-        hip, knee, ankle = (j[_INDEX[f"{side}_{n}"]] for n in ("hip", "knee", "ankle"))
+        hip, knee, ankle = (j[JOINT_INDEX[f"{side}_{n}"]] for n in ("hip", "knee", "ankle"))
         return float(np.linalg.norm(knee - hip) + np.linalg.norm(ankle - knee))
 
     cmu = [skeleton.bone(f"{s}femur").length + skeleton.bone(f"{s}tibia").length for s in "lr"]
@@ -360,7 +360,7 @@ def global_rotations(kin: Kinematics, skeleton: Skeleton, frames: RestFrames) ->
     n = kin.global_rotation.shape[0]
     out = np.zeros((n, 22, 3, 3))
     for joint, bones in SOURCE_BONES.items():
-        k = _INDEX[joint]
+        k = JOINT_INDEX[joint]
         rots = [kin.global_rotation[:, skeleton.index(b)] for b in bones]
         source = rots[0] if len(rots) == 1 else _halfway(rots[0], rots[1])
         out[:, k] = source @ frames.offsets[k]
@@ -402,20 +402,15 @@ def body_track(
     chunk: int = 256,
 ) -> BodyTrack:
     """Run the body over a motion in chunks; keep joints and the lowest vertex of each frame."""
-    joints, lowest = [], []
-    dtype = getattr(body, "dtype", torch.float64)
-    with torch.no_grad():
-        for s in range(0, len(pose_body), chunk):
-            part = slice(s, s + chunk)
-            out = body(
-                torch.as_tensor(pose_body[part], dtype=dtype),
-                torch.as_tensor(root_orient[part], dtype=dtype),
-                torch.as_tensor(trans[part], dtype=dtype),
-            )
-            joints.append(out.joints.double().numpy())
-            source = out.vertices if out.vertices is not None else out.joints
-            lowest.append(source[..., 1].amin(dim=1).double().numpy())
-    return BodyTrack(np.concatenate(joints), np.concatenate(lowest))
+    inputs = (
+        torch.as_tensor(a, dtype=body.dtype, device=body.device)
+        for a in (pose_body, root_orient, trans)
+    )
+    out = body.forward_batched(*inputs, chunk=chunk)
+    source = out.vertices if out.vertices is not None else out.joints
+    return BodyTrack(
+        out.joints.double().cpu().numpy(), source[..., 1].amin(dim=1).double().cpu().numpy()
+    )
 
 
 def planted_frames(joints: np.ndarray, fps: float, speed: float = PLANTED_SPEED) -> np.ndarray:
@@ -423,8 +418,8 @@ def planted_frames(joints: np.ndarray, fps: float, speed: float = PLANTED_SPEED)
     ``speed`` m/s: the body stands on it. Central differences; end frames use one side.
     """
     feet = (
-        joints[:, [_INDEX[n] for n in ("left_ankle", "left_foot")]],
-        joints[:, [_INDEX[n] for n in ("right_ankle", "right_foot")]],
+        joints[:, [JOINT_INDEX[n] for n in ("left_ankle", "left_foot")]],
+        joints[:, [JOINT_INDEX[n] for n in ("right_ankle", "right_foot")]],
     )
     if len(joints) < 2:
         return np.ones(len(joints), dtype=bool)
@@ -442,7 +437,7 @@ def retarget(
     its mesh sets the floor). ``body`` should be a float64 copy for reproducible numbers;
     ``frames`` overrides the rest offsets (default: :func:`rest_frames`, hinge-aligned).
     """
-    rest_joints = _rest_joints(body)
+    rest_joints = body.rest_joints.detach().double().cpu().numpy()
     frames = rest_frames(skeleton, rest_joints) if frames is None else frames
     kin = forward_kinematics(skeleton, motion)
     G = global_rotations(kin, skeleton, frames)
@@ -451,7 +446,7 @@ def retarget(
     root_orient = _to_axis_angle(local[:, 0])
     scale = leg_scale(skeleton, rest_joints)
     pelvis = rest_joints[0]
-    body_hips = 0.5 * (rest_joints[_INDEX["left_hip"]] + rest_joints[_INDEX["right_hip"]])
+    body_hips = 0.5 * (rest_joints[JOINT_INDEX["left_hip"]] + rest_joints[JOINT_INDEX["right_hip"]])
     # body: hip centre = pelvis + trans + G_pelvis (hips - pelvis); put it on the scaled CMU one
     trans = scale * hip_centre(kin, skeleton) - pelvis - G[:, 0] @ (body_hips - pelvis)
     track = body_track(body, pose_body, root_orient, trans)
@@ -471,266 +466,3 @@ def retarget(
         standing_frames=int(standing.sum()),
         frames=frames,
     )
-
-
-def _rest_joints(body: BodyModel) -> np.ndarray:
-    """The body's zero-pose joints (22, 3) in float64."""
-    rest = getattr(body, "rest_joints", None)
-    if rest is None:
-        with torch.no_grad():
-            rest = body(torch.zeros(1, 21, 3, dtype=torch.float64)).joints[0]
-    return rest.detach().double().cpu().numpy()
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def _stats(values: np.ndarray) -> dict[str, float]:
-    return {"mean": float(np.mean(values)), "max": float(np.max(values))}
-
-
-def segment_direction_errors(
-    body_joints: np.ndarray, kin: Kinematics, skeleton: Skeleton
-) -> dict[str, dict[str, float]]:
-    """Angle (degrees, mean and max over frames) between each body segment and the CMU segment
-    driving it: the one-to-one bones, plus ``neck`` (merged from two CMU bones, so not exact).
-    """
-    out = {}
-    for joint in (*ONE_TO_ONE, "neck"):
-        j, c = _INDEX[joint], _INDEX[SEGMENT_CHILD[joint]]
-        body_dir = body_joints[:, c] - body_joints[:, j]
-        if joint == "neck":
-            cmu_dir = (
-                kin.bone_end[:, skeleton.index("upperneck")]
-                - kin.bone_start[:, skeleton.index("lowerneck")]
-            )
-        else:
-            b = skeleton.index(SOURCE_BONES[joint][0])
-            cmu_dir = kin.bone_end[:, b] - kin.bone_start[:, b]
-        out[joint] = _stats(angle_deg(body_dir, cmu_dir))
-    return out
-
-
-def hinge_residuals(
-    pose_body: np.ndarray, hinge_axes: Mapping[str, np.ndarray]
-) -> dict[str, dict[str, float]]:
-    """Per elbow and knee: how far (degrees) its local rotation is from a pure rotation about the
-    body's hinge axis (the angle the rotation moves the axis by: the swing of a swing-twist
-    split), and the range of the hinge (twist) angle itself.
-    """
-    out = {}
-    for joint, axis in hinge_axes.items():
-        R = Rotation.from_rotvec(pose_body[:, _INDEX[joint] - 1]).as_matrix()
-        moved = R @ axis
-        off = angle_deg(moved, np.broadcast_to(axis, moved.shape))
-        rotvec = Rotation.from_matrix(R).as_rotvec()
-        twist = np.degrees(rotvec @ axis)
-        out[joint] = {
-            **{f"off_hinge_{k}": v for k, v in _stats(off).items()},
-            "hinge_angle_min": float(twist.min()),
-            "hinge_angle_max": float(twist.max()),
-        }
-    return out
-
-
-def flexion_ranges(body_joints: np.ndarray) -> dict[str, dict[str, float]]:
-    """Elbow and knee flexion (degrees, 0 = straight) from the body's joint positions."""
-    out = {}
-    for hinge in HINGES:
-        u, j = _INDEX[hinge.upper], _INDEX[hinge.joint]
-        c = _INDEX[SEGMENT_CHILD[hinge.joint]]
-        flex = angle_deg(
-            body_joints[:, j] - body_joints[:, u], body_joints[:, c] - body_joints[:, j]
-        )
-        out[hinge.joint] = {"min": float(flex.min()), "max": float(flex.max())}
-    return out
-
-
-def foot_heights(track: BodyTrack, fps: float) -> dict[str, float]:
-    """Lowest-vertex height (metres) on standing frames (a foot planted) and overall."""
-    standing = planted_frames(track.joints, fps)
-    low = track.lowest_vertex
-    on = low[standing] if standing.any() else low
-    p1, p99 = np.percentile(on, [1.0, 99.0])
-    return {
-        "standing_frames": int(standing.sum()),
-        "standing_min": float(on.min()),
-        "standing_p1": float(p1),
-        "standing_median": float(np.median(on)),
-        "standing_p99": float(p99),
-        "standing_max": float(on.max()),
-        "standing_outside_5cm": int((np.abs(on) > 0.05).sum()),
-        "all_min": float(low.min()),
-        "all_max": float(low.max()),
-        "above_5cm_frames": int((low > 0.05).sum()),
-    }
-
-
-def cmu_joint_positions(kin: Kinematics, skeleton: Skeleton) -> np.ndarray:
-    """CMU points (F, 22, 3) corresponding to the SMPL-22 joints (see :data:`JOINT_POINTS`)."""
-    points = []
-    for joint in SMPL22_JOINT_NAMES:
-        bone, end = JOINT_POINTS[joint]
-        source = kin.bone_start if end == "start" else kin.bone_end
-        points.append(source[:, skeleton.index(bone)])
-    return np.stack(points, axis=1)
-
-
-def uniform_scale_mpjpe(
-    body_joints: np.ndarray, kin: Kinematics, skeleton: Skeleton, scale: float
-) -> dict[str, Any]:
-    """Joint error (mm) between the body and the CMU skeleton scaled by ``scale``, hip centres
-    aligned per frame. Dominated by where each skeleton places its joints, not by the motion.
-    """
-    cmu = scale * cmu_joint_positions(kin, skeleton)
-    hips = [_INDEX["left_hip"], _INDEX["right_hip"]]
-    cmu = (
-        cmu - cmu[:, hips].mean(axis=1, keepdims=True) + body_joints[:, hips].mean(axis=1)[:, None]
-    )
-    error = 1000.0 * np.linalg.norm(body_joints - cmu, axis=-1)  # (F, 22)
-    return {
-        "mean_mm": float(error.mean()),
-        "max_mm": float(error.max()),
-        "per_joint_mean_mm": {
-            n: float(e) for n, e in zip(SMPL22_JOINT_NAMES, error.mean(axis=0), strict=True)
-        },
-    }
-
-
-def baked_offsets(pose_body: np.ndarray, frames: RestFrames) -> dict[str, dict[str, float]]:
-    """The constant part direction matching bakes into each local rotation: the body pose (deg)
-    when the CMU skeleton stands in its own rest pose (``O_parentᵀ O_j``), and the clip's
-    median / min / max of each joint's local rotation angle.
-    """
-    G_rest = frames.offsets[None]  # CMU rest: identity global rotations
-    rest_local = local_rotations(G_rest)[0, 1:]
-    rest_angle = rotation_angle_deg(rest_local)
-    clip_angle = np.degrees(np.linalg.norm(pose_body, axis=-1))
-    return {
-        name: {
-            "rest": float(rest_angle[k]),
-            "clip_median": float(np.median(clip_angle[:, k])),
-            "clip_min": float(clip_angle[:, k].min()),
-            "clip_max": float(clip_angle[:, k].max()),
-        }
-        for k, name in enumerate(SMPL22_JOINT_NAMES[1:])
-    }
-
-
-@dataclass
-class RetargetReport:
-    """The retargeting's numbers (degrees, metres, mm) for the data file and the README."""
-
-    frames: int
-    fps: float
-    scale: float
-    floor_offset_m: float
-    segment_direction_deg: dict[str, dict[str, float]]  # one-to-one bones + neck (merged)
-    one_to_one_max_deg: float
-    hinge: dict[str, dict[str, float]]  # elbows and knees: off-hinge residual and hinge angle
-    off_hinge_max_deg: float
-    flexion_deg: dict[str, dict[str, float]]
-    feet: dict[str, float]
-    pelvis_height_m: dict[str, float]
-    uniform_scale_mpjpe: dict[str, Any]
-    rest_offset_deg: dict[str, float]  # |O_j| per joint: rest frame differences
-    baked_offset_deg: dict[str, dict[str, float]]
-
-    def as_dict(self, digits: int = 6) -> dict[str, Any]:
-        """JSON-ready, numbers rounded to ``digits`` significant digits (stable text in the data
-        file; tiny errors such as 1e-5° keep their size instead of rounding to 0).
-        """
-        return _rounded(asdict(self), digits)
-
-    def summary_lines(self) -> list[str]:
-        """A short human-readable summary (for the command line)."""
-        mp = self.uniform_scale_mpjpe
-        f = self.feet
-        return [
-            f"{self.frames} frames at {self.fps:g} Hz, CMU scaled x{self.scale:.3f} by leg length",
-            f"segment direction, one-to-one bones: max {self.one_to_one_max_deg:.2e} deg; neck "
-            f"(merged) mean {self.segment_direction_deg['neck']['mean']:.2f} / max "
-            f"{self.segment_direction_deg['neck']['max']:.2f} deg",
-            f"elbow/knee off-hinge: max {self.off_hinge_max_deg:.2e} deg",
-            f"feet on {f['standing_frames']} standing frames: lowest vertex p1..p99 "
-            f"{100 * f['standing_p1']:+.1f} .. {100 * f['standing_p99']:+.1f} cm, min/max "
-            f"{100 * f['standing_min']:+.1f} / {100 * f['standing_max']:+.1f} cm "
-            f"(floor offset {100 * self.floor_offset_m:+.2f} cm)",
-            f"uniform-scale joint error: mean {mp['mean_mm']:.0f} mm, max {mp['max_mm']:.0f} mm "
-            "(joint placement differs between the skeletons)",
-            "constant offsets baked in (deg at CMU rest): "
-            + ", ".join(
-                f"{j} {self.baked_offset_deg[j]['rest']:.1f}"
-                for j in ("left_collar", "right_collar", "spine1", "neck", "head")
-            ),
-        ]
-
-
-def _rounded(value: Any, digits: int) -> Any:
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    if isinstance(value, dict):
-        return {k: _rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_rounded(v, digits) for v in value]
-    return value
-
-
-def check_retarget(
-    skeleton: Skeleton,
-    motion: Motion,
-    pose_body: np.ndarray,
-    root_orient: np.ndarray,
-    trans: np.ndarray,
-    body: BodyModel,
-    scale: float | None = None,
-    floor_offset: float = 0.0,
-) -> RetargetReport:
-    """Measure a retargeted motion (e.g. as stored, float32) against the CMU motion it came from."""
-    rest_joints = _rest_joints(body)
-    frames = rest_frames(skeleton, rest_joints)
-    scale = leg_scale(skeleton, rest_joints) if scale is None else scale
-    kin = forward_kinematics(skeleton, motion)
-    arrays = [np.asarray(a, dtype=np.float64) for a in (pose_body, root_orient, trans)]
-    track = body_track(body, *arrays)
-    segments = segment_direction_errors(track.joints, kin, skeleton)
-    hinge = hinge_residuals(arrays[0], frames.hinge_axes)
-    pelvis_y = track.joints[:, 0, 1]
-    return RetargetReport(
-        frames=len(arrays[0]),
-        fps=float(motion.fps),
-        scale=float(scale),
-        floor_offset_m=float(floor_offset),
-        segment_direction_deg=segments,
-        one_to_one_max_deg=max(segments[j]["max"] for j in ONE_TO_ONE),
-        hinge=hinge,
-        off_hinge_max_deg=max(h["off_hinge_max"] for h in hinge.values()),
-        flexion_deg=flexion_ranges(track.joints),
-        feet=foot_heights(track, motion.fps),
-        pelvis_height_m={
-            "min": float(pelvis_y.min()),
-            "median": float(np.median(pelvis_y)),
-            "max": float(pelvis_y.max()),
-        },
-        uniform_scale_mpjpe=uniform_scale_mpjpe(track.joints, kin, skeleton, scale),
-        rest_offset_deg={
-            n: float(a)
-            for n, a in zip(SMPL22_JOINT_NAMES, rotation_angle_deg(frames.offsets), strict=True)
-        },
-        baked_offset_deg=baked_offsets(arrays[0], frames),
-    )
-
-
-def swing_only_offsets(frames: RestFrames, joints: Sequence[str]) -> RestFrames:
-    """The same frames with the given joints' offsets replaced by the minimal rotation between
-    the segment directions (no roll alignment): the trap the hinge check exists to catch.
-    """
-    offsets = frames.offsets.copy()
-    for joint in joints:
-        k = _INDEX[joint]
-        d_smpl, d_cmu = frames.smpl[k][:, 0], frames.cmu[k][:, 0]
-        axis = np.cross(d_smpl, d_cmu)
-        angle = np.arctan2(np.linalg.norm(axis), d_smpl @ d_cmu)
-        rotvec = np.zeros(3) if np.linalg.norm(axis) < 1e-12 else _unit(axis) * angle
-        offsets[k] = Rotation.from_rotvec(rotvec).as_matrix()
-    return RestFrames(frames.cmu, frames.smpl, offsets, frames.hinge_axes)

@@ -102,7 +102,7 @@ def cmd_bake(args: argparse.Namespace) -> int:
 
 def cmd_build_embedded(args: argparse.Namespace) -> int:
     """Retarget the CMU clip onto the embedded body and write the dataset file."""
-    from posebench.datasets.embedded import build_embedded, summary_lines
+    from posebench.build.embedded import build_embedded, summary_lines
 
     report = build_embedded(args.asf, args.amc, args.out)
     print("\n".join(summary_lines(report, args.out)))

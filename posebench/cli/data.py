@@ -63,7 +63,7 @@ def cmd_prepare_posendf_targets(args: argparse.Namespace) -> int:
     from posebench.benchmark import components
     from posebench.cli.console import make_progress
     from posebench.core.device import resolve_device
-    from posebench.priors.posendf.commands import prepare_posendf_targets
+    from posebench.priors.posendf.targets import prepare_posendf_targets
 
     options = {"amass_dir": args.amass_dir} if args.amass_dir else {}
     dataset = components.load_dataset(args.dataset, **options)

@@ -85,7 +85,7 @@ def add_fit_image_parser(commands: opt.Commands) -> None:
 def cmd_fit_image(args: argparse.Namespace) -> int:
     """Fit every image's selected person; 'no person detected' images are listed, not fatal."""
     from posebench.benchmark import components
-    from posebench.tasks.image_fit import fit_images
+    from posebench.cli.fit_image import fit_images
 
     prior, device = _load(args)
     body = components.load_body_model(args.body_model, args.body_model_path, str(device))
@@ -249,7 +249,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from posebench.benchmark import components
     from posebench.core.npzio import write_npz
     from posebench.datasets.pose_files import read_motion
-    from posebench.fitting.motion import fit_motion
+    from posebench.fitting.motion import fit_windows, user_motion_inputs
     from posebench.tasks.denoise import DenoiseTask
 
     motion = read_motion(args.input)
@@ -258,27 +258,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     task = DenoiseTask()
     config = task.config("humor", args.task_config)
     weight, source = prior.energy_weight(task.name)
-    if prior.name == "none":
-        weight = 0.0
-    if motion.pose_body is not None:  # a noisy estimate: start from it
-        init = motion.pose_body.to(device)[None]
-        zeros = torch.zeros(len(motion.pose_body), 3)
-        root_orient = (motion.root_orient if motion.root_orient is not None else zeros).to(device)
-        trans = (motion.trans if motion.trans is not None else zeros).to(device)
-        with torch.no_grad():
-            observed = body(init[0], root_orient, trans).joints
-        # with joint observations the root is fitted to them; otherwise it is kept as given
-        root = None if motion.joints is not None else (root_orient[None], trans[None])
-    else:
-        init, root = None, None
-    if motion.joints is not None:
-        observed = motion.joints.to(device)
-    fit = fit_motion(
-        prior, weight, body, observed[None], config, init_pose=init, root=root,
-        progress=_progress(args), description="denoising",
-    )  # fmt: skip
-    with torch.no_grad():
-        joints = body(fit.pose_body[0], fit.root_orient[0], fit.trans[0]).joints
+    observed, init, root = user_motion_inputs(body, motion, device)
+    fit, posed = fit_windows(prior, weight, body, observed, config, init, root, _progress(args))
+    joints = posed.joints[0]
     arrays = {
         "pose_body": fit.pose_body[0].reshape(-1, 63).cpu().numpy(),
         "root_orient": fit.root_orient[0].cpu().numpy(),

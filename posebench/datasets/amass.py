@@ -5,7 +5,7 @@ AMASS (https://amass.is.tue.mpg.de) is licence-restricted: posebench never downl
 raw AMASS folder once and writes a *prepared* folder; :class:`AmassDataset` reads only prepared
 folders, so a benchmark run never silently spends an hour reading 20 GB of npz files.
 
-Definitions (specs/posendf.md §3.1–3.2, baselines.md §A.3, §C.1):
+Definitions (the published priors' splits; docs/posendf.md and docs/baselines.md):
 
 - **Files**: ``poses`` (T, 156) SMPL+H or (T, 165) SMPL-X, ``trans`` (T, 3), ``mocap_framerate``
   (SMPL+H) or ``mocap_frame_rate`` (SMPL-X); ``betas`` and ``gender`` are kept when present.
@@ -69,7 +69,7 @@ POSE_SPLITS: dict[str, tuple[str, ...]] = {
     "test": ("SSM_synced", "Transitions_mocap"),
 }  # fmt: skip
 
-# HuMoR humor/datasets/amass_utils.py (specs/baselines.md §C.1, protocols.md §4.1).
+# HuMoR humor/datasets/amass_utils.py (docs/baselines.md, docs/protocols.md).
 MOTION_SPLITS: dict[str, tuple[str, ...]] = {
     "train": (
         "ACCAD", "BMLmovi", "BioMotionLab_NTroje", "CMU", "EKUT", "Eyes_Japan_Dataset", "KIT",
@@ -79,11 +79,11 @@ MOTION_SPLITS: dict[str, tuple[str, ...]] = {
     "test": ("HumanEva", "Transitions_mocap"),
 }  # fmt: skip
 
-#: Other AMASS folder names -> the name used in the split tables. Sources: specs/posendf.md §3.1
-#: (Pose-NDF issue #37: BioMotionLab_NTroje is now BMLrub), baselines.md §E.7 (BMLrub, PosePrior,
-#: Transitions, HDM05, SSM; VIBE #78/#284, amass #12, mmhuman3d #49, whose two name lists also
-#: give MoSh, TCDHands, DFaust), protocols.md §7 (DPoser: TCDHands = TCD_handMocap), and the
-#: VPoser v1 notebook's "BML". Matching is case-insensitive.
+#: Other AMASS folder names -> the name used in the split tables. Sources: Pose-NDF issue #37
+#: (BioMotionLab_NTroje is now BMLrub); VIBE #78/#284, amass #12 and mmhuman3d #49 (BMLrub,
+#: PosePrior, Transitions, HDM05, SSM; their two name lists also give MoSh, TCDHands, DFaust);
+#: DPoser (TCDHands = TCD_handMocap); and the VPoser v1 notebook's "BML". Matching is
+#: case-insensitive.
 ALIASES: dict[str, str] = {
     "BMLrub": "BioMotionLab_NTroje",
     "BML": "BioMotionLab_NTroje",

@@ -36,6 +36,9 @@ class Dataset(abc.ABC):
     name: ClassVar[str]
     version: ClassVar[str] = "0"
     splits: ClassVar[tuple[str, ...]] = SPLITS
+    #: Frames (at the window rate) between the starts of motion tasks' windows when the task
+    #: config leaves ``window.stride`` unset; None: windows do not overlap.
+    window_stride: ClassVar[int | None] = None
 
     def check_split(self, split: str) -> str:
         """``split`` if this dataset has it, else a one-line error."""

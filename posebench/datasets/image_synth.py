@@ -7,11 +7,12 @@ No image is rendered: a fitter only needs the keypoints. Each view is built from
    ``roll_deg``) and put in front of the camera at the distance where a standing body would span
    ``person_height`` of the image height, its pelvis projected near the image centre
    (``centre_jitter``).
-2. **Camera.** OpenCV pinhole, everything in camera coordinates: x right, y down, z forward
-   (the camera looks along +z), pixels with (0, 0) at the top-left corner; ``f = s · diag``
-   (``s`` in ``focal_scale``, ``diag`` the image diagonal in pixels), principal point at the
-   image centre, no distortion, extrinsics R = I, t = 0 (the body's root orientation and
-   translation carry the pose relative to the camera). Image sizes come from ``image_sizes``.
+2. **Camera.** OpenCV pinhole (:class:`~posebench.body.camera.PinholeCamera`), everything in
+   camera coordinates: x right, y down, z forward (the camera looks along +z), pixels with
+   (0, 0) at the top-left corner; ``f = s · diag`` (``s`` in ``focal_scale``, ``diag`` the image
+   diagonal in pixels), principal point at the image centre, no distortion, extrinsics R = I,
+   t = 0 (the body's root orientation and translation carry the pose relative to the camera).
+   Image sizes come from ``image_sizes``.
 3. **Keypoints (avoiding the inverse crime).** The 2D targets are NOT the fitter's BODY_25
    regressor (``BodyOutput.body25``). They are :class:`DetectorKeypoints`, a second definition
    meant to look like what a detector marks: for shoulders, elbows, wrists, hips, knees and
@@ -20,12 +21,11 @@ No image is rendered: a fitter only needs the keypoints. Each view is built from
    kneecap, malleolus); for nose, eyes, ears, toes and heels the mean of a few mesh vertices;
    Neck and MidHip the midpoints of the shoulders and of the hips (OpenPose's own placement).
    The patches are chosen on the rest mesh by the rule in :data:`DETECTOR_POINTS` and then
-   follow the skin. On the embedded body this definition is 20-23 mm (3D, mean over the 25
-   keypoints; 7 mm for the big toes to 46 mm for the hips) from the fitter's regressor, about
-   5 px or 1 % of the person's height in the image: a perfect fit of the body's own keypoints
-   cannot reach zero 2D error. The shoulder's skin patch is the one above and slightly
-   medial of the joint, which follows the collar rather than the arm, so that the torso length
-   (the depth cue) stays within 2 % of the fitter's whatever the arms do.
+   follow the skin. The two definitions differ by a few centimetres (the image_fit task records
+   the gap on the true poses, in mm and px, as ``definition_gap``), so a perfect fit of the
+   body's own keypoints cannot reach zero 2D error. The shoulder's skin patch is the one above
+   and slightly medial of the joint, which follows the collar rather than the arm, so that the
+   torso length (the depth cue) stays close to the fitter's whatever the arms do.
 4. **Detector noise.** Per keypoint k, Gaussian pixel noise with
    ``σ_k = pixel_sigma · h · κ_k / mean(κ)``, h the height of the person's 2D keypoint box and κ
    the COCO OKS per-keypoint sigmas (feet use the ankle's); confidence
@@ -53,6 +53,7 @@ import roma
 import torch
 
 from posebench.body.base import SMPL22_JOINT_NAMES, BodyModel
+from posebench.body.camera import PinholeCamera
 from posebench.body.keypoints import BODY25_NAMES
 from posebench.core.atomic import atomic_path, atomic_write_json
 from posebench.core.config import merge_config, packaged_config
@@ -129,7 +130,7 @@ class DetectorKeypoints:
 
     def __init__(self, body: BodyModel) -> None:
         with torch.no_grad():
-            rest = body(torch.zeros(1, 21, 3, device=_device(body)))
+            rest = body(torch.zeros(1, 21, 3, device=body.device))
         if rest.vertices is None:
             raise InputError(
                 f"the synthetic image set needs a body with a mesh; body '{body.name}' has no "
@@ -180,56 +181,6 @@ def definition_record() -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Camera:
-    """A pinhole camera in OpenCV convention (x right, y down, z forward; pixels from the
-    top-left corner), no distortion. ``rotation``/``translation`` map world to camera
-    coordinates; the synthetic set works in camera coordinates (identity, zero).
-    """
-
-    focal: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-    rotation: tuple[tuple[float, ...], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
-    translation: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready mapping (also what ``<name>_camera.json`` holds)."""
-        return {
-            "focal_length": self.focal,
-            "principal_point": [self.cx, self.cy],
-            "image_size": [self.width, self.height],
-            "rotation": [list(r) for r in self.rotation],
-            "translation": list(self.translation),
-            "convention": "opencv: x right, y down, z forward; pixels from the top-left corner",
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> Camera:
-        """A Camera from :meth:`to_json`'s mapping; one-line InputError when malformed."""
-        try:
-            width, height = (int(v) for v in data["image_size"])
-            cx, cy = (float(v) for v in data["principal_point"])
-            camera = cls(float(data["focal_length"]), cx, cy, width, height)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(
-                f"{where}: not a camera file (needs focal_length, principal_point, image_size; "
-                f"problem: {exc!r})"
-            ) from None
-        if not (camera.focal > 0 and width > 0 and height > 0):
-            raise InputError(f"{where}: focal length and image size must be positive")
-        if "rotation" in data and not np.allclose(data["rotation"], np.eye(3)):
-            raise InputError(f"{where}: only cameras with identity rotation are supported")
-        return camera
-
-    def project(self, points: np.ndarray) -> np.ndarray:
-        """(..., 3) camera-frame points -> (..., 2) pixels."""
-        z = points[..., 2:3]
-        return self.focal * points[..., :2] / z + np.array([self.cx, self.cy])
-
-
 @dataclass
 class View:
     """One synthetic view: what the detector wrote, the camera, and the 3D ground truth."""
@@ -237,7 +188,7 @@ class View:
     name: str
     keypoints: np.ndarray  # (25, 3) x, y, confidence as written to JSON (0, 0, 0 = missing)
     clean: np.ndarray  # (25, 3) noise-free x, y and 1 where the point is in the image, else 0
-    camera: Camera
+    camera: PinholeCamera
     pose: np.ndarray  # (21, 3) body pose (axis-angle)
     root_orient: np.ndarray  # (3,) in camera coordinates
     transl: np.ndarray  # (3,)
@@ -254,11 +205,6 @@ class View:
 def default_config() -> dict[str, Any]:
     """The generator's defaults: the ``synthetic`` section of the image_fit task config."""
     return packaged_config("tasks/image_fit.yaml")["synthetic"]
-
-
-def _device(body: BodyModel) -> torch.device:
-    device = getattr(body, "device", None)
-    return device if isinstance(device, torch.device) else torch.device("cpu")
 
 
 def _uniform(rng: np.random.Generator, bounds: Sequence[float], n: int) -> np.ndarray:
@@ -300,7 +246,7 @@ def make_synthetic_views(
     n = len(poses)
     rng = numpy_rng(seed, "image_synth")
     detector = DetectorKeypoints(body)
-    device = _device(body)
+    device = body.device
 
     with torch.no_grad():
         rest = body(torch.zeros(1, 21, 3, device=device))
@@ -322,7 +268,7 @@ def make_synthetic_views(
     for i in range(n):
         width, height = (int(v) for v in sizes[size_index[i]])
         focal = float(focal_scale[i] * math.hypot(width, height))
-        camera = Camera(focal, width / 2.0, height / 2.0, width, height)
+        camera = PinholeCamera.centred(focal, width, height)
         distance = focal * rest_height / (share[i] * height)
         pelvis = np.array(
             [jitter[i, 0] * width * distance / focal, jitter[i, 1] * height * distance / focal,
@@ -335,7 +281,10 @@ def make_synthetic_views(
     root = torch.tensor(np.stack(roots), dtype=torch.float32)
     transl = torch.tensor(np.stack(transls), dtype=torch.float32)
 
-    joints, points = _pose_chunks(body, detector, poses, root, transl, device)
+    posed = body.forward_batched(poses.to(device), root.to(device), transl.to(device), chunk=128)
+    joints = posed.joints.double()
+    points = detector(joints, posed.vertices.double()).cpu().numpy()
+    joints = joints.cpu().numpy()
     noise = cfg["noise"]
     views = []
     digits = max(4, len(str(n - 1)))
@@ -365,33 +314,13 @@ def make_synthetic_views(
     return views
 
 
-def _pose_chunks(
-    body: BodyModel,
-    detector: DetectorKeypoints,
-    poses: torch.Tensor,
-    root: torch.Tensor,
-    transl: torch.Tensor,
-    device: torch.device,
-    chunk: int = 128,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Posed joints (N, 22, 3) and detector keypoints (N, 25, 3), float64 numpy, in chunks."""
-    joints, points = [], []
-    with torch.no_grad():
-        for start in range(0, len(poses), chunk):
-            part = slice(start, start + chunk)
-            out = body(poses[part].to(device), root[part].to(device), transl[part].to(device))
-            joints.append(out.joints.double().cpu())
-            points.append(detector(out.joints.double(), out.vertices.double()).cpu())
-    return torch.cat(joints).numpy(), torch.cat(points).numpy()
-
-
 def _detect(
-    points: np.ndarray, camera: Camera, noise: Mapping[str, Any], rng: np.random.Generator
+    points: np.ndarray, camera: PinholeCamera, noise: Mapping[str, Any], rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The detector's output for one view: noisy (25, 3) keypoints, clean ones, and a record."""
     in_front = points[:, 2] > 0.05
     clean_xy = camera.project(np.where(in_front[:, None], points, 1.0))
-    inside = in_front & _inside(clean_xy, camera)
+    inside = in_front & camera.contains(clean_xy)
     box = clean_xy[inside]
     box_height = float(box[:, 1].max() - box[:, 1].min()) if len(box) > 1 else 0.0
     kappa = np.asarray(COCO_SIGMAS)
@@ -402,7 +331,7 @@ def _detect(
     squared = (epsilon**2).sum(axis=1) / np.maximum(4 * sigma**2, 1e-12)
     confidence = min_conf + (1.0 - min_conf) * np.exp(-squared)
     dropped = rng.random(25) < float(noise["drop_rate"])
-    keep = inside & _inside(noisy, camera) & ~dropped
+    keep = inside & camera.contains(noisy) & ~dropped
     keypoints = np.zeros((25, 3))
     keypoints[keep, :2] = np.round(noisy[keep], 3)
     keypoints[keep, 2] = np.maximum(np.round(confidence[keep], 4), min_conf + 1e-4)
@@ -417,12 +346,6 @@ def _detect(
         "detected": int(keep.sum()),
     }
     return keypoints, clean, record
-
-
-def _inside(xy: np.ndarray, camera: Camera) -> np.ndarray:
-    return (
-        (xy[:, 0] >= 0) & (xy[:, 0] < camera.width) & (xy[:, 1] >= 0) & (xy[:, 1] < camera.height)
-    )
 
 
 def views_hash(views: Sequence[View]) -> str:
@@ -440,7 +363,7 @@ def write_synthetic_set(
     """Write the set to ``out_dir``, every file atomically, and return the folder.
 
     Per view: ``<name>_keypoints.json`` (OpenPose BODY_25; no people when nothing was detected)
-    and ``<name>_camera.json`` (:meth:`Camera.to_json`). For the set: ``ground_truth.npz``
+    and ``<name>_camera.json`` (:meth:`PinholeCamera.to_json`). For the set: ``ground_truth.npz``
     (names, pose, root_orient, transl, joints (22, 3) and detector points (25, 3) in camera
     coordinates, clean and noisy keypoints) and ``synthetic_set.json`` (generator version,
     content hash, per-view info, and ``meta``).

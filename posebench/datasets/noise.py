@@ -1,10 +1,10 @@
 """Seeded noise models for motion denoising, each returning the noisy data and its content hash.
 
-``humor`` (specs/baselines.md §C.2, protocols.md §4.1): i.i.d. Gaussian noise on 3D joint
+``humor`` (HuMoR's protocol, docs/protocols.md): i.i.d. Gaussian noise on 3D joint
 positions, ``joints + N(0, σ²)`` per coordinate, per joint, per frame; σ = 0.04 m by default
 (HuMoR's ``--amass-noise-std 0.04``; DPoser also uses 0.02 and 0.1).
 
-``rotation`` (specs/posendf.md §6.3, baselines.md §C.6, Pose-NDF issue #17): i.i.d. Gaussian noise
+``rotation`` (Pose-NDF's protocol, docs/posendf.md; Pose-NDF issue #17): i.i.d. Gaussian noise
 added to the axis-angle body pose of the 21 body joints, ``pose_body + N(0, σ²)`` per component,
 σ = 0.1 or 0.5 rad. The sum is used as is: it is not re-wrapped to angles ≤ π, and root
 orientation and hands are not touched, as in the published protocol.
@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from posebench.body.base import NUM_BODY_JOINTS
 from posebench.core.errors import ConfigError, InputError, UnknownNameError, suggest
 from posebench.core.hashing import hash_arrays
 
 HUMOR_SIGMA = 0.04  # metres
 ROTATION_SIGMAS = (0.1, 0.5)  # radians, the two levels Pose-NDF reports
-N_BODY_JOINTS = 21
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,9 @@ def rotation_noise(
     """Pose-NDF protocol: axis-angle body pose (..., 21, 3) plus i.i.d. N(0, σ²) per component."""
     sigma = _check_sigma(sigma, "rotation")
     pose = _as_tensor(pose, "body pose")
-    if pose.ndim < 2 or pose.shape[-2:] != (N_BODY_JOINTS, 3):
+    if pose.ndim < 2 or pose.shape[-2:] != (NUM_BODY_JOINTS, 3):
         raise InputError(
-            f"body pose must be axis-angle (..., {N_BODY_JOINTS}, 3), got {tuple(pose.shape)}"
+            f"body pose must be axis-angle (..., {NUM_BODY_JOINTS}, 3), got {tuple(pose.shape)}"
         )
     torch_generator, seed = _generator(generator)
     noisy = pose + _gaussian(pose, sigma, torch_generator)

@@ -1,4 +1,4 @@
-"""OpenPose JSON keypoints: read, pick a person, write (specs/image_fitting.md §(a)).
+"""OpenPose JSON keypoints: read, pick a person, write (docs/image_fitting.md).
 
 A file holds ``{"version": 1.3, "people": [...]}``; each person has flat ``[x, y, c, ...]`` arrays.
 Body layouts, named as OpenPose's ``--model_pose``: BODY_25 (75 values) and COCO (18 points,

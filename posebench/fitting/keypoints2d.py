@@ -1,10 +1,11 @@
-"""SMPLify-style fitting of a body to 2D keypoints under a pose prior (specs/image_fitting.md b).
+"""SMPLify-style fitting of a body to 2D keypoints under a pose prior (docs/image_fitting.md).
 
 Re-implemented from the published description (SMPLify / SMPLify-X / SPIN), no code copied.
 Per view, with a known pinhole camera (focal f, principal point (cx, cy), R = I):
 
 * **Projection.** The body's own BODY_25 keypoints (``BodyOutput.body25``) in camera
-  coordinates (x right, y down, z forward) projected with ``u = f x / z + cx``.
+  coordinates (x right, y down, z forward) projected with ``u = f x / z + cx``
+  (:mod:`posebench.body.camera`).
 * **Camera initialisation** (SMPLify-X ``guess_init``): depth ``t_z = f · L3 / L2`` with L3 the
   rest body's torso side lengths (LShoulder–LHip, RShoulder–RHip) and L2 the detected ones;
   the pelvis is then placed so that the torso's centroid projects onto the detected one.
@@ -29,6 +30,10 @@ Per view, with a known pinhole camera (focal f, principal point (cx, cy), R = I)
 The root rotation is optimised as a small rotation δ after a fixed start rotation (the start
 faces the camera, i.e. it is near 180° about x, where axis-angle is badly conditioned); the
 result is returned as ordinary camera-frame ``root_orient`` / ``transl`` for the body's forward.
+
+:func:`fit_all` fits any number of views in batches of ``batch_views``; :func:`fit_folder` reads a
+user's folder and fits every image with a person in it (the image_fit task's ``folder`` protocol
+and ``posebench fit-image`` both use it).
 """
 
 from __future__ import annotations
@@ -37,15 +42,19 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import roma
 import torch
 
 from posebench.body.base import BodyModel
+from posebench.body.camera import PinholeCamera, intrinsics, project
 from posebench.body.keypoints import BODY25_NAMES
 from posebench.core.errors import ConfigError, InputError
 from posebench.core.progress import NullProgress, Progress
+from posebench.datasets.image_folder import NO_PERSON, FolderItem, read_keypoint_folder
 from posebench.priors.base import LatentPrior, Prior
 
 #: Elbows and knees in the 21-joint body pose: (pose index, axis, sign). ``sign · θ_axis > 0``
@@ -86,16 +95,6 @@ def bending_energy(pose: torch.Tensor) -> torch.Tensor:
     terms = [sign * pose[:, joint, axis] for joint, axis, sign in BENDING_JOINTS]
     wrong = torch.stack(terms, dim=1).clamp_min(0.0)
     return torch.expm1(wrong).pow(2).sum(dim=1)
-
-
-def project(points: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
-    """(B, K, 3) camera-frame points -> (B, K, 2) pixels; ``camera`` is (B, 3): f, cx, cy.
-
-    Depths are clamped at 1 cm so that a point that wanders behind the camera during fitting
-    gives a large finite residual rather than an infinity.
-    """
-    z = points[..., 2:3].clamp_min(0.01)
-    return camera[:, None, :1] * points[..., :2] / z + camera[:, None, 1:]
 
 
 def keypoint_indices(names: Sequence[str], where: str) -> list[int]:
@@ -348,8 +347,7 @@ def _fit_body(
     pose = torch.zeros(b, 21, 3, device=device)
     use_latent = bool(fit.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
     latent = prior.encode(pose).detach().clone() if use_latent else None
-    n_betas = int(getattr(body, "num_betas", 0) or 0)
-    betas = torch.zeros(b, n_betas, device=device) if n_betas else None
+    betas = torch.zeros(b, body.num_betas, device=device) if body.num_betas else None
     delta = torch.zeros(b, 3, device=device)
     pelvis = pelvis.clone()
     params = [latent if latent is not None else pose, delta, pelvis]
@@ -452,3 +450,139 @@ def fit_views(
         steps=int(fit["camera"]["steps"]) + result.steps,
         seconds=time.perf_counter() - started,
     )
+
+
+# --------------------------------------------------------------------------- many views
+
+
+def observations(
+    keypoints: Sequence[np.ndarray], cameras: Sequence[PinholeCamera], device: torch.device
+) -> Observations:
+    """The fitter's input for views given as (25, 3) keypoint arrays and their cameras."""
+    return Observations(
+        keypoints=torch.tensor(np.stack(keypoints), dtype=torch.float32, device=device),
+        camera=intrinsics(cameras, device),
+        height=torch.tensor([float(c.height) for c in cameras], device=device),
+    )
+
+
+def fit_all(
+    prior: Prior,
+    weight: float,
+    body: BodyModel,
+    observed: Observations,
+    config: Mapping[str, Any],
+    progress: Progress,
+) -> ImageFit:
+    """Fit every view in batches of ``batch_views`` (memory); one ImageFit for all of them."""
+    size = int(config["batch_views"])
+    n = observed.keypoints.shape[0]
+    parts = []
+    for start in range(0, n, size):
+        part = slice(start, start + size)
+        batch = Observations(observed.keypoints[part], observed.camera[part], observed.height[part])
+        description = f"image fit views {start + 1}-{min(start + size, n)}"
+        parts.append(fit_views(prior, weight, body, batch, config, progress, description))
+    return _concat(parts)
+
+
+#: The per-view fields of an ImageFit, concatenated over batches.
+_PER_VIEW = (
+    "pose", "root_orient", "transl", "shape", "init_depth", "init_root_orient", "init_transl",
+    "orientation_start_deg", "fitted_twice", "turned",
+)  # fmt: skip
+
+
+def _concat(parts: list[ImageFit]) -> ImageFit:
+    def cat(key: str) -> Any:
+        values = [getattr(p, key) for p in parts]
+        return None if values[0] is None else torch.cat(values)
+
+    return ImageFit(
+        **{k: cat(k) for k in _PER_VIEW},
+        stage_losses=[
+            float(np.mean(x)) for x in zip(*(p.stage_losses for p in parts), strict=True)
+        ],
+        steps=sum(p.steps for p in parts),
+        seconds=sum(p.seconds for p in parts),
+    )
+
+
+def fitted_keypoints(body: BodyModel, fit: ImageFit) -> torch.Tensor:
+    """(B, 25, 3) BODY_25 keypoints of the fitted bodies, camera frame, without gradients."""
+    posed = body.forward_batched(fit.pose, fit.root_orient, fit.transl, fit.shape, chunk=128)
+    return posed.body25
+
+
+def keypoint_error_px(
+    projected: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """(B,) mean over masked keypoints of the 2D distance in pixels (NaN for an empty mask)."""
+    distance = (projected - target[..., :2]).norm(dim=-1)
+    mask = mask.float()
+    return (distance * mask).sum(dim=1) / mask.sum(dim=1)
+
+
+def fitted_mask(keypoints: torch.Tensor, config: Mapping[str, Any]) -> torch.Tensor:
+    """(B, 25) keypoints the fitter uses: detected (c > 0) and not in ``fit.ignore_keypoints``."""
+    used = torch.ones(25, dtype=torch.bool, device=keypoints.device)
+    used[keypoint_indices(config["fit"]["ignore_keypoints"], "image_fit fit.ignore_keypoints")] = (
+        False
+    )
+    return (keypoints[..., 2] > 0) & used[None]
+
+
+# --------------------------------------------------------------------------- a user's folder
+
+
+@dataclass
+class FolderFit:
+    """A fitted folder: every item, and for the items with a person the fit (in item order),
+    the fitted keypoints' projections (P, 25, 2) and their 2D errors (P,)."""
+
+    items: list[FolderItem]
+    fit: ImageFit | None = None
+    projected: torch.Tensor | None = None
+    errors: torch.Tensor | None = None
+
+    @property
+    def people(self) -> list[FolderItem]:
+        """The items with a detected person, in the order of the fit's rows."""
+        return [i for i in self.items if i.keypoints is not None]
+
+    def per_image(self) -> list[dict[str, Any]]:
+        """One entry per item: fitted (with its 2D error) or "no person detected"."""
+        out, k = [], 0
+        for item in self.items:
+            entry: dict[str, Any] = {"name": item.name, "keypoints": str(item.keypoints_path)}
+            if item.keypoints is None:
+                entry["status"] = NO_PERSON
+            else:
+                entry["status"] = "fitted"
+                entry["kp2d_error_px"] = float(self.errors[k]) if self.errors is not None else None
+                k += 1
+            out.append(entry)
+        return out
+
+
+def fit_folder(
+    prior: Prior,
+    weight: float,
+    body: BodyModel,
+    folder: str | Path,
+    config: Mapping[str, Any],
+    device: torch.device,
+    progress: Progress,
+) -> FolderFit:
+    """Read ``folder`` (:func:`~posebench.datasets.image_folder.read_keypoint_folder`) and fit
+    every image with a person in it; ``weight`` multiplies the prior's energy."""
+    result = FolderFit(read_keypoint_folder(folder, config))
+    people = result.people
+    if not people:
+        return result
+    observed = observations([i.keypoints for i in people], [i.camera for i in people], device)
+    result.fit = fit_all(prior, weight, body, observed, config, progress)
+    result.projected = project(fitted_keypoints(body, result.fit), observed.camera)
+    mask = fitted_mask(observed.keypoints, config)
+    result.errors = keypoint_error_px(result.projected, observed.keypoints, mask)
+    return result

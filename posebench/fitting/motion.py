@@ -11,6 +11,10 @@ and hips to the observations. Stage 1 refines the root alone; stage 2 fits every
 minimises the whole objective from there (the temporal term alone converges slowly from the rest
 pose). Priors with a latent space can be optimised in it (θ = decode(z), energy =
 latent_energy(z)). The schedule is the same for every prior: only w and E change.
+
+:func:`fit_windows` fits any number of windows in batches of ``batch_windows`` and poses the
+result; the denoise task and ``posebench denoise`` (one window, :func:`user_motion_inputs`) both
+use it.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from typing import Any
 import roma
 import torch
 
-from posebench.body.base import BodyModel
+from posebench.body.base import BodyModel, BodyOutput
 from posebench.core.progress import NullProgress, Progress
+from posebench.datasets.pose_files import MotionInput
 from posebench.priors.base import LatentPrior, Prior
 
 #: Joints rigidly attached to the root (SMPL-22 indices: pelvis, hips, spine1), whose rest
@@ -137,3 +142,70 @@ def fit_motion(
         final_loss=float(loss.detach()),
         steps=steps,
     )
+
+
+def fit_windows(
+    prior: Prior,
+    weight: float,
+    body: BodyModel,
+    observed: torch.Tensor,
+    config: Mapping[str, Any],
+    init_pose: torch.Tensor | None = None,
+    root: tuple[torch.Tensor, torch.Tensor] | None = None,
+    progress: Progress | None = None,
+) -> tuple[MotionFit, BodyOutput]:
+    """Fit W windows of ``observed`` joints (W, T, 22, 3) in batches of ``batch_windows``
+    (memory) with :func:`fit_motion`; return the fit and the fitted motion's joints and vertices
+    (W, T, ...). ``init_pose`` and ``root`` are as in :func:`fit_motion`.
+    """
+    size = config["batch_windows"]
+    parts = []
+    for start in range(0, len(observed), size):
+        part = slice(start, start + size)
+        parts.append(
+            fit_motion(
+                prior,
+                weight,
+                body,
+                observed[part],
+                config,
+                init_pose=None if init_pose is None else init_pose[part],
+                root=None if root is None else (root[0][part], root[1][part]),
+                progress=progress,
+                description=f"denoise windows {start + 1}-{min(start + size, len(observed))}"
+                + ("" if weight else " (no prior)"),
+            )
+        )
+    fit = MotionFit(
+        pose_body=torch.cat([p.pose_body for p in parts]),
+        root_orient=torch.cat([p.root_orient for p in parts]),
+        trans=torch.cat([p.trans for p in parts]),
+        final_loss=sum(p.final_loss * len(p.pose_body) for p in parts) / len(observed),
+        steps=sum(p.steps for p in parts),
+    )
+    return fit, body.forward_batched(fit.pose_body, fit.root_orient, fit.trans, chunk=512)
+
+
+def user_motion_inputs(
+    body: BodyModel, motion: MotionInput, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None, tuple[torch.Tensor, torch.Tensor] | None]:
+    """A user's motion as one window for :func:`fit_windows`: the observed joints (1, T, 22, 3),
+    the initial pose (1, T, 21, 3) or None, and the fixed root or None (fitted).
+
+    Poses are a noisy estimate: the fit starts from them and observes their joints (root and
+    translation zero when missing), keeping their root. Joints, when given, are the observations
+    and the root is fitted to them.
+    """
+    init, root = None, None
+    if motion.pose_body is not None:
+        init = motion.pose_body.to(device)[None]
+        zeros = torch.zeros(len(motion.pose_body), 3)
+        root_orient = (motion.root_orient if motion.root_orient is not None else zeros).to(device)
+        trans = (motion.trans if motion.trans is not None else zeros).to(device)
+        if motion.joints is None:
+            with torch.no_grad():
+                observed = body(init[0], root_orient, trans).joints
+            root = (root_orient[None], trans[None])
+    if motion.joints is not None:
+        observed = motion.joints.to(device)
+    return observed[None], init, root

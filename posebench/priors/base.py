@@ -40,6 +40,24 @@ def check_pose(pose: torch.Tensor, what: str = "pose") -> torch.Tensor:
     return pose
 
 
+def merged_config(
+    name: str, default_config: Mapping[str, Any], config: Mapping[str, Any] | str | Path | None
+) -> dict[str, Any]:
+    """A prior's full config: ``default_config`` with the user's overrides (a mapping or a YAML
+    file) merged in. Unknown keys are one-line errors, except under ``energy_weights``, which
+    takes any task's name."""
+    where = f"prior '{name}' config"
+    if isinstance(config, (str, Path)):
+        where, config = f"{where} file {config}", read_yaml(config)
+    overrides = dict(config or {})
+    weights = {**(default_config.get("energy_weights") or {})}
+    weights.update(overrides.pop("energy_weights", None) or {})  # open: any task's name
+    defaults = {k: v for k, v in default_config.items() if k != "energy_weights"}
+    merged = merge_config(defaults, overrides, where=where)
+    merged["energy_weights"] = copy.deepcopy(weights)
+    return merged
+
+
 class Prior(abc.ABC):
     """A pose prior. Subclasses set ``name``, ``version``, ``default_config`` and implement
     :meth:`energy`; the other capabilities are optional.
@@ -51,17 +69,14 @@ class Prior(abc.ABC):
     default_config: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
-        where = f"prior '{self.name}' config"
-        if isinstance(config, (str, Path)):
-            where, config = f"{where} file {config}", read_yaml(config)
-        overrides = dict(config or {})
-        weights = {**(self.default_config.get("energy_weights") or {})}
-        weights.update(overrides.pop("energy_weights", None) or {})  # open: any task's name
-        defaults = {k: v for k, v in self.default_config.items() if k != "energy_weights"}
-        self.config: dict[str, Any] = merge_config(defaults, overrides, where=where)
-        self.config["energy_weights"] = copy.deepcopy(weights)
+        self.config: dict[str, Any] = self.resolve_config(config)
         self.device = torch.device("cpu")
         self.checkpoint: Path | None = None
+
+    @classmethod
+    def resolve_config(cls, config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+        """This prior's full config for the user's overrides (see :func:`merged_config`)."""
+        return merged_config(cls.name, cls.default_config, config)
 
     # --- the contract --------------------------------------------------------------------------
 

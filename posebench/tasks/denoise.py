@@ -1,8 +1,9 @@
 """Motion denoising: recover clean motion from noisy observations, with every prior the same way.
 
-Protocols: ``humor`` (N(0, 0.04² m²) on the 22 joint positions, root fitted; specs/baselines.md
-C.2) and ``rotation-0.1`` / ``rotation-0.5`` (N(0, σ²) on the axis-angle body pose, root known;
-Pose-NDF's protocol, specs/posendf.md §6.3). Windows of 60 frames at 30 Hz from the test split.
+Protocols: ``humor`` (N(0, 0.04² m²) on the 22 joint positions, root fitted; HuMoR's protocol)
+and ``rotation-0.1`` / ``rotation-0.5`` (N(0, σ²) on the axis-angle body pose, root known;
+Pose-NDF's protocol), see docs/protocols.md. Windows of 60 frames at 30 Hz from the test split.
+The fit is :func:`posebench.fitting.motion.fit_windows`, the same as ``posebench denoise``'s.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from posebench.core.progress import Progress
 from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset, MotionSequence, windows
 from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
-from posebench.fitting.motion import fit_motion
+from posebench.fitting.motion import fit_windows
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm
@@ -30,7 +31,7 @@ from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm
 def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:
     """The task's windows: ``length`` frames at ``fps`` from the split's sequences."""
     spec = config["window"]
-    stride = spec["stride"] or getattr(dataset, "window_stride", None) or spec["length"]
+    stride = spec["stride"] or dataset.window_stride or spec["length"]
     out: list[MotionSequence] = []
     for sequence in dataset.sequences(config["split"]):
         out.extend(windows(sequence, spec["length"], spec["fps"], stride))
@@ -42,25 +43,6 @@ def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSe
             f"{spec['length']} frames at {spec['fps']} Hz; use a shorter window (--task-config)"
         )
     return out
-
-
-def pose_chunks(
-    body: BodyModel, pose: torch.Tensor, root: torch.Tensor, trans: torch.Tensor, chunk: int = 512
-) -> BodyOutput:
-    """Body forward of (W, T, ...) motion in chunks of frames; outputs shaped (W, T, ...)."""
-    shape = pose.shape[:2]
-    flat = [t.reshape(-1, *t.shape[2:]) for t in (pose, root, trans)]
-    joints, vertices = [], []
-    with torch.no_grad():
-        for start in range(0, flat[0].shape[0], chunk):
-            out = body(*(t[start : start + chunk] for t in flat))
-            joints.append(out.joints)
-            if out.vertices is not None:
-                vertices.append(out.vertices)
-    return BodyOutput(
-        joints=torch.cat(joints).reshape(*shape, 22, 3),
-        vertices=torch.cat(vertices).reshape(*shape, -1, 3) if vertices else None,
-    )
 
 
 @dataclass
@@ -104,7 +86,7 @@ class DenoiseTask(Task):
             torch.stack([getattr(w, key) for w in clips]).to(device=device, dtype=torch.float32)
             for key in ("pose_body", "root_orient", "trans")
         )
-        gt = pose_chunks(body, gt_pose, gt_root, gt_trans)
+        gt = body.forward_batched(gt_pose, gt_root, gt_trans, chunk=512)
         noise = config["noise"]
         generator = make_generator(seed, "denoise", config["protocol"])
         init_pose, root = None, None
@@ -114,7 +96,7 @@ class DenoiseTask(Task):
         else:
             noisy = rotation_noise(gt_pose.cpu(), generator, sigma=noise["sigma"])
             init_pose = noisy.noisy.to(device)
-            noisy_out = pose_chunks(body, init_pose, gt_root, gt_trans)
+            noisy_out = body.forward_batched(init_pose, gt_root, gt_trans, chunk=512)
         if not config["fit_root"]:
             root = (gt_root, gt_trans)
         return Prepared(clips, gt, noisy_out, init_pose, root, noisy)
@@ -132,16 +114,14 @@ class DenoiseTask(Task):
         inputs = self.prepare(dataset, body, config, device, seed)
         observed = inputs.noisy_out.joints
         weight, source = prior.energy_weight(self.name)
-        if prior.name == "none":
-            weight, source = 0.0, "default"
-        fit_inputs = (body, observed, inputs.init_pose, inputs.root, config, progress)
-        fitted = self._fit(prior, weight, *fit_inputs)
+        fit_inputs = (body, observed, config, inputs.init_pose, inputs.root, progress)
+        _, fitted = fit_windows(prior, weight, *fit_inputs)
         result = self._score(fitted, inputs)
         per_window = torch.tensor(result.details["per_window_mpjpe_mm"])
         if weight == 0.0:
             result.metrics["mpjpe_vs_none_mm"] = 0.0
         elif config["compare_to_none"]:
-            baseline = self._fit(prior, 0.0, *fit_inputs)
+            _, baseline = fit_windows(prior, 0.0, *fit_inputs)
             difference = per_window - mpjpe_mm(baseline.joints, inputs.gt.joints).cpu()
             mean, low, high = bootstrap_mean_ci(
                 difference.numpy(), seed, resamples=config["bootstrap_resamples"]
@@ -211,44 +191,12 @@ class DenoiseTask(Task):
                 _array(predictions, key, (windows, frames, 3), device)
                 for key in ("root_orient", "trans")
             )
-            fitted = pose_chunks(body, pose.reshape(windows, frames, 21, 3), root, trans)
+            pose = pose.reshape(windows, frames, 21, 3)
+            fitted = body.forward_batched(pose, root, trans, chunk=512)
         else:
             joints = _array(predictions, "joints", (windows, frames, 22, 3), device)
             fitted = BodyOutput(joints=joints, vertices=None)
         return self._score(fitted, inputs)
-
-    def _fit(
-        self,
-        prior: Prior,
-        weight: float,
-        body: BodyModel,
-        observed: torch.Tensor,
-        init_pose: torch.Tensor | None,
-        root: tuple[torch.Tensor, torch.Tensor] | None,
-        config: Mapping[str, Any],
-        progress: Progress,
-    ) -> BodyOutput:
-        """Fit every window (in batches) and return the fitted motion's joints and vertices."""
-        size = config["batch_windows"]
-        poses, roots, transes = [], [], []
-        for start in range(0, len(observed), size):
-            part = slice(start, start + size)
-            fit = fit_motion(
-                prior,
-                weight,
-                body,
-                observed[part],
-                config,
-                init_pose=None if init_pose is None else init_pose[part],
-                root=None if root is None else (root[0][part], root[1][part]),
-                progress=progress,
-                description=f"denoise windows {start + 1}-{min(start + size, len(observed))}"
-                + ("" if weight else " (no prior)"),
-            )
-            poses.append(fit.pose_body)
-            roots.append(fit.root_orient)
-            transes.append(fit.trans)
-        return pose_chunks(body, torch.cat(poses), torch.cat(roots), torch.cat(transes))
 
 
 def _array(

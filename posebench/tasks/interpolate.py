@@ -19,7 +19,7 @@ from posebench.datasets.base import Dataset
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import nearest_neighbour_geodesic
-from posebench.tasks.sample import DNN_DEFINITION, rest_joints
+from posebench.tasks.sample import DNN_DEFINITION
 
 
 def choose_pairs(
@@ -97,10 +97,10 @@ class InterpolateTask(Task):
         dnn = nearest_neighbour_geodesic(path.reshape(-1, 21, 3), reference).reshape(
             steps + 1, n_pairs
         )
-        joints = rest_joints(body, path.reshape(-1, 21, 3)).reshape(steps + 1, n_pairs, 22, 3)
+        joints = body.forward_batched(path).joints  # (M + 1, K, 22, 3), no root
         step = (joints[1:] - joints[:-1]).norm(dim=-1)  # (M, K, 22)
         third = joints[3:] - 3 * joints[2:-1] + 3 * joints[1:-2] - joints[:-3]
-        target = rest_joints(body, end)
+        target = body.forward_batched(end).joints
         return TaskResult(
             metrics={
                 "path_dnn_mean": float(dnn.mean()),

@@ -1,7 +1,7 @@
 """Metric functions shared by the tasks (positions in metres in, reported units out).
 
-Definitions follow specs/protocols.md §8 and baselines.md C.4; each function says exactly what it
-computes so results can be compared with published numbers where the definitions agree.
+Definitions follow the benchmark protocols (docs/protocols.md); each function says exactly what
+it computes so results can be compared with published numbers where the definitions agree.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ def procrustes_align(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return scale[:, None, None] * pred @ rotation.transpose(1, 2) + translation[:, None, :]
 
 
+def finite_mean(values: torch.Tensor) -> float | None:
+    """Mean over the finite entries (a view without usable keypoints gives NaN), None if none."""
+    values = values[torch.isfinite(values)]
+    return float(values.mean()) if values.numel() else None
+
+
 def bootstrap_mean_ci(
     values: np.ndarray, seed: int, resamples: int = 2000, level: float = 0.95
 ) -> tuple[float, float, float]:
@@ -54,7 +60,7 @@ def bootstrap_mean_ci(
     return float(values.mean()), float(low), float(high)
 
 
-# --- pose distributions (specs/protocols.md §2.3 and §8) ----------------------------------------
+# --- pose distributions (docs/protocols.md) -----------------------------------------------------
 
 
 def average_pairwise_distance_cm(joints: torch.Tensor) -> float:
@@ -128,7 +134,7 @@ def nearest_neighbour_geodesic(
     poses: torch.Tensor, reference: torch.Tensor, chunk: int = 256, reference_chunk: int = 1024
 ) -> torch.Tensor:
     """dNN per pose: min over reference poses of Σ_j 2 arccos |⟨q_j, q'_j⟩| (radians, summed
-    over the 21 joints; DPoser's definition, specs/protocols.md §2.3). Exact, chunked.
+    over the 21 joints; DPoser's definition, see docs/protocols.md). Exact, chunked.
     """
     q = _unit_quaternions(poses)  # (N, 21, 4)
     r = _unit_quaternions(reference)  # (M, 21, 4)

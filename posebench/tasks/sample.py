@@ -33,12 +33,6 @@ KEPT_SAMPLES = 16
 DNN_DEFINITION = "min over reference poses of sum over 21 joints of 2 arccos|<q, q'>| (radians)"
 
 
-def rest_joints(body: BodyModel, pose: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """(N, 22, 3) joints of poses with no root rotation or translation."""
-    with torch.no_grad():
-        return torch.cat([body(pose[i : i + chunk]).joints for i in range(0, len(pose), chunk)])
-
-
 def subset(poses: torch.Tensor, n: int, seed: int, stream: str) -> torch.Tensor:
     """At most ``n`` poses, chosen without replacement by a seeded stream (all if fewer)."""
     if len(poses) <= n:
@@ -95,7 +89,7 @@ class SampleTask(Task):
         reference = dataset.poses(config["reference_split"]).to(device)
         test = dataset.poses("test").to(device)
         n = len(samples)
-        apd = average_pairwise_distance_cm(rest_joints(body, samples[: config["n_apd"]]))
+        apd = average_pairwise_distance_cm(body.forward_batched(samples[: config["n_apd"]]).joints)
         flat_reference = reference.reshape(len(reference), 63).double().cpu().numpy()
         fid = frechet_distance(
             samples.reshape(n, 63).double().cpu().numpy(),

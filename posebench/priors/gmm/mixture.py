@@ -2,7 +2,7 @@
 
 EM runs in torch (float64) so it uses the GPU when there is one and adds no dependency; the
 covariance floor ``reg_covar`` = 1e-3 matches the eigenvalue floor of SMPLify's gmm_08.pkl
-(specs/baselines.md B.1, B.4).
+(docs/baselines.md).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Mixture:
         # precision = Σ⁻¹ = L⁻ᵀ L⁻¹, so a Cholesky-like factor of it is L⁻ᵀ
         self.precision_chol = torch.linalg.solve_triangular(chol, eye, upper=False).transpose(1, 2)
         self.logdet = 2.0 * torch.log(torch.diagonal(chol, dim1=1, dim2=2)).sum(dim=1)
-        # -log w̃_k = -log w_k + D/2 log 2π + ½ log det Σ_k - ½ min_j log det Σ_j   (spec B.2)
+        # -log w̃_k = -log w_k + D/2 log 2π + ½ log det Σ_k - ½ min_j log det Σ_j
         self.nll_constants = (
             -torch.log(self.weights)
             + 0.5 * d * math.log(2 * math.pi)
@@ -69,7 +69,7 @@ class Mixture:
         return 0.5 * mahalanobis + self.nll_constants
 
     def max_mixture_energy(self, x: torch.Tensor) -> torch.Tensor:
-        """(N,) SMPLify's merged max-mixture negative log-likelihood (spec B.2)."""
+        """(N,) SMPLify's merged max-mixture negative log-likelihood."""
         return self.component_energies(x).min(dim=1).values
 
     def log_likelihood(self, x: torch.Tensor) -> torch.Tensor:

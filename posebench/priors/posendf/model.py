@@ -1,4 +1,4 @@
-"""The Pose-NDF network (spec §2): a hierarchical per-joint encoder and a distance MLP.
+"""The Pose-NDF network (docs/posendf.md): a hierarchical per-joint encoder and a distance MLP.
 
 The 21 tiny per-joint MLPs ("BoneMLPs") are fused: their weights are stored stacked as
 ``(21, in, out)`` tensors and scattered into block-diagonal matrices per depth of the kinematic
@@ -17,15 +17,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from posebench.body.base import NUM_BODY_JOINTS
 from posebench.core.errors import ConfigError
 
-NUM_JOINTS = 21
 QUAT_DIM = 4
 
 #: Parent of each of the 21 body joints (index into the 21-joint array, -1 = root of the tree).
 PARENT_TABLES: dict[str, tuple[int, ...]] = {
     # The table the released "version2" checkpoint was trained with: SMPL 24-joint parents of
-    # joints 1..21 used without subtracting 1, i.e. off by one (spec §2.1).
+    # joints 1..21 used without subtracting 1, i.e. off by one.
     "official_v2": (-1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19),
     # The anatomically correct table for this layout (as in NRDF): the default for new training.
     "anatomical": (-1, -1, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 11, 12, 13, 15, 16, 17, 18),
@@ -90,18 +90,20 @@ class StructureEncoder(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        if len(parents) != NUM_JOINTS:
-            raise ConfigError(f"parent table has {len(parents)} entries; expected {NUM_JOINTS}")
+        if len(parents) != NUM_BODY_JOINTS:
+            raise ConfigError(
+                f"parent table has {len(parents)} entries; expected {NUM_BODY_JOINTS}"
+            )
         self.parents = tuple(int(p) for p in parents)
         self.hidden, self.feature = hidden, feature
         self.act = activation(act, beta)
         roots = [p < 0 for p in self.parents]
-        w1q = torch.empty(NUM_JOINTS, QUAT_DIM, hidden)
-        w1f = torch.zeros(NUM_JOINTS, feature, hidden)
-        b1 = torch.empty(NUM_JOINTS, hidden)
-        w2 = torch.empty(NUM_JOINTS, hidden, feature)
-        b2 = torch.empty(NUM_JOINTS, feature)
-        for j in range(NUM_JOINTS):  # torch.nn.Linear's default init, per joint
+        w1q = torch.empty(NUM_BODY_JOINTS, QUAT_DIM, hidden)
+        w1f = torch.zeros(NUM_BODY_JOINTS, feature, hidden)
+        b1 = torch.empty(NUM_BODY_JOINTS, hidden)
+        w2 = torch.empty(NUM_BODY_JOINTS, hidden, feature)
+        b2 = torch.empty(NUM_BODY_JOINTS, feature)
+        for j in range(NUM_BODY_JOINTS):  # torch.nn.Linear's default init, per joint
             bound = 1.0 / math.sqrt(QUAT_DIM if roots[j] else QUAT_DIM + feature)
             w1q[j] = _uniform(generator, (QUAT_DIM, hidden), bound)
             if not roots[j]:
@@ -124,7 +126,7 @@ class StructureEncoder(nn.Module):
         # Scatter maps from the stacked per-joint weights to block-diagonal matrices in level
         # order: (21*4, 21*H) quaternion part and (21*F, 21*H) parent-feature part of the
         # first layers (rows of a joint's own block), (21*H, 21*F) second layers.
-        n, q, h, f = NUM_JOINTS, QUAT_DIM, hidden, feature
+        n, q, h, f = NUM_BODY_JOINTS, QUAT_DIM, hidden, feature
         pj = torch.tensor([pos[j] for j in range(n)])
         self._q_index = _block_index(pj, q, h)
         child = torch.tensor([not r for r in roots])[:, None, None].expand(n, f, h).reshape(-1)
@@ -138,7 +140,7 @@ class StructureEncoder(nn.Module):
     @property
     def out_dim(self) -> int:
         """Size of the concatenated features: 21 x feature."""
-        return NUM_JOINTS * self.feature
+        return NUM_BODY_JOINTS * self.feature
 
     def _to(self, device: torch.device) -> None:
         if self._order.device != device:
@@ -150,7 +152,7 @@ class StructureEncoder(nn.Module):
         bias), built from the stacked weights (differentiable). The first-layer rows are the
         level's quaternions, then (below the root level) their parents' features."""
         self._to(self.w1q.device)
-        n, q, h, f = NUM_JOINTS, QUAT_DIM, self.hidden, self.feature
+        n, q, h, f = NUM_BODY_JOINTS, QUAT_DIM, self.hidden, self.feature
 
         def scatter(rows: int, cols: int, index: torch.Tensor, values: torch.Tensor):
             flat = values.new_zeros(rows * cols).index_copy(0, index, values)
@@ -208,7 +210,7 @@ class StructureEncoder(nn.Module):
         self._to(quat.device)
         weights = self._frozen if self._frozen is not None else self._weights()
         joint_quat = quat.unbind(dim=1)
-        joint_feat: list[torch.Tensor | None] = [None] * NUM_JOINTS
+        joint_feat: list[torch.Tensor | None] = [None] * NUM_BODY_JOINTS
         for level, (w1, b1, w2, b2) in zip(self._levels, weights, strict=True):
             inputs = [joint_quat[j] for j in level]
             if self.parents[level[0]] >= 0:
@@ -273,7 +275,7 @@ class DistanceMLP(nn.Module):
         torch's default init shrinks the input-dependent signal about 2.5x per layer here (the
         pre-activations stay inside softplus(beta=100)'s 0.01-wide corner, where its slope is
         about 1/2), so after 7 layers the distance barely depends on the pose and training stalls
-        ("gradient disappearance", spec §4). This init keeps it about constant through the
+        ("gradient disappearance"). This init keeps it about constant through the
         layers, and the output bias starts the output in softplus's linear region.
         """
         *hidden, last = self.layers

@@ -15,9 +15,10 @@ from typing import Any
 
 import torch
 
+from posebench.body.base import NUM_BODY_JOINTS
 from posebench.core.config import read_yaml
 from posebench.core.errors import ConfigError, InputError
-from posebench.priors.posendf.model import NUM_JOINTS, PARENT_TABLES, QUAT_DIM
+from posebench.priors.posendf.model import PARENT_TABLES, QUAT_DIM
 
 #: The table the official code (and so every official checkpoint) uses.
 OFFICIAL_PARENTS = "official_v2"
@@ -147,7 +148,7 @@ def from_official_state_dict(
     feature = reference["encoder.b2"].shape[1]
     out: dict[str, torch.Tensor] = {k: v.detach().clone() for k, v in reference.items()}
     w1q, w1f = out["encoder.w1q"], torch.zeros_like(out["encoder.w1f"])
-    for j in range(NUM_JOINTS):
+    for j in range(NUM_BODY_JOINTS):
         in_dim = QUAT_DIM if parents[j] < 0 else QUAT_DIM + feature
         w1 = _shaped(state, f"enc.net.{j}.net.0.weight", (hidden, in_dim), where)
         w1q[j] = w1[:, :QUAT_DIM].T
@@ -172,7 +173,7 @@ def to_official_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch
     """posebench's state dict (``official_v2`` parents) in the official key layout."""
     parents = PARENT_TABLES[OFFICIAL_PARENTS]
     out: dict[str, torch.Tensor] = {}
-    for j in range(NUM_JOINTS):
+    for j in range(NUM_BODY_JOINTS):
         w1 = state["encoder.w1q"][j].T
         if parents[j] >= 0:
             w1 = torch.cat([w1, state["encoder.w1f"][j].T], dim=1)

@@ -11,53 +11,57 @@ from typing import Any
 import torch
 
 from posebench.core.atomic import atomic_torch_save
-from posebench.core.config import merge_config, packaged_config
+from posebench.core.config import merge_config
 from posebench.core.errors import ConfigError, InputError
 from posebench.core.paths import data_path
 from posebench.core.progress import Progress
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.posendf import official
+from posebench.priors.posendf.config import DEFAULT_CONFIG, DTYPES, official_source, resolve_config
 from posebench.priors.posendf.model import PoseNDF, build_model
-from posebench.priors.posendf.projection import StepCallback, autocast_context, project_quaternions
-from posebench.priors.posendf.quat import pose_to_network_input, quat_to_axis_angle
+from posebench.priors.posendf.projection import (
+    StepCallback,
+    autocast_context,
+    interpolate,
+    project_quaternions,
+    projection_trajectory,
+)
+from posebench.priors.posendf.quat import canonical, pose_to_network_input, quat_to_axis_angle
 from posebench.priors.posendf.starts import random_starts
+from posebench.priors.posendf.train import fit as train_posendf
 
 #: posebench's own checkpoint format.
 CHECKPOINT_FORMAT = "posebench-posendf"
 CHECKPOINT_VERSION = 1
 #: Where the shipped checkpoint (trained on the embedded dataset) lives when it exists.
 SHIPPED_CHECKPOINT = data_path("posendf_embedded.pt")
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class PoseNDFPrior(Prior):
-    """Pose-NDF (spec: shared/specs/posendf.md). Refuses to give numbers without trained weights."""
+    """Pose-NDF (docs/posendf.md). Refuses to give numbers without trained weights."""
 
     name = "posendf"
     version = "1"
-    default_config = packaged_config("priors/posendf.yaml")
+    default_config = DEFAULT_CONFIG
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
-        self.official_config: str | None = None
-        if config is not None and official.is_official_config(config):
-            where = str(config) if isinstance(config, (str, Path)) else "(mapping)"
-            self.official_config = where
-            config = official.translate_config(config)
+        self.official_config: str | None = official_source(config)
         super().__init__(config)
-        if self.config["dtype"] not in _DTYPES:
-            raise ConfigError(
-                f"prior 'posendf' config dtype is {self.config['dtype']!r}; use float32 or float64"
-            )
         self.model = self._new_model()
         self.trained = False
         self.record: dict[str, Any] = {}
+
+    @classmethod
+    def resolve_config(cls, config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+        """The full config, from posebench overrides or an official config (see :mod:`.config`)."""
+        return resolve_config(config)
 
     # --- weights -------------------------------------------------------------------------------
 
     @property
     def dtype(self) -> torch.dtype:
         """The network's floating-point precision (config ``dtype``)."""
-        return _DTYPES[self.config["dtype"]]
+        return DTYPES[self.config["dtype"]]
 
     def _new_model(self, seed: int = 0) -> PoseNDF:
         generator = torch.Generator().manual_seed(seed)
@@ -80,7 +84,7 @@ class PoseNDFPrior(Prior):
         """Move the network to ``device`` (and, optionally, change its precision)."""
         super().to(device)
         if dtype is not None:
-            names = {v: k for k, v in _DTYPES.items()}
+            names = {v: k for k, v in DTYPES.items()}
             if dtype not in names:
                 raise ConfigError(f"prior 'posendf' runs in float32 or float64, not {dtype}")
             self.config["dtype"] = names[dtype]
@@ -100,8 +104,6 @@ class PoseNDFPrior(Prior):
 
     def distance_quat(self, quat: torch.Tensor) -> torch.Tensor:
         """``(B,)`` distances of ``(B, 21, 4)`` quaternions (w, x, y, z), canonicalised first."""
-        from posebench.priors.posendf.quat import canonical
-
         self._require_weights()
         return self.model(canonical(quat.to(device=self.device, dtype=self.dtype)))
 
@@ -149,16 +151,12 @@ class PoseNDFPrior(Prior):
         self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None
     ) -> torch.Tensor:
         """``(S + 1, B, 21, 3)``: the input (canonicalised) and the pose after every step."""
-        from posebench.priors.posendf.commands import projection_trajectory
-
         return projection_trajectory(self, pose, steps=steps, tol=tol)
 
     def interpolate(self, start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
-        """The original project's interpolation (spec §6.2): project both ends, then ``steps``
+        """The original project's interpolation: project both ends, then ``steps``
         times blend the current pose's quaternions towards the end's by ``step_size`` and
         project. It approaches the end pose geometrically and need not reach it."""
-        from posebench.priors.posendf.commands import interpolate
-
         cfg = self.config["interpolate"]
         return interpolate(
             self, start, end, steps=steps, step_size=float(cfg["step_size"]),
@@ -185,9 +183,9 @@ class PoseNDFPrior(Prior):
         resume: bool = False,
     ) -> Path:
         """Train on ``train_data`` (its train split; val for monitoring); see ``train.fit``."""
-        from posebench.priors.posendf.train import fit
-
-        return fit(self, train_data, config, Path(out_dir), torch.device(device), progress, resume)
+        return train_posendf(
+            self, train_data, config, Path(out_dir), torch.device(device), progress, resume
+        )
 
     # --- checkpoints ---------------------------------------------------------------------------
 

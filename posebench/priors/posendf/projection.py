@@ -1,21 +1,24 @@
-"""Projection onto the zero level set (spec §5): x <- canonical(x - f(x) * grad/|grad|).
+"""Projection onto the zero level set: x <- canonical(x - f(x) * grad/|grad|), and what is built
+on it (the projection's trajectory, the original project's interpolation).
 
 The update is the official one (step length = predicted distance, gradient normalised over all
 84 dimensions, flip to w >= 0 and per-joint renormalisation after every step). Unlike the
 official loop no second-order graph is built. Poses are processed in chunks, and with ``tol`` a
 pose stops moving once its distance is below it (each pose's path is independent of the others
-in its chunk, so results do not depend on the chunk size).
+in its chunk, so results do not depend on the chunk size). See docs/posendf.md.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
 
-from posebench.priors.posendf.quat import canonical
+from posebench.priors.base import Prior, check_pose
+from posebench.priors.posendf.quat import canonical, pose_to_network_input, quat_to_axis_angle
 
 StepCallback = Callable[[int, torch.Tensor], None]
 
@@ -105,3 +108,39 @@ def _project_chunk(
         if tol is not None and len(active) == 0:
             break
     return x
+
+
+def projection_trajectory(
+    prior: Any, pose: torch.Tensor, steps: int | None = None, tol: float | None = None
+) -> torch.Tensor:
+    """``(S + 1, B, 21, 3)`` poses after each projection step (index 0 = the input,
+    canonicalised), for a Pose-NDF prior (``posebench project --save-steps``)."""
+    check_pose(pose)
+    frames: list[torch.Tensor] = []
+    prior.project(pose, steps=steps, tol=tol, on_step=lambda _, q: frames.append(q.clone()))
+    return torch.stack([quat_to_axis_angle(q) for q in frames]).to(pose.dtype)
+
+
+def interpolate(
+    prior: Prior,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    steps: int = 20,
+    step_size: float = 0.1,
+    project_steps: int | None = None,
+    tol: float | None = 1e-3,
+) -> torch.Tensor:
+    """The original project's interpolation (the fork's reading of the paper), for any prior
+    that projects. Project both ends; then ``steps`` times blend the current pose towards the
+    end pose, p <- (1 - a) p + a p_end on the (w, x, y, z) quaternion arrays (a = step_size),
+    and project the blend. Returns ``(steps + 1, B, 21, 3)`` (index 0 = projected start)."""
+    check_pose(start, "start pose")
+    check_pose(end, "end pose")
+    current = prior.project(start, steps=project_steps, tol=tol)
+    target = pose_to_network_input(prior.project(end, steps=project_steps, tol=tol))
+    path = [current]
+    for _ in range(int(steps)):
+        blend = canonical((1.0 - step_size) * pose_to_network_input(current) + step_size * target)
+        current = prior.project(quat_to_axis_angle(blend), steps=project_steps, tol=tol)
+        path.append(current)
+    return torch.stack(path)

@@ -38,7 +38,7 @@ def normalise(quat: torch.Tensor) -> torch.Tensor:
 
 
 def canonical(quat: torch.Tensor) -> torch.Tensor:
-    """Flip to w >= 0, then normalise per joint: what the network sees everywhere (spec §1)."""
+    """Flip to w >= 0, then normalise per joint: what the network sees everywhere."""
     return normalise(flip(quat))
 
 

@@ -1,11 +1,11 @@
-"""Random starting poses for sampling and for random-pose training data (spec §6.1)."""
+"""Random starting poses for sampling and for random-pose training data (docs/posendf.md)."""
 
 from __future__ import annotations
 
 import torch
 
+from posebench.body.base import NUM_BODY_JOINTS
 from posebench.core.errors import ConfigError
-from posebench.priors.posendf.model import NUM_JOINTS
 from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
 
 STARTS = ("orthant", "rest", "uniform")
@@ -21,7 +21,7 @@ def random_starts(
     uniform: each joint Haar-uniform on SO(3).
     """
     device = generator.device if generator is not None else torch.device("cpu")
-    shape = (n, NUM_JOINTS)
+    shape = (n, NUM_BODY_JOINTS)
     if init == "orthant":
         quat = torch.rand(*shape, 4, generator=generator, device=device)
     elif init == "uniform":
@@ -32,7 +32,7 @@ def random_starts(
         share = share / share.sum(dim=1, keepdim=True)
         axis = torch.randn(*shape, 3, generator=generator, device=device)
         axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        quat = axis_angle_to_quat(axis * (total * share * NUM_JOINTS)[..., None])
+        quat = axis_angle_to_quat(axis * (total * share * NUM_BODY_JOINTS)[..., None])
     else:
         raise ConfigError(
             f"prior 'posendf' random start {init!r} is unknown; use one of {', '.join(STARTS)}"

@@ -1,4 +1,4 @@
-"""Training data for Pose-NDF (spec §3): manifold poses, noisy and random poses, and their
+"""Training data for Pose-NDF (docs/posendf.md): manifold poses, noisy and random poses, and their
 target distances = mean distance to the k nearest manifold poses under
 d(q, q') = mean_joints (1 - |<q_j, q'_j>|).
 
@@ -21,10 +21,12 @@ import numpy as np
 import torch
 
 from posebench.core.atomic import atomic_write_json
+from posebench.core.config import merge_config
 from posebench.core.errors import ConfigError, InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import make_generator
+from posebench.priors.posendf.config import resolve_config
 from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
 from posebench.priors.posendf.starts import random_starts
 
@@ -116,7 +118,7 @@ def knn_targets(
 def _noisy_unit(
     base: torch.Tensor, count: int, sigma: float, scheme: str, generator: torch.Generator
 ) -> torch.Tensor:
-    """``count`` noisy canonical quaternions around rows of ``base`` (spec §3.4)."""
+    """``count`` noisy canonical quaternions around rows of ``base``."""
     rows = torch.randint(len(base), (count,), generator=generator)
     quat = base[rows]
     if scheme == "shared_additive":  # published: one Uniform[0,1)^(21x4) draw for the unit
@@ -273,3 +275,24 @@ def matches(folder: Path, config: Mapping[str, Any], seed: int, manifold_hash: s
 def expected_size(config: Mapping[str, Any]) -> int:
     """Number of query poses a config produces."""
     return len(config["sigmas"]) * int(config["per_sigma"]) + int(config["num_random"])
+
+
+def prepare_posendf_targets(
+    dataset: Any,
+    out_dir: str | Path,
+    prior_config: str | Path | Mapping[str, Any] | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    quick: bool = False,
+    progress: Progress | None = None,
+) -> Path:
+    """``posebench data prepare posendf-targets``: build the training set of ``dataset``'s
+    train split into ``out_dir`` with the prior config's ``targets`` section (``quick``: the
+    CI-sized ``quick_overrides``). Returns ``out_dir``; pass it as ``train.targets_dir``."""
+    config = resolve_config(prior_config)
+    if quick:
+        config = merge_config(config, config["quick_overrides"], where="quick_overrides")
+    source = {"dataset": getattr(dataset, "name", type(dataset).__name__)}
+    return prepare_targets(
+        dataset.poses("train"), out_dir, config["targets"], seed, device, progress, source
+    )

@@ -1,5 +1,5 @@
-"""Training Pose-NDF (spec §4): distance, manifold and per-joint eikonal losses, Adam, atomic
-checkpoints, and a resume that continues bit-identically from the last checkpoint.
+"""Training Pose-NDF: distance, manifold and per-joint eikonal losses, Adam, atomic checkpoints,
+and a resume that continues bit-identically from the last checkpoint (docs/posendf.md).
 
 Per step: ``batch_noisy`` noisy poses and ``batch_manifold`` manifold poses are drawn with
 replacement by a seeded data-order generator (saved with every checkpoint together with the
@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -32,9 +32,25 @@ from posebench.core.seeding import derive_seed, make_generator
 from posebench.priors.posendf.model import build_model
 from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets
+from posebench.priors.training import restore, resume_state
 
-if TYPE_CHECKING:
-    from posebench.priors.posendf.prior import PoseNDFPrior
+
+class TrainablePrior(Protocol):
+    """What training needs of the prior it trains (a ``PoseNDFPrior``): its configs, where and
+    in which precision it runs, and a place for the trained network."""
+
+    default_config: Mapping[str, Any]
+    config: dict[str, Any]
+    device: torch.device
+    model: nn.Module
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    def mark_trained(self, record: Mapping[str, Any]) -> None: ...
+
+    def save(self, path: str | Path) -> None: ...
+
 
 STATE_FILE = "last.pt"
 FINAL_FILE = "posendf_final.pt"
@@ -49,7 +65,7 @@ def losses(
     weights: Mapping[str, float],
     loss: str = "l1",
 ) -> dict[str, torch.Tensor]:
-    """The three terms and their weighted sum ``total`` (spec §4)."""
+    """The three terms and their weighted sum ``total``."""
     w_eik = float(weights["eikonal"])
     noisy = noisy.detach().requires_grad_(w_eik > 0)
     both = model(torch.cat([noisy, manifold.detach()]))  # one forward pass (DDP-friendly)
@@ -72,7 +88,7 @@ def losses(
     return terms
 
 
-def _effective_config(prior: PoseNDFPrior, config: Mapping[str, Any]) -> dict[str, Any]:
+def _effective_config(prior: TrainablePrior, config: Mapping[str, Any]) -> dict[str, Any]:
     """The prior config (without ``quick``/``seed``), with ``quick_overrides`` applied."""
     base = {key: config[key] for key in prior.default_config if key in config}
     merged = merge_config(prior.default_config, base, where="prior 'posendf' config")
@@ -166,7 +182,7 @@ def _launched_by_torchrun() -> bool:
 
 
 def fit(
-    prior: PoseNDFPrior,
+    prior: TrainablePrior,
     train_data: Any,
     config: Mapping[str, Any],
     out_dir: Path,
@@ -213,16 +229,17 @@ def fit(
     order = make_generator(seed, "posendf-train-order")
     step, record = 0, {"wall_time_s": 0.0}
     state_path = out_dir / STATE_FILE
-    if resume and state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+
+    def check(state: Mapping[str, Any]) -> None:
         if state.get("format") != STATE_FORMAT or state["config"]["model"] != cfg["model"]:
             raise InputError(
                 f"cannot resume from {state_path}: it was trained with another model config; "
                 "use another --out or drop --resume"
             )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        order.set_state(state["order_generator"])
+
+    state = resume_state(state_path, resume, "cpu", check)
+    if state is not None:
+        restore(state, {"model": model, "optimizer": optimizer, "order_generator": order})
         torch.set_rng_state(state["torch_rng"])
         step, record = int(state["step"]), dict(state["record"])
         progress.log(f"posendf: resuming from {state_path} at step {step}")

@@ -1,4 +1,4 @@
-"""The VPoser-style VAE baseline prior (specs/baselines.md A), re-implemented from the spec.
+"""The VPoser-style VAE baseline prior (docs/baselines.md), re-implemented from its description.
 
 Modules: :mod:`.model` (the v2 "V02_05" network and the v1 network, with the official module
 names so official state dicts load as they are), :mod:`.official` (reading official V02_05

@@ -1,4 +1,4 @@
-"""The VPoser networks (specs/baselines.md A.1 and A.5), built so official state dicts load as-is.
+"""The VPoser networks (docs/baselines.md), built so official state dicts load as-is.
 
 Both networks map a body pose ``(N, 21, 3)`` axis-angle (flattened to 63 numbers) to a diagonal
 Gaussian posterior over a 32-D latent, and a latent code back to 21 rotation matrices through
@@ -6,7 +6,7 @@ the 6D rotation representation. The posterior's second head is called ``logvar``
 code but is used, after a softplus, directly as the **standard deviation**; posebench keeps that
 so official weights mean what they meant.
 
-Module names and ``nn.Sequential`` indices follow the official checkpoints (spec A.1 / A.5): a
+Module names and ``nn.Sequential`` indices follow the official checkpoints (v2 and v1): a
 posebench state dict *is* an official state dict without the ``vp_model.`` prefix. Dropout draws
 its masks from an explicit generator when one is set, so training is reproducible and resumable
 bit for bit without touching torch's global random state.
@@ -19,8 +19,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-NUM_JOINTS = 21
-POSE_DIM = NUM_JOINTS * 3  # 63
+from posebench.body.base import NUM_BODY_JOINTS
+
+POSE_DIM = NUM_BODY_JOINTS * 3  # 63
 LATENT_DIM = 32
 NUM_NEURONS = 512
 ARCHITECTURES = ("v2", "v1")
@@ -45,7 +46,7 @@ class SeededDropout(nn.Module):
 
 
 class NormalHeads(nn.Module):
-    """The posterior heads: ``mu = Linear(h)``, ``std = softplus(logvar(h))`` (spec A.1)."""
+    """The posterior heads: ``mu = Linear(h)``, ``std = softplus(logvar(h))`` (official v2)."""
 
     def __init__(self, n_in: int, latent_dim: int) -> None:
         super().__init__()
@@ -59,16 +60,16 @@ class NormalHeads(nn.Module):
 class Rot6dToMatrix(nn.Module):
     """``(N, 21*6)`` -> ``(N, 21, 3, 3)``: each 6-vector viewed as a 3x2 matrix whose columns
     (elements 0, 2, 4 and 1, 3, 5) are Gram-Schmidt orthonormalised; ``b3 = b1 x b2``; the three
-    vectors are the matrix's columns (spec A.1; posebench's 6D layout is the same).
+    vectors are the matrix's columns (as official v2; posebench's 6D layout is the same).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        columns = x.reshape(-1, NUM_JOINTS, 3, 2)
+        columns = x.reshape(-1, NUM_BODY_JOINTS, 3, 2)
         return roma.special_gramschmidt(columns, epsilon=1e-12)  # eps as F.normalize's
 
 
 class VPoserV2(nn.Module):
-    """VPoser v2 ("V02_05"): 0.94 M parameters; ``encoder_net`` / ``decoder_net`` as in spec A.1.
+    """VPoser v2 ("V02_05"): 0.94 M parameters; ``encoder_net`` / ``decoder_net`` as officially.
 
     Encoder: flatten, BN(63), Linear(63, 512), LeakyReLU(0.01), BN(512), Dropout(0.1),
     Linear(512, 512), Linear(512, 512) (no activation between these two, as in the official
@@ -97,7 +98,7 @@ class VPoserV2(nn.Module):
             SeededDropout(0.1),  # 2
             nn.Linear(num_neurons, num_neurons),  # 3
             nn.LeakyReLU(0.01),  # 4
-            nn.Linear(num_neurons, NUM_JOINTS * 6),  # 5
+            nn.Linear(num_neurons, NUM_BODY_JOINTS * 6),  # 5
             Rot6dToMatrix(),  # 6
         )
 
@@ -111,7 +112,7 @@ class VPoserV2(nn.Module):
 
 
 class VPoserV1(nn.Module):
-    """VPoser v1 ("vposer_v1_0", SMPLify-X / HuMoR): the named modules of spec A.5.
+    """VPoser v1 ("vposer_v1_0", SMPLify-X / HuMoR): the named modules of the official v1 code.
 
     Encoder: BN(63), Linear(63, 512), LeakyReLU(0.2), BN(512), Dropout(0.1), Linear(512, 512),
     LeakyReLU(0.2), heads. Decoder: Linear(32, 512), LeakyReLU(0.2), Dropout(0.1),
@@ -130,7 +131,7 @@ class VPoserV1(nn.Module):
         self.bodyprior_enc_logvar = nn.Linear(num_neurons, latent_dim)
         self.bodyprior_dec_fc1 = nn.Linear(latent_dim, num_neurons)
         self.bodyprior_dec_fc2 = nn.Linear(num_neurons, num_neurons)
-        self.bodyprior_dec_out = nn.Linear(num_neurons, NUM_JOINTS * 6)
+        self.bodyprior_dec_out = nn.Linear(num_neurons, NUM_BODY_JOINTS * 6)
         self.enc_dropout = SeededDropout(0.1)
         self.dec_dropout = SeededDropout(0.1)
         self.rot6d = Rot6dToMatrix()
@@ -174,7 +175,7 @@ def kl_to_standard_normal(mu: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     = ``sum_d [-log std_d + (std_d^2 + mu_d^2) / 2 - 1/2]``.
 
     This is ``torch.distributions.kl_divergence`` of the two normals summed over the latent
-    dimensions (spec A.2's L_KL before the batch mean). ``std`` is floored at the smallest
+    dimensions (training's L_KL before the batch mean). ``std`` is floored at the smallest
     normal float: far from the training data softplus underflows to 0 and the KL would be inf.
     """
     log_std = torch.log(std.clamp_min(torch.finfo(std.dtype).tiny))

@@ -1,12 +1,12 @@
-"""Reading VPoser checkpoints: posebench's own files and the official v2 / v1 releases (spec D).
+"""Reading VPoser checkpoints: posebench's own files and the official v2 / v1 releases.
 
 * posebench: ``{"format": "posebench-vposer", "format_version": 1, "architecture", "model"
   (a state dict), "training", ...}`` written by :meth:`VPoserPrior.save`.
 * VPoser v2 "V02_05" (``V02_05_epoch=13_val_loss=0.03.ckpt``): a PyTorch-Lightning checkpoint, a
   dict whose ``state_dict`` holds the weights under the prefix ``vp_model.`` (plus the trainer's
-  body-model buffers ``bm_train.*``, dropped here). Keys per spec A.1.
+  body-model buffers ``bm_train.*``, dropped here). Keys as in the official v2 model.
 * VPoser v1 (``vposer_v1_0/snapshots/TR00_E096.pt``): a plain ``torch.save(state_dict)`` with
-  ``bodyprior_enc_*`` / ``bodyprior_dec_*`` keys (spec A.5).
+  ``bodyprior_enc_*`` / ``bodyprior_dec_*`` keys.
 
 Lightning checkpoints also pickle the run's hyper-parameters (omegaconf, Lightning classes) that a
 posebench installation need not have, and that ``torch.load(weights_only=True)`` refuses. Such
@@ -111,7 +111,7 @@ def _tensors(mapping: Mapping[str, Any]) -> dict[str, torch.Tensor]:
 
 def v02_05_state_dict(state_dict: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     """The network's weights from a V02_05 ``state_dict``: ``vp_model.`` stripped, only the
-    ``encoder_net.`` / ``decoder_net.`` keys kept (the official loader's rule, spec A.1)."""
+    ``encoder_net.`` / ``decoder_net.`` keys kept (the official loader's rule)."""
     out = {}
     for key, value in _tensors(state_dict).items():
         name = key[len(V2_PREFIX) :] if key.startswith(V2_PREFIX) else key
@@ -161,7 +161,7 @@ def identify(data: Any, path: str | Path) -> tuple[str, dict[str, torch.Tensor],
 def fill_batch_counters(
     state_dict: dict[str, torch.Tensor], expected: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """Add BatchNorm ``num_batches_tracked`` counters a file lacks (older PyTorch, spec A.1
+    """Add BatchNorm ``num_batches_tracked`` counters a file lacks (older PyTorch,
     marks them optional): they only matter for momentum-free BN, which VPoser does not use."""
     out = dict(state_dict)
     for key, value in expected.items():

@@ -1,9 +1,9 @@
-"""The ``vposer`` prior: a VPoser-style VAE (specs/baselines.md A), with its latent space.
+"""The ``vposer`` prior: a VPoser-style VAE (docs/baselines.md), with its latent space.
 
 Energies (config ``energy``):
 
 * ``latent_norm`` (default): ``||μ_enc(θ)||²``, the squared norm of the posterior mean. It is the
-  latent penalty ``Σ z²`` that SMPLify-X and HuMoR put on their latent variable (spec A.4), applied
+  latent penalty ``Σ z²`` that SMPLify-X and HuMoR put on their latent variable, applied
   to the encoded pose so that pose-space tasks can use it (DPoser's VPoser baseline uses the
   un-squared norm; the square is smooth at zero and matches :meth:`latent_energy`).
 * ``neg_elbo``: ``KL(q(z|θ) || N(0, I)) + (rec_weight / kl_weight) · mean |V(θ̂) - V(θ)|`` with
@@ -14,7 +14,7 @@ Energies (config ``energy``):
 
 Latent space (``LatentPrior``): ``encode`` = posterior mean, ``decode`` = decoder at z, and
 ``latent_energy(z) = ||z||²`` exactly as SMPLify-X's ``Σ z²`` (twice the negative log-density of
-N(0, I) up to a constant; spec A.4 weights are for this scale). Projection is VPoser's
+N(0, I) up to a constant; their published weights are for this scale). Projection is VPoser's
 reconstruction, ``decode(encode(θ))``, repeated ``steps`` times. Sampling decodes z ~ N(0, I).
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from posebench.body.load import load_body_model
 from posebench.body.rotations import matrix_to_axis_angle
 from posebench.core.atomic import atomic_torch_save
 from posebench.core.config import packaged_config
@@ -127,7 +128,7 @@ class VPoserPrior(LatentPrior):
         return self
 
     def _install(self, model: VPoserNet) -> None:
-        model.eval()  # always: BatchNorm on running statistics, no dropout (spec A.1 caveat)
+        model.eval()  # always: BatchNorm on running statistics, no dropout (official test-time use)
         model.requires_grad_(False)  # tasks differentiate poses and latents, not weights
         self.model = model.to(self.device)
 
@@ -142,8 +143,6 @@ class VPoserPrior(LatentPrior):
 
     def _body_model(self) -> Any:
         if self._body is None:
-            from posebench import load_body_model
-
             self._body = load_body_model(
                 self.config["body_model"], self.config["body_model_path"], str(self.device)
             )
@@ -173,7 +172,7 @@ class VPoserPrior(LatentPrior):
         return model.decode_matrices(z.to(device=self.device, dtype=torch.float32)).to(z.dtype)
 
     def latent_energy(self, z: torch.Tensor) -> torch.Tensor:
-        """``||z||²`` per code, ``(B,)`` (SMPLify-X's and HuMoR's latent penalty, spec A.4)."""
+        """``||z||²`` per code, ``(B,)`` (SMPLify-X's and HuMoR's latent penalty)."""
         self._check_latent(z)
         return z.square().sum(dim=-1)
 
@@ -226,7 +225,7 @@ class VPoserPrior(LatentPrior):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Decode ``n`` codes z ~ N(0, I_32) (spec A.1 ``sample_poses``)."""
+        """Decode ``n`` codes z ~ N(0, I_32) (the official ``sample_poses``)."""
         self._ready()
         where = generator.device if generator is not None else self.device
         z = torch.randn(n, self.latent_dim, generator=generator, device=where)

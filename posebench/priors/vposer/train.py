@@ -1,4 +1,4 @@
-"""Training VPoser (specs/baselines.md A.2): the loss through a body model, and a resumable loop.
+"""Training VPoser (docs/baselines.md): the loss through a body model, and a resumable loop.
 
 Per batch of body poses θ (root orientation and translation zero):
 
@@ -34,12 +34,14 @@ from typing import Any
 
 import torch
 
+from posebench.body.load import load_body_model
 from posebench.body.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from posebench.core.atomic import atomic_torch_save, atomic_write_json
 from posebench.core.config import merge_config
 from posebench.core.errors import ConfigError, InputError
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import derive_seed, make_generator
+from posebench.priors.training import restore, resume_state
 from posebench.priors.vposer.model import (
     VPoserNet,
     build_model,
@@ -122,7 +124,7 @@ def batch_losses(
     subset: torch.Tensor | None,
     noise: torch.Generator,
 ) -> dict[str, torch.Tensor]:
-    """The four loss terms of spec A.2 on one batch (a sampled z, model in train mode)."""
+    """The four loss terms (module docstring) on one batch (a sampled z, model in train mode)."""
     pose = targets.pose[index]
     mu, std = model.encode(pose)
     eps = torch.randn(mu.shape, generator=noise, device=mu.device, dtype=mu.dtype)
@@ -203,8 +205,6 @@ def fit_vposer(
     every ``checkpoint_every`` steps, when the ``max_steps`` budget stops the run and at the end,
     and ``training.json`` whenever it stops.
     """
-    from posebench import load_body_model
-
     progress = progress or NullProgress()
     out_dir = Path(out_dir)
     train = training_settings(config)
@@ -246,18 +246,18 @@ def fit_vposer(
         "wall_s": 0.0, "finished": False, "stopped_early": False,
     }  # fmt: skip
     last_path = out_dir / LAST
-    if resume and last_path.is_file():
-        saved = torch.load(last_path, map_location=device, weights_only=True)
+
+    def check(saved: Mapping[str, Any]) -> None:
         if saved.get("fingerprint") != fingerprint:
             raise ConfigError(
                 f"{last_path} is from training with other data or settings; drop --resume to "
                 "start again or use another --out"
             )
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        data_order.set_state(saved["rng"]["data_order"].cpu())
-        noise.set_state(saved["rng"]["noise"].cpu())
+
+    saved = resume_state(last_path, resume, device, check)
+    if saved is not None:
+        restore(saved, {"model": model, "optimizer": optimizer, "scheduler": scheduler,
+                        "rng.data_order": data_order, "rng.noise": noise})  # fmt: skip
         state = saved["state"]
         progress.log(f"vposer: resuming at step {state['step']} (epoch {state['epoch']})")
 
