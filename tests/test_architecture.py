@@ -12,8 +12,8 @@ Layers, bottom to top (a module may import from its own layer or any layer below
     7 leaderboard, render, viz
     8 cli, posebench/__main__.py
 
-and ``build/`` beside them: it may import core, hookspecs, plugins, results, body, datasets and
-itself, and only ``build/`` and ``cli/`` may import it (nothing at run time needs the build half).
+and ``rebuild/`` beside them: it may import core, hookspecs, plugins, results, body, datasets and
+itself, and only ``rebuild/`` and ``cli/`` may import it (nothing at run time needs the build half).
 
 Placement of the three top-level files:
 
@@ -73,10 +73,10 @@ LAYERS: dict[str, int] = {
     "cli": 8,
     "__main__": 8,
 }
-BUILD = "build"
-#: what build/ may import
+BUILD = "rebuild"
+#: what rebuild/ may import
 BUILD_MAY_IMPORT = frozenset({"core", "hookspecs", "plugins", "results", "body", "datasets", BUILD})
-#: who may import build/
+#: who may import rebuild/
 MAY_IMPORT_BUILD = frozenset({BUILD, "cli"})
 
 RUNTIME_KINDS = frozenset({"module", "local"})
@@ -202,7 +202,7 @@ def collect_imports(root: Path) -> list[Import]:
 
 
 def unplaced_modules(root: Path, layers: dict[str, int] = LAYERS) -> list[str]:
-    """Modules whose top-level name has no layer (and is not ``build``)."""
+    """Modules whose top-level name has no layer (and is not ``rebuild``)."""
     return [
         name
         for name in module_names(root)
@@ -217,9 +217,9 @@ def layer_violations(imports: list[Import], layers: dict[str, int] = LAYERS) -> 
         src, dst = top_level(edge.source), top_level(edge.target)
         why = ""
         if dst == BUILD and src not in MAY_IMPORT_BUILD:
-            why = "only build/ and cli/ may import build/"
+            why = "only rebuild/ and cli/ may import build/"
         elif src == BUILD and dst not in BUILD_MAY_IMPORT:
-            why = "build/ may import only " + ", ".join(sorted(BUILD_MAY_IMPORT - {BUILD}))
+            why = "rebuild/ may import only " + ", ".join(sorted(BUILD_MAY_IMPORT - {BUILD}))
         elif BUILD not in (src, dst) and layers.get(dst, -1) > layers.get(src, 99):
             why = "upward import"
         if why:
@@ -362,8 +362,8 @@ CLEAN = {
     ),
     "tasks/base.py": "from posebench.priors import base\nfrom ..fitting.motion import fit\n",
     "fitting/motion.py": "def fit():\n    from posebench.priors.base import x\n",
-    "build/bake.py": "from posebench.datasets import base\nfrom posebench.body.base import x\n",
-    "cli/main.py": "from posebench.build import bake\nimport posebench.tasks.base\n",
+    "rebuild/bake.py": "from posebench.datasets import base\nfrom posebench.body.base import x\n",
+    "cli/main.py": "from posebench.rebuild import bake\nimport posebench.tasks.base\n",
 }
 
 
@@ -413,13 +413,13 @@ def test_checker_catches_an_upward_type_checking_import(tmp_path):
 def test_checker_catches_build_misuse(tmp_path):
     files = {
         **CLEAN,
-        "datasets/embedded.py": "from posebench.build import bake\n",
-        "build/report.py": "from posebench.tasks import base\n",
+        "datasets/embedded.py": "from posebench.rebuild import bake\n",
+        "rebuild/report.py": "from posebench.tasks import base\n",
     }
     problems = layer_violations(collect_imports(write_package(tmp_path, files)))
     assert len(problems) == 2
-    assert any("datasets/embedded.py:1" in p and "only build/ and cli/" in p for p in problems)
-    assert any("build/report.py:1" in p and "build/ may import only" in p for p in problems)
+    assert any("datasets/embedded.py:1" in p and "only rebuild/ and cli/" in p for p in problems)
+    assert any("rebuild/report.py:1" in p and "rebuild/ may import only" in p for p in problems)
 
 
 def test_checker_catches_a_cycle_through_a_lazy_import(tmp_path):

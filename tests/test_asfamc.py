@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from posebench.build.asfamc import (
+from posebench.core.errors import InputError
+from posebench.rebuild.asfamc import (
     INCH,
     forward_kinematics,
     read_amc,
     read_asf,
     rest_motion,
 )
-from posebench.core.errors import InputError
 
 # Lengths are in units of 1/0.5 inch: metres = value / 0.5 * 0.0254.
 ASF = """# a tiny test skeleton

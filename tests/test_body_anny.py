@@ -276,7 +276,7 @@ def test_baked_forward_matches_anny(body64):
     pytest.importorskip("anny")
     if not (_anny_cache_ready() or os.environ.get("POSEBENCH_TEST_ANNY") == "1"):
         pytest.skip("anny's model cache is not built (set POSEBENCH_TEST_ANNY=1 to build it)")
-    from posebench.build.anny_bake import anny_reference
+    from posebench.rebuild.anny_bake import anny_reference
 
     reference = anny_reference(phenotype=body64.phenotype)
     for sigma, seed in ((0.25, 10), (0.5, 11)):

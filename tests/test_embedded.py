@@ -21,15 +21,15 @@ from posebench import plugins
 from posebench.benchmark import components
 from posebench.body.anny import AnnyBody
 from posebench.body.base import SMPL22_JOINT_NAMES
-from posebench.build import retarget as rt
-from posebench.build import retarget_report as measure
-from posebench.build.asfamc import Motion, forward_kinematics, read_amc, read_asf
-from posebench.build.embedded import build_embedded, write_reproducible_npz
 from posebench.core.errors import InputError
 from posebench.core.hashing import hash_file
 from posebench.datasets import embedded
 from posebench.datasets.base import windows
 from posebench.datasets.embedded import ARRAYS, DEFAULT_PATH, EmbeddedDataset, mirror_pose
+from posebench.rebuild import retarget as rt
+from posebench.rebuild import retarget_report as measure
+from posebench.rebuild.asfamc import Motion, forward_kinematics, read_amc, read_asf
+from posebench.rebuild.embedded import build_embedded, write_reproducible_npz
 from posebench.testing import check_dataset
 
 J = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}

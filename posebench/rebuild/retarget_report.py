@@ -4,7 +4,7 @@ The numbers (degrees, metres, mm) go into the embedded data file's metadata and 
 ``posebench data build-embedded`` prints: segment directions of the one-to-one bones (exact up to
 float rounding), how far elbows and knees are from pure hinge rotations, flexion ranges, foot
 heights on standing frames, a uniform-scale joint error, and the constant rest offsets that
-direction matching bakes into the local rotations (see :mod:`posebench.build.retarget`).
+direction matching bakes into the local rotations (see :mod:`posebench.rebuild.retarget`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from posebench.body.base import SMPL22_JOINT_NAMES, BodyModel
-from posebench.build.asfamc import Kinematics, Motion, Skeleton, forward_kinematics
-from posebench.build.retarget import (
+from posebench.rebuild.asfamc import Kinematics, Motion, Skeleton, forward_kinematics
+from posebench.rebuild.retarget import (
     HINGES,
     JOINT_INDEX,
     JOINT_POINTS,

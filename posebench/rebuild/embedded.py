@@ -19,9 +19,6 @@ import scipy
 import torch
 
 from posebench.body.anny import AnnyBody
-from posebench.build.asfamc import read_amc, read_asf
-from posebench.build.retarget import Retargeted, retarget
-from posebench.build.retarget_report import RetargetReport, check_retarget
 from posebench.core.atomic import atomic_path
 from posebench.core.hashing import hash_arrays, hash_file
 from posebench.core.version import __version__
@@ -34,6 +31,9 @@ from posebench.datasets.embedded import (
     WINDOW,
     split_boundaries,
 )
+from posebench.rebuild.asfamc import read_amc, read_asf
+from posebench.rebuild.retarget import Retargeted, retarget
+from posebench.rebuild.retarget_report import RetargetReport, check_retarget
 
 #: Where the clip comes from (recorded in the file's metadata).
 SOURCE = {
@@ -87,7 +87,7 @@ def build_embedded(
     ``posebench data build-embedded --asf A --amc B [--out F]`` calls this. The same inputs and
     library versions give the same bytes (checked by building twice); other numpy/scipy/torch
     versions should differ by float32 rounding only (the rebuild test allows 1e-6). Returns the
-    :class:`~posebench.build.retarget_report.RetargetReport` measured on the float32 data written.
+    :class:`~posebench.rebuild.retarget_report.RetargetReport` measured on the float32 data written.
     """
     asf, amc = Path(asf), Path(amc)
     out_path = Path(out_path) if out_path is not None else DEFAULT_PATH
@@ -160,7 +160,8 @@ def _metadata(
         "posebench_version": version,
         "library_versions": _library_versions(),
         "method": {
-            "spec": "specs/embedded_body.md section C; posebench.build.retarget",
+            # the shipped file records this exact text: keep it for a byte-identical rebuild
+            "spec": "specs/embedded_body.md section C; posebench.datasets.retarget",
             "global_rotation": "G_smpl = G_cmu_bone * O, O = F_cmu F_smpl^T (rest frames from "
             "segment direction + roll reference)",
             "roll": "elbows/knees: one hinge axis per limb (CMU: C x of radius/tibia; body: "

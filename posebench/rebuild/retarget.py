@@ -31,7 +31,7 @@ Method (see docs/embedded_data.md):
 Both skeletons use the same world axes (y up, facing +z, left at +x, metres), so no axis change.
 Direction matching bakes constant offsets into the local rotations (e.g. the collars carry a
 constant rotation because CMU's clavicles rise and have no motion in the clip); they are measured
-by :func:`posebench.build.retarget_report.baked_offsets` (recorded in the data file) and
+by :func:`posebench.rebuild.retarget_report.baked_offsets` (recorded in the data file) and
 documented rather than removed.
 """
 
@@ -44,8 +44,8 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
-from posebench.build.asfamc import Kinematics, Motion, Skeleton, forward_kinematics, rest_motion
 from posebench.core.errors import InputError
+from posebench.rebuild.asfamc import Kinematics, Motion, Skeleton, forward_kinematics, rest_motion
 
 X_AXIS = np.array([1.0, 0.0, 0.0])
 Y_AXIS = np.array([0.0, 1.0, 0.0])
