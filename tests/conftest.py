@@ -1,4 +1,5 @@
-"""Shared fixtures: a clean plugin manager per test, and the toy plugin registered on demand."""
+"""Shared fixtures: a clean plugin manager per test, the toy plugin registered on demand, and the
+embedded body loaded once per session (tests must not modify it in place)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
 
 from posebench import plugins
+from posebench.body.anny import AnnyBody
 
 TOY_PLUGIN_FILE = Path(__file__).parent / "plugins" / "toy_plugin.py"
 
@@ -39,3 +42,15 @@ def toy_plugin() -> ModuleType:
     module = load_toy_module()
     plugins.register_plugin(module, name="toy-plugin")
     return module
+
+
+@pytest.fixture(scope="session")
+def body() -> AnnyBody:
+    """The embedded body, float32 as it loads."""
+    return AnnyBody()
+
+
+@pytest.fixture(scope="session")
+def body64() -> AnnyBody:
+    """The embedded body as a float64 copy, for checks at double precision."""
+    return AnnyBody().to(dtype=torch.float64)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from posebench.body.anny import AnnyBody
 from posebench.cli.main import main
 from posebench.core.npzio import write_npz
 from posebench.datasets.pose_files import write_poses
@@ -27,11 +26,6 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
         code = exc.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-@pytest.fixture(scope="module")
-def body() -> AnnyBody:
-    return AnnyBody()
 
 
 def png_size(path) -> tuple[int, int]:

@@ -37,11 +37,6 @@ STEPS, POSES = 4, 2  # a projection of 2 poses over 3 steps (step 0 = input)
 
 
 @pytest.fixture(scope="module")
-def body():
-    return AnnyBody()
-
-
-@pytest.fixture(scope="module")
 def prior():
     prior = PoseNDFPrior()
     prior.load(prior.default_checkpoint())

@@ -18,7 +18,7 @@ from posebench.priors.posendf.train import FINAL_FILE
 
 # Only a guard against a hung rendezvous blocking CI forever; not a speed requirement.
 HANG_GUARD_S = 1800
-TOY_PLUGIN = Path(__file__).parent / "plugins" / "toy_plugin.py"
+TOY_PLUGIN = Path(__file__).parents[1] / "plugins" / "toy_plugin.py"
 OVERRIDES = {
     "model": {"dims": [32, 32]},
     "train": {"steps": 4, "batch_noisy": 32, "batch_manifold": 16, "checkpoint_every": 2,

@@ -12,7 +12,6 @@ import roma
 import torch
 
 import posebench
-from posebench.body.anny import AnnyBody
 from posebench.body.camera import project
 from posebench.cli.fit_image import fit_images
 from posebench.core.errors import InputError
@@ -46,11 +45,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def body() -> AnnyBody:
-    return AnnyBody()
 
 
 @pytest.fixture

@@ -26,16 +26,6 @@ K = {name: i for i, name in enumerate(BODY25_NAMES)}
 NOTICE = DEFAULT_PATH.parent / "NOTICE_anny.md"
 
 
-@pytest.fixture(scope="module")
-def body() -> AnnyBody:
-    return AnnyBody()
-
-
-@pytest.fixture(scope="module")
-def body64() -> AnnyBody:
-    return AnnyBody().to(dtype=torch.float64)
-
-
 def _pose(batch: int, sigma: float, seed: int, dtype=torch.float32) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return (sigma * torch.randn(batch, 21, 3, generator=g, dtype=torch.float64)).to(dtype)

@@ -166,11 +166,6 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def body64() -> AnnyBody:
-    return AnnyBody().to(dtype=torch.float64)
-
-
-@pytest.fixture(scope="module")
 def synthetic_retarget(synthetic: tuple, body64: AnnyBody) -> rt.Retargeted:
     skeleton, motion, _ = synthetic
     return rt.retarget(skeleton, motion, body64)
