@@ -68,7 +68,8 @@ def tune(
         )
         value = result.metrics[task_obj.main_metric]
         results.append({"weight": float(weight), task_obj.main_metric: value})
-        progress.log(f"weight {weight:.4g}: {task_obj.main_metric} = {value:.4g}")
+        shown = "n/a" if value is None else f"{value:.4g}"
+        progress.log(f"weight {weight:.4g}: {task_obj.main_metric} = {shown}")
     scored = [r for r in results if r[task_obj.main_metric] is not None]
     if not scored:
         raise PosebenchError(f"prior '{prior}' produced no {task_obj.main_metric} at any weight")
