@@ -138,9 +138,10 @@ class ResultRecord:
     details: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     posebench_version: str = ""
-    git: GitRecord = field(default_factory=dict)
+    #: git and environment: filled by ``__post_init__`` (this checkout, this machine) when not given
+    git: GitRecord | None = None
     created: str = ""
-    environment: EnvironmentRecord = field(default_factory=dict)
+    environment: EnvironmentRecord | None = None
 
     def __post_init__(self) -> None:
         if not self.posebench_version:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from posebench.body.base import BodyModel
 from posebench.core.device import resolve_device
@@ -22,15 +23,32 @@ BASES: dict[Kind, type] = {
 }
 
 
+@overload
+def _registered_class(kind: Literal["prior"], name: str) -> type[Prior]: ...
+@overload
+def _registered_class(kind: Literal["task"], name: str) -> type[Task]: ...
+@overload
+def _registered_class(kind: Literal["dataset"], name: str) -> type[Dataset]: ...
+@overload
+def _registered_class(kind: Literal["body_model"], name: str) -> type[BodyModel]: ...
+def _registered_class(kind: Kind, name: str) -> type[Any]:
+    """The class registered as ``name``, checked to subclass its kind's base (:data:`BASES`).
+
+    Typed per kind here: ``Entry.load_class(Prior)`` itself is refused by mypy, which allows only
+    concrete classes where a ``type[T]`` is expected (the bases are abstract).
+    """
+    return get_registry().get(kind, name).load_class(BASES[kind])
+
+
 def load_prior(
     name: str,
     checkpoint: str | Path | None = None,
-    config: str | Path | dict[str, Any] | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
     device: str = "cpu",
     pretrained: bool = True,
 ) -> Prior:
     """A prior by name with ``checkpoint``, else (if ``pretrained``) the shipped one."""
-    cls = get_registry().get("prior", name).load_class(Prior)
+    cls = _registered_class("prior", name)
     prior = cls(config=config)
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
@@ -46,15 +64,15 @@ def load_prior(
 
 def load_task(name: str) -> Task:
     """A task by name."""
-    return get_registry().get("task", name).load_class(Task)()
+    return _registered_class("task", name)()
 
 
 def load_dataset(name: str, **options: Any) -> Dataset:
     """A dataset by name; ``options`` (e.g. ``amass_dir``) go to its constructor."""
-    return get_registry().get("dataset", name).load_class(Dataset)(**options)
+    return _registered_class("dataset", name)(**options)
 
 
 def load_body_model(name: str, path: str | Path | None = None, device: str = "cpu") -> BodyModel:
     """A body model by name; ``path`` points at model files for bodies that need them (SMPL)."""
-    cls = get_registry().get("body_model", name).load_class(BodyModel)
+    cls = _registered_class("body_model", name)
     return cls(path=path, device=resolve_device(device))

@@ -57,7 +57,7 @@ def tune(
     if not weights or any(not math.isfinite(w) or w < 0 for w in weights):
         raise ConfigError(f"the weight grid must hold non-negative numbers, got {weights}")
     metric = task_obj.metrics[task_obj.main_metric]
-    results = []
+    results: list[dict[str, float | None]] = []
     for weight in progress.track(weights, f"tuning {prior} on {task} ({TUNE_SPLIT})"):
         prior_obj.config.setdefault("energy_weights", {})[task] = {
             "value": float(weight),
@@ -68,12 +68,19 @@ def tune(
         )
         value = result.metrics[task_obj.main_metric]
         results.append({"weight": float(weight), task_obj.main_metric: value})
-        progress.log(f"weight {weight:.4g}: {task_obj.main_metric} = {value:.4g}")
+        shown = "n/a" if value is None else f"{value:.4g}"
+        progress.log(f"weight {weight:.4g}: {task_obj.main_metric} = {shown}")
     scored = [r for r in results if r[task_obj.main_metric] is not None]
     if not scored:
         raise PosebenchError(f"prior '{prior}' produced no {task_obj.main_metric} at any weight")
     sign = -1.0 if metric.higher_is_better else 1.0
-    best = min(scored, key=lambda r: sign * r[task_obj.main_metric])
+
+    def score(record: dict[str, float | None]) -> float:
+        value = record[task_obj.main_metric]
+        assert value is not None  # scored holds only the weights that produced a value
+        return sign * value
+
+    best = min(scored, key=score)
     document = {
         "prior": prior,
         "task": task,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: SMPL's 22 body joints (pelvis + the 21 joints of a body pose), in SMPL order.
 SMPL22_JOINT_NAMES: tuple[str, ...] = (
@@ -40,12 +43,22 @@ class BodyModel(abc.ABC):
     ``pose`` is local (parent-relative) axis-angle of the 21 body joints, ``(B, 21, 3)``, relative
     to the model's rest pose; ``root_orient`` ``(B, 3)`` and ``transl`` ``(B, 3)`` place the body
     in the world. Implementations are differentiable and run on CPU or CUDA.
+
+    A registered body is built as ``cls(path=..., device=...)`` (``load_body_model``): ``path``
+    names its model files (None: its default), ``device`` where its tensors live.
     """
 
     name: ClassVar[str]
     version: ClassVar[str] = "0"
     #: Shape coefficients ``forward`` accepts as ``shape`` (B, num_betas); 0 for a fixed body.
     num_betas: int = 0
+
+    if TYPE_CHECKING:
+        # The construction contract above, declared for the type checker only: at run time each
+        # implementation's own ``__init__`` takes these keywords (the base class adds none).
+        def __init__(
+            self, path: str | Path | None = None, device: torch.device | str = "cpu"
+        ) -> None: ...
 
     @property
     @abc.abstractmethod
@@ -114,15 +127,16 @@ class BodyModel(abc.ABC):
         that must reproduce results keep theirs fixed.
         """
         lead = pose.shape[:-2]
-        inputs = [
+        flat_pose = pose.reshape(-1, *pose.shape[len(lead) :])
+        others = [
             None if t is None else t.reshape(-1, *t.shape[len(lead) :])
-            for t in (pose, root_orient, transl, shape)
+            for t in (root_orient, transl, shape)
         ]
         joints, vertices, body25 = [], [], []
         with torch.no_grad():
-            for start in range(0, inputs[0].shape[0], chunk):
-                part = [None if t is None else t[start : start + chunk] for t in inputs]
-                out = self(*part)
+            for start in range(0, flat_pose.shape[0], chunk):
+                part = [None if t is None else t[start : start + chunk] for t in others]
+                out = self(flat_pose[start : start + chunk], *part)
                 joints.append(out.joints)
                 if out.vertices is not None:
                     vertices.append(out.vertices)

@@ -408,7 +408,9 @@ class SMPLBody(BodyModel):
 
 def _main() -> None:  # pragma: no cover - a debugging aid: python -m posebench.body.smpl FILE
     body = SMPLBody(sys.argv[1])
-    print(body.family, body.path, tuple(body(torch.zeros(1, 21, 3)).vertices.shape))
+    vertices = body(torch.zeros(1, 21, 3)).vertices
+    assert vertices is not None  # SMPL bodies always have a mesh
+    print(body.family, body.path, tuple(vertices.shape))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -72,6 +72,7 @@ def _write_fits(result: FolderFit, out: Path) -> None:
     fit, errors, projected = result.fit, result.errors, result.projected
     for k, item in enumerate(result.people):
         assert fit is not None and errors is not None and projected is not None
+        assert item.keypoints is not None  # people are the items with keypoints
         arrays = {
             "pose": fit.pose[k].cpu().numpy(),
             "root_orient": fit.root_orient[k].cpu().numpy(),
@@ -85,4 +86,5 @@ def _write_fits(result: FolderFit, out: Path) -> None:
         if fit.shape is not None:
             arrays["shape"] = fit.shape[k].cpu().numpy()
         with atomic_path(out / f"{item.name}_fit.npz") as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            # cast: numpy's stub could bind a **kwargs key to its allow_pickle: bool parameter
+            np.savez(handle, **cast(dict[str, Any], arrays))

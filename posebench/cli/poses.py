@@ -189,8 +189,9 @@ def cmd_project(args: argparse.Namespace) -> int:
         projected = trajectory[-1]
         extra["steps_pose_body"] = trajectory.reshape(len(trajectory), len(pose), 63)
         energies = [_energies(prior, frame) for frame in trajectory]
-        if all(e is not None for e in energies):
-            extra["steps_energy"] = torch.stack(energies)
+        known = [e for e in energies if e is not None]
+        if len(known) == len(energies):  # every step has an energy
+            extra["steps_energy"] = torch.stack(known)
     else:
         projected = prior.project(pose, steps=args.steps, tol=args.tol)
     for key, value in (

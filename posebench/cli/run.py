@@ -109,7 +109,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     """Run every prior on every task for every seed, skipping results that exist."""
     from posebench.benchmark.runner import run
     from posebench.cli.console import make_progress
-    from posebench.plugins import get_registry
+    from posebench.plugins import Kind, get_registry
 
     options = opt.resolve_options(args, opt.SUITE_DEFAULTS)
     suite = packaged_suite(options.pop("suite"))
@@ -118,10 +118,12 @@ def cmd_suite(args: argparse.Namespace) -> int:
     seeds = options.pop("seeds") or suite["seeds"]
     force = bool(options.pop("force"))
     registry = get_registry()
-    for kind, names in (("prior", priors), ("task", tasks)):
+    named: tuple[tuple[Kind, list[str]], ...] = (("prior", priors), ("task", tasks))
+    for kind, names in named:
         for name in names:
             registry.get(kind, name)
-    for kind in ("dataset", "body_model"):
+    single: tuple[Kind, ...] = ("dataset", "body_model")
+    for kind in single:
         registry.get(kind, options[kind])
     runs = [(p, t, s) for t in tasks for p in priors for s in seeds]
     if not runs:

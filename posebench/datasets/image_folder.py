@@ -24,7 +24,13 @@ import numpy as np
 
 from posebench.body.camera import PinholeCamera
 from posebench.core.errors import InputError
-from posebench.datasets.openpose import IMAGE_SUFFIXES, read_folder, read_openpose, to_body25
+from posebench.datasets.openpose import (
+    IMAGE_SUFFIXES,
+    Detection,
+    read_folder,
+    read_openpose,
+    to_body25,
+)
 
 #: The status of an item whose keypoint file lists nobody (or nobody with a detected keypoint).
 NO_PERSON = "no person detected"
@@ -130,6 +136,7 @@ def read_keypoint_folder(folder: str | Path, config: Mapping[str, Any]) -> list[
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder; pass the folder of images or keypoints")
     has_images = any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+    entries: list[tuple[str, Path, Path | None, Detection]]
     if has_images:
         entries = [
             (f.image.stem, f.keypoints_path, f.image, f.detection) for f in read_folder(folder)

@@ -46,7 +46,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import roma
@@ -250,6 +250,7 @@ def make_synthetic_views(
 
     with torch.no_grad():
         rest = body(torch.zeros(1, 21, 3, device=device))
+    assert rest.vertices is not None  # DetectorKeypoints has checked that the body has a mesh
     rest_vertices = rest.vertices[0].double().cpu().numpy()
     rest_height = float(rest_vertices[:, 1].max() - rest_vertices[:, 1].min())
     pelvis_rest = rest.joints[0, 0].double().cpu().numpy()
@@ -282,9 +283,10 @@ def make_synthetic_views(
     transl = torch.tensor(np.stack(transls), dtype=torch.float32)
 
     posed = body.forward_batched(poses.to(device), root.to(device), transl.to(device), chunk=128)
+    assert posed.vertices is not None
     joints = posed.joints.double()
     points = detector(joints, posed.vertices.double()).cpu().numpy()
-    joints = joints.cpu().numpy()
+    joints_array = joints.cpu().numpy()
     noise = cfg["noise"]
     views = []
     digits = max(4, len(str(n - 1)))
@@ -306,7 +308,7 @@ def make_synthetic_views(
                 pose=poses[i].double().numpy(),
                 root_orient=root[i].double().numpy(),
                 transl=transl[i].double().numpy(),
-                joints=joints[i],
+                joints=joints_array[i],
                 points3d=points[i],
                 info=info,
             )
@@ -386,7 +388,8 @@ def write_synthetic_set(
         "clean_keypoints": np.stack([v.clean for v in views]),
     }
     with atomic_path(out / "ground_truth.npz") as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
+        # cast: numpy's stub could bind a **kwargs key to its allow_pickle: bool parameter
+        np.savez(handle, **cast(dict[str, Any], arrays))
     atomic_write_json(
         out / "synthetic_set.json",
         {

@@ -134,12 +134,19 @@ class MotionInput:
     joints: torch.Tensor | None  # (T, 22, 3) observations
     fps: float | None
 
+    @property
+    def frames(self) -> int:
+        """Number of frames: of ``pose_body``, else of ``joints`` (one of them is always set)."""
+        source = self.pose_body if self.pose_body is not None else self.joints
+        assert source is not None, "a MotionInput holds pose_body or joints"
+        return len(source)
+
 
 def read_motion(path: str | Path) -> MotionInput:
     """A motion file: ``pose_body`` (+ ``root_orient``, ``trans``) or ``joints`` (T, 22, 3)."""
     path = Path(path)
     motion = motion_from_arrays(_load_npz(path), path)
-    frames = len(motion.pose_body if motion.pose_body is not None else motion.joints)
+    frames = motion.frames
     if frames < 3:
         raise InputError(f"{path} holds {frames} frames; denoising needs at least 3")
     return motion
@@ -158,12 +165,15 @@ def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput
     pose = (
         axis_angle_from_arrays(arrays, path, "T") if any(k in arrays for k in POSE_KEYS) else None
     )
-    if pose is None and joints is None:
+    if pose is not None:
+        frames = len(pose)
+    elif joints is not None:
+        frames = len(joints)
+    else:
         raise InputError(
             f"{path} has neither pose_body (T, 63) nor joints (T, 22, 3); it has "
             f"{', '.join(sorted(arrays)) or 'nothing'}"
         )
-    frames = len(pose) if pose is not None else len(joints)
     extra = {}
     for key in ("root_orient", "trans"):
         if key in arrays:

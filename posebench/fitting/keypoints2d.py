@@ -49,7 +49,7 @@ import numpy as np
 import roma
 import torch
 
-from posebench.body.base import BodyModel
+from posebench.body.base import BodyModel, BodyOutput
 from posebench.body.camera import PinholeCamera, intrinsics, project
 from posebench.body.keypoints import BODY25_NAMES
 from posebench.core.errors import ConfigError, InputError
@@ -161,6 +161,12 @@ class RestBody:
             )
         self.keypoints = rest.body25[0].detach().float()  # (25, 3) y up, facing +z
         self.pelvis = rest.joints[0, 0].detach().float()  # (3,)
+
+
+def body25_of(out: BodyOutput) -> torch.Tensor:
+    """``out.body25``, of a body whose BODY_25 keypoints :class:`RestBody` has checked."""
+    assert out.body25 is not None, "image fitting runs only bodies with BODY_25 keypoints"
+    return out.body25
 
 
 def _start_rotations(count: int, device: torch.device) -> torch.Tensor:
@@ -345,8 +351,9 @@ def _fit_body(
     """The body stages from a start rotation ``base`` (B, 3, 3) and pelvis position (B, 3)."""
     b, device = observed.keypoints.shape[0], observed.keypoints.device
     pose = torch.zeros(b, 21, 3, device=device)
-    use_latent = bool(fit.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
-    latent = prior.encode(pose).detach().clone() if use_latent else None
+    latent: torch.Tensor | None = None
+    if bool(fit.get("latent")) and isinstance(prior, LatentPrior) and weight > 0:
+        latent = prior.encode(pose).detach().clone()
     betas = torch.zeros(b, body.num_betas, device=device) if body.num_betas else None
     delta = torch.zeros(b, 3, device=device)
     pelvis = pelvis.clone()
@@ -357,17 +364,22 @@ def _fit_body(
         p.requires_grad_(True)
 
     def current_pose() -> torch.Tensor:
-        return prior.decode(latent) if latent is not None else pose
+        if latent is None:
+            return pose
+        assert isinstance(prior, LatentPrior)  # a latent code exists only for a LatentPrior
+        return prior.decode(latent)
 
     def objective(prior_scale: float, bending: float, shape_weight: float) -> torch.Tensor:
         out = body(current_pose(), delta, None, betas)
-        local = out.body25 - rest.pelvis  # rest pelvis: where the root rotates about
+        local = body25_of(out) - rest.pelvis  # rest pelvis: where the root rotates about
         points = local @ base.transpose(1, 2) + pelvis[:, None]
         loss = data_term(project(points, observed.camera), observed, keypoint_weights, fit)
         if weight > 0:
-            energy = (
-                prior.latent_energy(latent) if latent is not None else prior.energy(current_pose())
-            )
+            if latent is not None:
+                assert isinstance(prior, LatentPrior)
+                energy = prior.latent_energy(latent)
+            else:
+                energy = prior.energy(current_pose())
             loss = loss + prior_scale * weight * energy
         loss = loss + bending * bending_energy(current_pose())
         if betas is not None:
@@ -511,7 +523,7 @@ def _concat(parts: list[ImageFit]) -> ImageFit:
 def fitted_keypoints(body: BodyModel, fit: ImageFit) -> torch.Tensor:
     """(B, 25, 3) BODY_25 keypoints of the fitted bodies, camera frame, without gradients."""
     posed = body.forward_batched(fit.pose, fit.root_orient, fit.transl, fit.shape, chunk=128)
-    return posed.body25
+    return body25_of(posed)
 
 
 def keypoint_error_px(
@@ -550,6 +562,11 @@ class FolderFit:
         """The items with a detected person, in the order of the fit's rows."""
         return [i for i in self.items if i.keypoints is not None]
 
+    @property
+    def people_keypoints(self) -> list[np.ndarray]:
+        """The (25, 3) keypoints of :attr:`people`, in the same order."""
+        return [i.keypoints for i in self.items if i.keypoints is not None]
+
     def per_image(self) -> list[dict[str, Any]]:
         """One entry per item: fitted (with its 2D error) or "no person detected"."""
         out, k = [], 0
@@ -580,7 +597,7 @@ def fit_folder(
     people = result.people
     if not people:
         return result
-    observed = observations([i.keypoints for i in people], [i.camera for i in people], device)
+    observed = observations(result.people_keypoints, [i.camera for i in people], device)
     result.fit = fit_all(prior, weight, body, observed, config, progress)
     result.projected = project(fitted_keypoints(body, result.fit), observed.camera)
     mask = fitted_mask(observed.keypoints, config)

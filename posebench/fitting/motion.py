@@ -64,8 +64,17 @@ def _energy_term(
     prior: Prior, pose_flat: torch.Tensor, latent: torch.Tensor | None
 ) -> torch.Tensor:
     if latent is not None:
+        assert isinstance(prior, LatentPrior)  # a latent code exists only for a LatentPrior
         return prior.latent_energy(latent).sum()
     return prior.energy(pose_flat).sum()
+
+
+def _decoded(prior: Prior, latent: torch.Tensor | None, pose: torch.Tensor) -> torch.Tensor:
+    """The body pose: ``pose`` itself, or decoded from ``latent`` when fitting in latent space."""
+    if latent is None:
+        return pose
+    assert isinstance(prior, LatentPrior)  # a latent code exists only for a LatentPrior
+    return prior.decode(latent)
 
 
 def fit_motion(
@@ -97,11 +106,12 @@ def fit_motion(
         fit_root = False
     pose = init_pose.reshape(n, 21, 3) if init_pose is not None else flat_obs.new_zeros(n, 21, 3)
     pose = pose.clone()
-    use_latent = bool(schedule.get("latent")) and isinstance(prior, LatentPrior) and weight > 0
-    latent = prior.encode(pose).detach().clone() if use_latent else None
+    latent: torch.Tensor | None = None
+    if bool(schedule.get("latent")) and isinstance(prior, LatentPrior) and weight > 0:
+        latent = prior.encode(pose).detach().clone()
 
     def loss_fn(smooth: bool, with_prior: bool) -> torch.Tensor:
-        current = prior.decode(latent) if latent is not None else pose
+        current = _decoded(prior, latent, pose)
         joints = body(current, root_orient, trans).joints.reshape(n_windows, n_frames, 22, 3)
         total = (joints - observed).pow(2).sum() / (2 * terms["data_sigma"] ** 2)
         if smooth:
@@ -134,7 +144,7 @@ def fit_motion(
             steps += 1
         for p in params:
             p.requires_grad_(False)
-    final = prior.decode(latent) if latent is not None else pose
+    final = _decoded(prior, latent, pose)
     return MotionFit(
         pose_body=final.detach().reshape(n_windows, n_frames, 21, 3),
         root_orient=root_orient.detach().reshape(n_windows, n_frames, 3),

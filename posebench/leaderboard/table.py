@@ -9,6 +9,7 @@ sets are reported as warnings under the table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
     for path in sorted(results_dir.rglob("seed*.json")):
         record = read_result(path)
         for metric, value in record.metrics.items():
-            spec = record.task["metrics"].get(metric, {})
+            # a file may lack a metric's declaration or parts of it: fall back per key
+            spec: Mapping[str, Any] = record.task["metrics"].get(metric, {})
             rows.append(
                 {
                     "dataset": record.dataset["name"],

@@ -35,7 +35,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -421,7 +421,9 @@ def _write(out: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Pa
     """Write the baked file (compressed npz, the metadata as JSON), replacing ``out`` at once."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp.npz")
-    np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta, sort_keys=True)), **arrays)
+    meta_array = np.asarray(json.dumps(meta, sort_keys=True))
+    # cast: numpy's stub could bind a **kwargs key to its allow_pickle: bool parameter
+    np.savez_compressed(tmp, meta=meta_array, **cast(dict[str, Any], arrays))
     tmp.replace(out)
     return out
 
@@ -482,6 +484,7 @@ def _check_against_anny(path: Path, reference: AnnyReference, tpose: Any) -> dic
 
     baked = AnnyBody(path).to(dtype=torch.float64)
     zero = baked(torch.zeros(1, 21, 3, dtype=torch.float64))
+    assert zero.vertices is not None  # the baked body has a mesh and BODY_25 keypoints
     result = {
         "zero_pose_vs_anny_tpose_max_mm": 1000
         * float((zero.vertices[0] - tpose).norm(dim=-1).max()),
@@ -491,6 +494,7 @@ def _check_against_anny(path: Path, reference: AnnyReference, tpose: Any) -> dic
     for sigma in (0.25, 0.5):
         pose = sigma * torch.randn(16, 22, 3, dtype=torch.float64, generator=gen)
         ours = baked(pose[:, 1:], root_orient=pose[:, 0])
+        assert ours.vertices is not None and ours.body25 is not None
         theirs = reference(pose)
         kp = (regressor(theirs["output"]) - theirs["pelvis"]) @ reference.C.T
         err = (ours.vertices - theirs["vertices"]).norm(dim=-1)

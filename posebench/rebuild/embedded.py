@@ -101,7 +101,14 @@ def build_embedded(
         "trans": result.trans.astype(np.float32),
     }
     report = check_retarget(
-        skeleton, motion, *arrays.values(), body, result.scale, result.floor_offset
+        skeleton,
+        motion,
+        arrays["pose_body"],
+        arrays["root_orient"],
+        arrays["trans"],
+        body,
+        result.scale,
+        result.floor_offset,
     )
     meta = _metadata(asf, amc, arrays, result, report, body, __version__)
     write_reproducible_npz(

@@ -402,11 +402,11 @@ def body_track(
     chunk: int = 256,
 ) -> BodyTrack:
     """Run the body over a motion in chunks; keep joints and the lowest vertex of each frame."""
-    inputs = (
+    pose_t, root_t, trans_t = (
         torch.as_tensor(a, dtype=body.dtype, device=body.device)
         for a in (pose_body, root_orient, trans)
     )
-    out = body.forward_batched(*inputs, chunk=chunk)
+    out = body.forward_batched(pose_t, root_t, trans_t, chunk=chunk)
     source = out.vertices if out.vertices is not None else out.joints
     return BodyTrack(
         out.joints.double().cpu().numpy(), source[..., 1].amin(dim=1).double().cpu().numpy()

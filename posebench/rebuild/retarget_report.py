@@ -243,13 +243,15 @@ def check_retarget(
     frames = rest_frames(skeleton, rest_joints)
     scale = leg_scale(skeleton, rest_joints) if scale is None else scale
     kin = forward_kinematics(skeleton, motion)
-    arrays = [np.asarray(a, dtype=np.float64) for a in (pose_body, root_orient, trans)]
-    track = body_track(body, *arrays)
+    pose64, root64, trans64 = (
+        np.asarray(a, dtype=np.float64) for a in (pose_body, root_orient, trans)
+    )
+    track = body_track(body, pose64, root64, trans64)
     segments = segment_direction_errors(track.joints, kin, skeleton)
-    hinge = hinge_residuals(arrays[0], frames.hinge_axes)
+    hinge = hinge_residuals(pose64, frames.hinge_axes)
     pelvis_y = track.joints[:, 0, 1]
     return RetargetReport(
-        frames=len(arrays[0]),
+        frames=len(pose64),
         fps=float(motion.fps),
         scale=float(scale),
         floor_offset_m=float(floor_offset),
@@ -269,5 +271,5 @@ def check_retarget(
             n: float(a)
             for n, a in zip(SMPL22_JOINT_NAMES, rotation_angle_deg(frames.offsets), strict=True)
         },
-        baked_offset_deg=baked_offsets(arrays[0], frames),
+        baked_offset_deg=baked_offsets(pose64, frames),
     )

@@ -50,7 +50,8 @@ def _barycentric(tri: torch.Tensor, px: torch.Tensor, py: torch.Tensor) -> torch
 
 def _window_sizes(largest: int) -> list[int]:
     """Square window sides 1, 2, 3, 4, 6, 8, 11, 16, ... up to ``largest``."""
-    sizes, size = [], 1.0
+    sizes: list[int] = []
+    size = 1.0
     while not sizes or sizes[-1] < largest:
         sizes.append(max(round(size), sizes[-1] + 1 if sizes else 1))
         size *= 2**0.5

@@ -52,7 +52,7 @@ def render_poses(
     camera = settings.camera.scaled(settings.supersample)
     images: list[np.ndarray] = []
     faces = body.faces
-    use_mesh = settings.mode == "mesh" and faces is not None
+    mesh_faces = faces if settings.mode == "mesh" else None  # None: draw skeletons
     colors = joint_colors(body.joint_names)
     for start in range(0, len(pose), batch_size):
         chunk = pose[start : start + batch_size]
@@ -60,11 +60,11 @@ def render_poses(
         output = body(chunk, root, None)
         for index in range(len(chunk)):
             joints = output.joints[index].float()
-            if use_mesh and output.vertices is not None:
+            if mesh_faces is not None and output.vertices is not None:
                 vertices = output.vertices[index].float()
                 target = 0.5 * (vertices.amin(dim=0) + vertices.amax(dim=0))
-                colour, coverage = shade_mesh(vertices, faces.to(vertices.device), camera, target,
-                                              MESH_COLOR)  # fmt: skip
+                colour, coverage = shade_mesh(vertices, mesh_faces.to(vertices.device), camera,
+                                              target, MESH_COLOR)  # fmt: skip
             else:
                 target = 0.5 * (joints.amin(dim=0) + joints.amax(dim=0))
                 colour, coverage = shade_skeleton(joints, body.parents, colors, camera, target)

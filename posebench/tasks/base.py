@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -83,7 +84,10 @@ class Task(abc.ABC):
         return name
 
     def config(
-        self, protocol: str, overrides: Mapping[str, Any] | str | None = None, quick: bool = False
+        self,
+        protocol: str,
+        overrides: Mapping[str, Any] | str | Path | None = None,
+        quick: bool = False,
     ) -> dict[str, Any]:
         """The full configuration of one protocol: defaults, then ``quick`` sizes, then overrides.
 

@@ -48,6 +48,7 @@ from posebench.datasets.image_synth import View, definition_record, make_synthet
 from posebench.fitting.keypoints2d import (
     ImageFit,
     Observations,
+    body25_of,
     fit_all,
     fit_folder,
     fitted_mask,
@@ -192,7 +193,7 @@ class ImageFitTask(Task):
         )
         gt_joints = stack("joints")
         clean = stack("clean")
-        projected = project(fitted.body25, observed.camera)
+        projected = project(body25_of(fitted), observed.camera)
         used = fitted_mask(observed.keypoints, config)
         in_image = (clean[..., 2] > 0) & fitted_mask(torch.ones_like(clean), config)
         kp2d = keypoint_error_px(projected, observed.keypoints, used)
@@ -201,15 +202,16 @@ class ImageFitTask(Task):
             torch.zeros_like(fit.pose), fit.init_root_orient, fit.init_transl, chunk=128
         )
         init_kp2d = keypoint_error_px(
-            project(start.body25, observed.camera), observed.keypoints, used
+            project(body25_of(start), observed.camera), observed.keypoints, used
         )
         mpjpe = mpjpe_mm(joints - joints[:, :1], gt_joints - gt_joints[:, :1])
         pa = mpjpe_mm(procrustes_align(joints, gt_joints), gt_joints)
         mpvpe = None
         if vertices is not None and truth.vertices is not None:
             mpvpe = mpjpe_mm(vertices - joints[:, :1], truth.vertices - truth.joints[:, :1])
-        gap_px = keypoint_error_px(project(truth.body25, observed.camera), clean, clean[..., 2] > 0)
-        gap_mm = mpjpe_mm(truth.body25, stack("points3d"))
+        truth_body25 = body25_of(truth)
+        gap_px = keypoint_error_px(project(truth_body25, observed.camera), clean, clean[..., 2] > 0)
+        gap_mm = mpjpe_mm(truth_body25, stack("points3d"))
         depth_error = (fit.init_depth - gt_joints[:, 0, 2]).abs() / gt_joints[:, 0, 2]
         root_error = _angle_deg(fit.root_orient, stack("root_orient"))
         init_root_error = _angle_deg(fit.init_root_orient, stack("root_orient"))
@@ -274,7 +276,7 @@ class ImageFitTask(Task):
             metrics["kp2d_error_px"] = finite_mean(result.errors)
             details.update(_run_record(result.fit, len(result.people)))
         details["wall_time_s"] = time.perf_counter() - started
-        keypoints = [i.keypoints for i in result.people]
+        keypoints = result.people_keypoints
         return TaskResult(
             metrics=metrics,
             details=details,

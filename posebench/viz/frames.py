@@ -123,6 +123,7 @@ class Track:
         source = self._source
         vertices: np.ndarray | None = None
         if source.pose_body is None:
+            assert source.joints is not None  # a Body holds poses or joints
             joints = source.joints[part].numpy()
         else:
             root, trans = (None if t is None else t[part].to(self._device)
@@ -157,10 +158,11 @@ class ViewScene:
 
     def floor(self) -> float:
         """Lowest y of every body's first frame: where the ground grid goes."""
-        lows = [
-            float((t.vertices(0) if not t.is_skeleton else t.joints(0))[:, 1].min())
-            for t in self.tracks
-        ]
+        lows = []
+        for t in self.tracks:
+            points = t.vertices(0) if not t.is_skeleton else t.joints(0)
+            assert points is not None  # a track that is no skeleton has vertices
+            lows.append(float(points[:, 1].min()))
         return min(lows)
 
     def position_text(self, frame: int) -> str:

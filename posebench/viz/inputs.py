@@ -85,7 +85,7 @@ def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
     from posebench.datasets.pose_files import motion_from_arrays
 
     motion = motion_from_arrays(arrays, path)
-    if len(motion.pose_body if motion.pose_body is not None else motion.joints) == 0:
+    if motion.frames == 0:
         raise InputError(f"{path} holds no poses")
     fps = motion.fps if motion.fps is not None else _positive(meta.get("fps"))
     body = Body(

@@ -100,12 +100,12 @@ class FitReport:
 def _kmeans_plus_plus(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
     """k-means++ seeding: centres chosen with probability proportional to squared distance."""
     n = x.shape[0]
-    first = torch.randint(n, (1,), generator=generator).item()
+    first = int(torch.randint(n, (1,), generator=generator).item())
     centres = [x[first]]
     closest = (x - centres[0]).pow(2).sum(-1)
     for _ in range(1, k):
         probabilities = (closest / closest.sum()).cpu()
-        index = torch.multinomial(probabilities, 1, generator=generator).item()
+        index = int(torch.multinomial(probabilities, 1, generator=generator).item())
         centres.append(x[index])
         closest = torch.minimum(closest, (x - x[index]).pow(2).sum(-1))
     return torch.stack(centres)

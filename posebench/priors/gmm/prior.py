@@ -92,14 +92,15 @@ class GMMPrior(Prior):
         mixture = self._ready()
         settings = self.config["project"]
         steps = settings["steps"] if steps is None else steps
-        to_mode = settings["stop_at"] == "mode" or self.plausible_energy is None
+        # None: run to the mode (asked for, or no plausible energy known)
+        threshold = None if settings["stop_at"] == "mode" else self.plausible_energy
         x = pose.reshape(len(pose), BODY_DIMS).to(mixture.means.dtype).clone()
         active = torch.ones(len(x), dtype=torch.bool, device=x.device)
         for _ in range(steps):
             energies = mixture.component_energies(x)
             best = energies.min(dim=1)
-            if not to_mode:
-                active &= best.values > self.plausible_energy
+            if threshold is not None:
+                active &= best.values > threshold
             if not active.any():
                 break
             step = -settings["step_size"] * (x - mixture.means[best.indices])

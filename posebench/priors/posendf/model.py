@@ -154,7 +154,9 @@ class StructureEncoder(nn.Module):
         self._to(self.w1q.device)
         n, q, h, f = NUM_BODY_JOINTS, QUAT_DIM, self.hidden, self.feature
 
-        def scatter(rows: int, cols: int, index: torch.Tensor, values: torch.Tensor):
+        def scatter(
+            rows: int, cols: int, index: torch.Tensor, values: torch.Tensor
+        ) -> torch.Tensor:
             flat = values.new_zeros(rows * cols).index_copy(0, index, values)
             return flat.view(rows, cols)
 
@@ -163,7 +165,7 @@ class StructureEncoder(nn.Module):
         w2 = scatter(n * h, n * f, self._w2_index, self.w2.reshape(-1))
         b1 = self.b1[self._order].reshape(-1)
         b2 = self.b2[self._order].reshape(-1)
-        out = []
+        out: list[tuple[torch.Tensor, ...]] = []
         for first, last in self._bounds:
             w1 = wq[q * first : q * last, h * first : h * last]
             if first > 0:  # every joint below the roots has a parent
@@ -280,10 +282,12 @@ class DistanceMLP(nn.Module):
         """
         *hidden, last = self.layers
         for layer in hidden:
+            assert isinstance(layer, nn.Linear)  # __init__ builds only Linear layers
             fan_in = layer.weight.shape[1]
             noise = torch.randn(layer.weight.shape, generator=generator)
             layer.weight.copy_(noise * math.sqrt(2.0 / fan_in))
             layer.bias.zero_()
+        assert isinstance(last, nn.Linear)
         last.bias.fill_(0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -21,6 +21,13 @@ from posebench.priors.base import Prior, check_pose
 from posebench.priors.posendf.quat import canonical, pose_to_network_input, quat_to_axis_angle
 
 StepCallback = Callable[[int, torch.Tensor], None]
+
+
+@runtime_checkable
+class _Freezable(Protocol):
+    """A model with a ``frozen()`` context for many forward passes without weight gradients."""
+
+    def frozen(self) -> contextlib.AbstractContextManager[None]: ...
 
 
 def autocast_context(enabled: bool, device: torch.device) -> contextlib.AbstractContextManager:
@@ -78,7 +85,7 @@ def project_quaternions(
         chunk_size = max(len(quat), 1)
         on_step(0, quat)
     out = torch.empty_like(quat)
-    frozen = model.frozen() if hasattr(model, "frozen") else contextlib.nullcontext()
+    frozen = model.frozen() if isinstance(model, _Freezable) else contextlib.nullcontext()
     with frozen:
         for cut in _chunks(len(quat), max(int(chunk_size), 1)):
             out[cut] = _project_chunk(model, quat[cut], steps, tol, bf16, on_step)

@@ -29,7 +29,7 @@ from posebench.core.errors import ConfigError, InputError, PosebenchError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import derive_seed, make_generator
-from posebench.priors.posendf.model import build_model
+from posebench.priors.posendf.model import PoseNDF, build_model
 from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets
 from posebench.priors.training import restore, resume_state
@@ -39,10 +39,12 @@ class TrainablePrior(Protocol):
     """What training needs of the prior it trains (a ``PoseNDFPrior``): its configs, where and
     in which precision it runs, and a place for the trained network."""
 
-    default_config: Mapping[str, Any]
     config: dict[str, Any]
     device: torch.device
-    model: nn.Module
+    model: PoseNDF  # replaced by the trained network
+
+    @property
+    def default_config(self) -> Mapping[str, Any]: ...  # read only (a class attribute)
 
     @property
     def dtype(self) -> torch.dtype: ...
@@ -227,7 +229,8 @@ def fit(
         model.parameters(), lr=float(tcfg["lr"]), weight_decay=float(tcfg["weight_decay"])
     )
     order = make_generator(seed, "posendf-train-order")
-    step, record = 0, {"wall_time_s": 0.0}
+    step = 0
+    record: dict[str, Any] = {"wall_time_s": 0.0}  # the training record the checkpoint keeps
     state_path = out_dir / STATE_FILE
 
     def check(state: Mapping[str, Any]) -> None:

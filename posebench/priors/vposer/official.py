@@ -133,12 +133,14 @@ def identify(data: Any, path: str | Path) -> tuple[str, dict[str, torch.Tensor],
                 f"posebench reads version {FORMAT_VERSION}: retrain with 'posebench train --prior "
                 "vposer'"
             )
-        extra = {k: v for k, v in data.items() if k not in ("model", "format", "format_version")}
+        extra: dict[str, Any] = {
+            k: v for k, v in data.items() if k not in ("model", "format", "format_version")
+        }
         return str(data["architecture"]), _tensors(data["model"]), extra
     if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
         weights = v02_05_state_dict(data["state_dict"])
         if weights:
-            extra: dict[str, Any] = {"source": "official V02_05"}
+            extra = {"source": "official V02_05"}
             if isinstance(data.get("epoch"), int):
                 extra["epoch"] = data["epoch"]
             return "v2", weights, extra
