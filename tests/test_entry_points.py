@@ -111,6 +111,7 @@ def run_command(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedP
                           cwd=cwd)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_installed_plugin_appears_in_plugins_json_and_runs(installed, tmp_path):
     listing = run_command(["plugins", "--json"], installed, tmp_path)
     assert listing.returncode == 0, listing.stderr

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.spatial.transform import Rotation
+from synthetic_smpl import SMPL_PARENTS, make_model, smpl_parents
 
 from posebench.body import smpl as smpl_module
 from posebench.body.keypoints import BODY25_NAMES
@@ -23,52 +24,14 @@ from posebench.body.smpl import SMPLBody, find_model_file, read_model_file
 from posebench.core.errors import CapabilityNotSupported, InputError, PosebenchError
 from posebench.testing import check_body_model
 
-SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
 K = {name: i for i, name in enumerate(BODY25_NAMES)}
-
-
-def _parents(n_joints: int) -> list[int]:
-    if n_joints == 24:
-        return SMPL_PARENTS
-    # SMPL+H: the 22 body joints, then 15 finger joints per hand in chains of 3 from each wrist
-    parents = SMPL_PARENTS[:22]
-    for wrist in (20, 21):
-        for _ in range(5):
-            parents += [wrist, len(parents), len(parents) + 1]
-    return parents
-
-
-def make_model(n_vertices: int = 6890, n_joints: int = 24, seed: int = 0) -> dict[str, np.ndarray]:
-    """A random model in SMPL's file layout (float32 to keep the files small)."""
-    rng = np.random.default_rng(seed)
-    v_template = rng.normal(0.0, 0.4, size=(n_vertices, 3))
-    J_regressor = np.zeros((n_joints, n_vertices))
-    for j in range(n_joints):
-        picked = rng.choice(n_vertices, size=12, replace=False)
-        J_regressor[j, picked] = rng.dirichlet(np.ones(12))
-    weights = np.zeros((n_vertices, n_joints))
-    for v in range(n_vertices):
-        picked = rng.choice(n_joints, size=3, replace=False)
-        weights[v, picked] = rng.dirichlet(np.ones(3))
-    parents = _parents(n_joints)
-    kintree = np.stack([np.array(parents, dtype=np.int64) % 2**32, np.arange(n_joints)])
-    arrays = {
-        "v_template": v_template,
-        "f": rng.integers(0, n_vertices, size=(2000, 3)).astype(np.uint32),
-        "shapedirs": rng.normal(0.0, 0.02, size=(n_vertices, 3, 10)),
-        "posedirs": rng.normal(0.0, 0.01, size=(n_vertices, 3, (n_joints - 1) * 9)),
-        "J_regressor": J_regressor,
-        "weights": weights,
-        "kintree_table": kintree.astype(np.uint32),
-    }
-    return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in arrays.items()}
 
 
 def numpy_lbs(a, pose, root, transl, betas):
     """Independent SMPL forward: shape and pose blend shapes, forward kinematics, LBS (float64)."""
     a = {k: np.asarray(v, dtype=np.float64) for k, v in a.items()}
     n_joints = a["kintree_table"].shape[1]
-    parents = _parents(n_joints)
+    parents = smpl_parents(n_joints)
     full = np.zeros((n_joints, 3))
     full[0], full[1:22] = root, pose
     v_shaped = a["v_template"] + a["shapedirs"][:, :, : len(betas)] @ betas

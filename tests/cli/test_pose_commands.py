@@ -78,6 +78,7 @@ def test_interpolate_pairs(capsys, tmp_path):
     np.testing.assert_allclose(path[-1], pose[1::2].numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_denoise_a_users_motion(capsys, tmp_path):
     body = AnnyBody()
     time = torch.arange(40.0)[:, None, None] / 30

@@ -3,6 +3,7 @@ its projection moves noisy poses towards the clean ones."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 import posebench
@@ -22,6 +23,7 @@ def test_auroc_helper_on_hand_made_scores():
     assert auroc(torch.tensor([0.0, 2.0]), torch.tensor([1.0, 3.0])) == 0.75
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_separates_clean_from_noisy_and_projects_towards_clean():
     prior = posebench.load_prior("posendf")
     assert prior.checkpoint is not None and prior.checkpoint.name == "posendf_embedded.pt"

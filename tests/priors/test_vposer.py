@@ -302,6 +302,7 @@ def test_resume_after_a_step_budget_is_bit_identical(tmp_path, toy_plugin):
         fit(tmp_path, "split", train={"lr": 5e-4}, resume=True)
 
 
+@pytest.mark.slow
 def test_trained_prior_reconstructs_held_out_poses_and_keeps_the_contract(tmp_path, toy_plugin):
     data = LowDimPoses()
     prior, final = fit(tmp_path, "lowdim", train={"epochs": 10, "batch_size": 32}, data=data)
@@ -363,6 +364,7 @@ def _shipped_prior_and_data():
     return posebench.load_prior("vposer"), data
 
 
+@pytest.mark.slow
 def test_shipped_checkpoint_beats_none_on_held_out_test_poses():
     """The shipped weights model test poses, not everything: their reconstruction error and
     negative ELBO are far below those of the none prior's samples (uniform rotations)."""

@@ -227,7 +227,7 @@ def test_render_errors_are_one_line_with_status_2(capsys, tmp_path, argv, messag
 
 def test_render_draws_an_smpl_body_when_configured(capsys, tmp_path):
     """SMPL files (synthetic here, in SMPL's npz layout) are drawn through the same path."""
-    from test_body_smpl import make_model
+    from synthetic_smpl import make_model
 
     pytest.importorskip("smplx")
     folder = tmp_path / "models"

@@ -69,6 +69,7 @@ def test_noise_depends_on_seed_and_protocol(parts):
     assert run(task, prior, dataset, body, "humor", seed=1, **few).inputs_hash != first.inputs_hash
 
 
+@pytest.mark.slow
 def test_denoise_keeps_the_task_contract(parts):
     dataset, body, prior = parts
     check_task(DenoiseTask(), prior, dataset, body)
