@@ -10,13 +10,11 @@ Chromium is installed.
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import math
 import shutil
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -24,6 +22,7 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
+from viewer_clients import BROWSER_S, headless_chromium, receive_messages
 
 from posebench.body.anny import AnnyBody
 from posebench.cli import view as view_command
@@ -256,31 +255,6 @@ def test_controls_move_the_frame_and_update_the_distance(viewer, files, prior):
     viewer.show(0)
 
 
-def _decode(raw: bytes) -> list[dict]:
-    """viser's wire format: sizes, zstd-compressed msgpack of the messages, raw buffers."""
-    import msgspec
-    import zstandard
-
-    inner, packed = (int.from_bytes(raw[i : i + 8], "little") for i in (0, 8))
-    payload = zstandard.ZstdDecompressor().decompress(raw[16 : 16 + packed], inner)
-    return msgspec.msgpack.decode(payload)["messages"]
-
-
-def _receive(ws, until: str | None, seconds: float = 5.0) -> list[dict]:
-    messages: list[dict] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            messages += _decode(ws.recv(timeout=0.5))
-        except TimeoutError:
-            if until is None:
-                break
-            continue
-        if until is not None and any(m["type"] == until for m in messages):
-            break
-    return messages
-
-
 def test_page_and_websocket_serve_the_scene(viewer):
     viser = pytest.importorskip("viser")
     from websockets.sync.client import connect
@@ -295,7 +269,7 @@ def test_page_and_websocket_serve_the_scene(viewer):
     viewer.show(0)
     url = viewer.url.replace("http://", "ws://")
     with connect(url, subprotocols=[f"viser-v{viser.__version__}"], max_size=None) as ws:
-        messages = _receive(ws, until="ReplayDoneMessage")
+        messages = receive_messages(ws, until="ReplayDoneMessage")
         named = {(m["type"], m.get("name")) for m in messages}
         for i in range(POSES):
             assert ("MeshMessage", f"/bodies/{i}/mesh") in named
@@ -307,7 +281,7 @@ def test_page_and_websocket_serve_the_scene(viewer):
         for label in ("Play", "Previous", "Next", "Frame", "Position", "posendf distance"):
             assert label in labels
         viewer.next()  # the clients get the new vertices
-        updates = _receive(ws, until=None, seconds=3.0)
+        updates = receive_messages(ws, until=None, seconds=3.0)
         updated = {m.get("name") for m in updates if m["type"] == "SceneNodeUpdateMessage"}
         assert "/bodies/0/mesh" in updated
     viewer.show(0)
@@ -315,70 +289,7 @@ def test_page_and_websocket_serve_the_scene(viewer):
 
 # --- a real browser ---------------------------------------------------------------------------
 
-BROWSER_S = 60  # how long the page may take to connect and draw (software WebGL, busy CI)
 PANEL_TEXT = ("Play", "Previous", "Next", "Position", "posendf distance")
-
-
-class DevTools:
-    """Just enough of the Chrome DevTools Protocol to load a page, read it and screenshot it."""
-
-    def __init__(self, ws_url: str) -> None:
-        from websockets.sync.client import connect
-
-        self._ws = connect(ws_url, max_size=None)
-        self._id = 0
-
-    def call(self, method: str, **params) -> dict:
-        self._id += 1
-        self._ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
-        while True:  # events may come before the answer
-            message = json.loads(self._ws.recv(timeout=30))
-            if message.get("id") == self._id:
-                assert "error" not in message, message
-                return message["result"]
-
-    def evaluate(self, expression: str):
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)[
-            "result"
-        ].get("value")
-
-    def close(self) -> None:
-        self._ws.close()
-
-
-@contextlib.contextmanager
-def headless_chromium(chromium: str, profile):
-    """A headless Chromium with DevTools on a free port; yields its page's DevTools."""
-    log = open(profile.parent / "chromium.log", "w")  # noqa: SIM115 (closed below)
-    browser = subprocess.Popen(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-dev-shm-usage", "--remote-debugging-port=0",
-         f"--user-data-dir={profile}", "--window-size=1200,800", "about:blank"],
-        stdout=log, stderr=log,
-    )  # fmt: skip
-    devtools = None
-    try:
-        port_file, deadline = profile / "DevToolsActivePort", time.monotonic() + BROWSER_S
-        while not (port_file.is_file() and port_file.read_text().count("\n") >= 1):
-            assert browser.poll() is None, (profile.parent / "chromium.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "chromium did not open DevTools"
-            time.sleep(0.2)
-        port = port_file.read_text().split()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
-            pages = [t for t in json.load(answer) if t["type"] == "page"]
-        devtools = DevTools(pages[0]["webSocketDebuggerUrl"])
-        yield devtools
-    finally:
-        if devtools is not None:
-            devtools.close()
-        browser.terminate()
-        try:
-            browser.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            browser.kill()
-            browser.wait()
-        log.close()
 
 
 def _blue_share(png: bytes) -> float:
