@@ -68,7 +68,7 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
     weight, source = result.energy_weight, result.energy_weight_source
     if weight is None:
         weight, source = prior.energy_weight(spec.task)
-    checkpoint = getattr(prior, "checkpoint", None)
+    checkpoint = prior.checkpoint
     prior_record: PriorRecord = {
         "name": spec.prior,
         "version": prior.version,

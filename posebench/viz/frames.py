@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.body.base import SMPL22_PARENTS
+from posebench.body.base import SMPL22_PARENTS, BodyModel
 from posebench.core.errors import PosebenchError
+from posebench.priors.base import Prior
 from posebench.viz.inputs import Body, ViewInput
 
 SPACING = 1.2  # metres between neighbouring bodies along x
@@ -32,11 +33,13 @@ DISTANCE_PRIORS = ("posendf",)
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=np.float32)
 
 
-def prior_distances(prior: Any, pose: torch.Tensor, batch: int = ENERGY_BATCH) -> np.ndarray | None:
+def prior_distances(
+    prior: Prior, pose: torch.Tensor, batch: int = ENERGY_BATCH
+) -> np.ndarray | None:
     """The prior's energy of every pose (T, 21, 3), batched without gradients; None if it has
     none (a prior that cannot score poses).
     """
-    device = getattr(prior, "device", "cpu")
+    device = prior.device
     out = []
     try:
         with torch.no_grad():
@@ -59,7 +62,7 @@ class Track:
     def __init__(
         self,
         source: Body,
-        body_model: Any,
+        body_model: BodyModel,
         slot: float,
         distances: np.ndarray | None,
         group: int = 0,
@@ -75,7 +78,7 @@ class Track:
         self.parents = np.asarray(SMPL22_PARENTS)
         self._source = source
         self._body = body_model
-        self._device = getattr(body_model, "device", torch.device("cpu"))
+        self._device = body_model.device
         self._cache: OrderedDict[int, tuple[np.ndarray | None, np.ndarray]] = OrderedDict()
         points = 22 + (0 if self.faces is None else int(self.faces.max()) + 1)
         self._max_chunks = max(2, CACHE_BYTES // (12 * CHUNK * points))
@@ -131,6 +134,7 @@ class Track:
             with torch.no_grad():
                 out = self._body(source.pose_body[part].to(self._device), root, trans)
             if not self.is_skeleton:
+                assert out.vertices is not None  # a body with faces gives its mesh
                 vertices = self._upright(out.vertices.detach().float().cpu().numpy())
             joints = out.joints.detach().float().cpu().numpy()
         posed = (vertices, self._upright(joints))
@@ -175,7 +179,7 @@ class ViewScene:
 
 def build_scene(
     inputs: list[ViewInput],
-    body_model: Any,
+    body_model: BodyModel,
     prior: Any,
     fps: float | None = None,
 ) -> ViewScene:

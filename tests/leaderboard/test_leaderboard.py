@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
+import pytest
 import torch
 
 import posebench
@@ -96,6 +97,7 @@ def write_sample(out, prior, seed, fid, poses=None):
 
 
 def test_html_page_has_tables_charts_and_pictures_of_samples(tmp_path):
+    pytest.importorskip("matplotlib")  # the charts need the 'report' extra
     for seed, (a, b) in enumerate([(10.0, 20.0), (12.0, 22.0)]):
         write(tmp_path, "posendf", seed, a, 0.5)
         write(tmp_path, "none", seed, b, 0.9)
