@@ -15,12 +15,12 @@ from typing import Any, cast
 import numpy as np
 import torch
 
+from posebench.benchmark import components
 from posebench.body.base import BodyModel
 from posebench.core.atomic import atomic_path, atomic_write_json
 from posebench.core.progress import NullProgress, Progress
 from posebench.fitting.keypoints2d import FolderFit, fit_folder
 from posebench.priors.base import Prior
-from posebench.tasks.image_fit import ImageFitTask
 from posebench.tasks.metrics import finite_mean
 
 
@@ -41,7 +41,7 @@ def fit_images(
     """
     progress = progress or NullProgress()
     device = torch.device(device)
-    task = ImageFitTask()
+    task = components.load_task("image_fit")
     cfg = task.config("folder", config, quick=False)
     cfg["images"] = str(images_dir)
     weight, source = prior.energy_weight(task.name)

@@ -8,10 +8,7 @@ not when the parser is built.
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from posebench.cli import options as opt
@@ -22,8 +19,6 @@ if TYPE_CHECKING:
     import torch
 
     from posebench.priors.base import Prior
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def add_parsers(commands: opt.Commands) -> None:
@@ -67,7 +62,7 @@ def add_parsers(commands: opt.Commands) -> None:
     opt.add_task_config(p, help="YAML overriding denoise settings")
     opt.add_body_options(p)
     opt.add_runtime(p)
-    p.set_defaults(handler=_with_torch(cmd_denoise))
+    p.set_defaults(handler=cmd_denoise)
 
 
 def add_fit_image_parser(commands: opt.Commands) -> None:
@@ -79,7 +74,7 @@ def add_fit_image_parser(commands: opt.Commands) -> None:
     opt.add_task_config(p, help="YAML overriding fitting settings")
     opt.add_body_options(p)
     opt.add_runtime(p)
-    p.set_defaults(handler=_with_torch(cmd_fit_image))
+    p.set_defaults(handler=cmd_fit_image)
 
 
 def cmd_fit_image(args: argparse.Namespace) -> int:
@@ -105,18 +100,6 @@ def _prior_options(parser: argparse.ArgumentParser) -> None:
     opt.add_prior(parser, required=True)
     opt.add_checkpoint(parser)
     opt.add_prior_config(parser, help="YAML overriding prior config")
-
-
-def _with_torch(handler: Handler) -> Handler:
-    """``handler`` with this module's ``torch`` name bound first: the pose commands use torch,
-    which is imported when one of them runs, never when the parser is built."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        globals()["torch"] = importlib.import_module("torch")
-        return handler(args)
-
-    return run
 
 
 def _load(args: argparse.Namespace) -> tuple[Prior, torch.device]:
@@ -251,12 +234,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from posebench.core.npzio import write_npz
     from posebench.datasets.pose_files import read_motion
     from posebench.fitting.motion import fit_windows, user_motion_inputs
-    from posebench.tasks.denoise import DenoiseTask
 
     motion = read_motion(args.input)
     prior, device = _load(args)
     body = components.load_body_model(args.body_model, args.body_model_path, str(device))
-    task = DenoiseTask()
+    task = components.load_task("denoise")
     config = task.config("humor", args.task_config)
     weight, source = prior.energy_weight(task.name)
     observed, init, root = user_motion_inputs(body, motion, device)
