@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from posebench.body import load as body_loader
 from posebench.body.base import BodyModel
 from posebench.core.device import resolve_device
 from posebench.core.errors import InputError
@@ -29,8 +30,6 @@ def _registered_class(kind: Literal["prior"], name: str) -> type[Prior]: ...
 def _registered_class(kind: Literal["task"], name: str) -> type[Task]: ...
 @overload
 def _registered_class(kind: Literal["dataset"], name: str) -> type[Dataset]: ...
-@overload
-def _registered_class(kind: Literal["body_model"], name: str) -> type[BodyModel]: ...
 def _registered_class(kind: Kind, name: str) -> type[Any]:
     """The class registered as ``name``, checked to subclass its kind's base (:data:`BASES`).
 
@@ -73,6 +72,8 @@ def load_dataset(name: str, **options: Any) -> Dataset:
 
 
 def load_body_model(name: str, path: str | Path | None = None, device: str = "cpu") -> BodyModel:
-    """A body model by name; ``path`` points at model files for bodies that need them (SMPL)."""
-    cls = _registered_class("body_model", name)
-    return cls(path=path, device=resolve_device(device))
+    """A body model by name; ``path`` points at model files for bodies that need them (SMPL).
+
+    The body layer has the one implementation (priors that pose a body use it too).
+    """
+    return body_loader.load_body_model(name, path, device)
