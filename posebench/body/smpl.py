@@ -150,7 +150,15 @@ def _sparse_stub(fmt: str) -> type:
     return type(f"_Sparse_{fmt}", (_SparseMatrix,), {"format": fmt})
 
 
-_NUMPY_GLOBALS = {"_reconstruct", "scalar", "_frombuffer", "ndarray", "dtype"}
+#: The exact numpy globals an array pickle names (numpy 1 under ``numpy.core``, numpy 2 under
+#: ``numpy._core``). Anything else under numpy is refused *before* it is imported: importing some
+#: numpy modules runs code (``numpy.f2py.__main__`` runs f2py's command line).
+_NUMPY_GLOBALS = frozenset(
+    {(f"numpy.{core}.multiarray", name) for core in ("core", "_core")
+     for name in ("_reconstruct", "scalar")}
+    | {(f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")}
+    | {("numpy", name) for name in ("ndarray", "dtype", "float64", "float32", "int64", "int32")}
+)  # fmt: skip
 _PLAIN_GLOBALS = {
     ("copyreg", "_reconstructor"),
     ("builtins", "object"),
@@ -161,13 +169,17 @@ _PLAIN_GLOBALS = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays, plain containers, chumpy arrays and scipy sparse matrices only."""
+    """Unpickles numpy arrays, plain containers, chumpy arrays and scipy sparse matrices only.
+
+    Only exact (module, name) pairs are imported; chumpy and scipy sparse classes are replaced by
+    local stand-ins without importing either library.
+    """
 
     def find_class(self, module: str, name: str) -> Any:
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)  # Python 2 names
         root = module.split(".")[0]
-        if root == "numpy" and name in _NUMPY_GLOBALS | {"float64", "float32", "int64", "int32"}:
-            if module.startswith("numpy.core"):  # pickles from numpy < 2
+        if (module, name) in _NUMPY_GLOBALS:
+            if module.startswith("numpy.core."):  # pickles from numpy < 2
                 module = "numpy._core" + module[len("numpy.core") :]
             return super().find_class(module, name)
         if (module, name) in _PLAIN_GLOBALS:

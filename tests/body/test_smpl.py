@@ -203,6 +203,20 @@ def test_pickles_with_other_classes_are_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "pwned").exists()
 
 
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("numpy.f2py.__main__", "ndarray"), ("numpy.testing", "dtype"), ("numpy.lib", "scalar")],
+)
+def test_numpy_modules_beyond_the_array_globals_are_refused_before_import(tmp_path, module, name):
+    """A pickle naming an array global under any other numpy module is refused without importing
+    the module (importing ``numpy.f2py.__main__`` alone runs f2py's command line)."""
+    sys.modules.pop("numpy.f2py.__main__", None)
+    (tmp_path / "evil.pkl").write_bytes(f"c{module}\n{name}\n.".encode())  # GLOBAL, then STOP
+    with pytest.raises(InputError, match="refusing to load"):
+        read_model_file(tmp_path / "evil.pkl")
+    assert "numpy.f2py.__main__" not in sys.modules
+
+
 # --- the body model ----------------------------------------------------------------------------
 
 
