@@ -99,6 +99,33 @@ def test_resume_after_an_interruption_is_bit_identical(tmp_path, toy_plugin):
     assert torch.equal(again.energy(pose), straight.energy(pose))
 
 
+def test_resume_with_other_settings_is_refused_naming_them(tmp_path, toy_plugin):
+    """A resumed run continues the interrupted one: another seed or learning rate is an error
+    (the checkpoint would record values it was not trained with); more steps are allowed."""
+    from posebench.core.errors import InputError
+
+    dataset = posebench.load_dataset("toy-poses")
+    device = torch.device("cpu")
+    first = PoseNDFPrior(SMALL)
+    first.fit(dataset, quick_config(first, steps=2), tmp_path, device)
+
+    other_seed = PoseNDFPrior(SMALL)
+    config = {**quick_config(other_seed, steps=2), "seed": 4}
+    with pytest.raises(InputError, match=r"other settings \(seed\)"):
+        other_seed.fit(dataset, config, tmp_path, device, resume=True)
+
+    other_lr = PoseNDFPrior(SMALL)
+    config = quick_config(other_lr, steps=2)
+    config["train"] = {**config["train"], "lr": 1e-3}
+    with pytest.raises(InputError, match=r"\(train\.lr\)"):
+        other_lr.fit(dataset, config, tmp_path, device, resume=True)
+
+    longer = PoseNDFPrior(SMALL)
+    progress = StopAfter()
+    longer.fit(dataset, quick_config(longer, steps=4), tmp_path, device, progress, True)
+    assert any("resuming" in line and "step 2" in line for line in progress.lines)
+
+
 def test_a_trained_prior_keeps_the_contract(tmp_path, toy_plugin):
     prior = PoseNDFPrior(SMALL)
     config = quick_config(prior, steps=2)

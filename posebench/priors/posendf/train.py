@@ -118,6 +118,29 @@ def _targets(
     return load_targets(folder)
 
 
+#: Settings a resumed run may change: how long it trains and how often it logs and saves.
+RESUMABLE_CHANGES = frozenset(
+    f"{prefix}train.{key}"
+    for prefix in ("", "quick_overrides.")
+    for key in ("steps", "checkpoint_every", "log_every")
+)
+
+
+def _differing_keys(
+    saved: Mapping[str, Any], current: Mapping[str, Any], allowed: frozenset[str], prefix: str = ""
+) -> list[str]:
+    """Dotted keys whose values differ between two nested configs, except the ``allowed`` ones."""
+    differing = []
+    for key in sorted(set(saved) | set(current)):
+        name = f"{prefix}{key}"
+        old, new = saved.get(key), current.get(key)
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            differing += _differing_keys(old, new, allowed, f"{name}.")
+        elif old != new and name not in allowed:
+            differing.append(name)
+    return differing
+
+
 def _state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -234,10 +257,19 @@ def fit(
     state_path = out_dir / STATE_FILE
 
     def check(state: Mapping[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT or state["config"]["model"] != cfg["model"]:
+        if state.get("format") != STATE_FORMAT:
             raise InputError(
-                f"cannot resume from {state_path}: it was trained with another model config; "
-                "use another --out or drop --resume"
+                f"cannot resume from {state_path}: it is not a posendf training state of this "
+                "version; use another --out or drop --resume"
+            )
+        differing = _differing_keys(state["config"], cfg, RESUMABLE_CHANGES)
+        if state["record"].get("seed", seed) != seed:
+            differing.insert(0, "seed")
+        if differing:
+            raise InputError(
+                f"cannot resume from {state_path}: it was trained with other settings "
+                f"({', '.join(differing)}); resume with the same config and seed, or use another "
+                "--out, or drop --resume"
             )
 
     state = resume_state(state_path, resume, "cpu", check)
