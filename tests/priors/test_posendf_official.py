@@ -332,3 +332,16 @@ def test_sampling_is_seeded_and_starts_are_as_configured(official_run):
     a = prior.sample(5, torch.Generator().manual_seed(1))
     b = prior.sample(5, torch.Generator().manual_seed(1))
     assert a.shape == (5, 21, 3) and torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("drop", "named"), [("config", "config.model"), ("state_dict", "state_dict")]
+)
+def test_an_incomplete_posebench_checkpoint_is_a_one_line_error(tmp_path: Path, drop, named):
+    shipped = PoseNDFPrior().default_checkpoint()
+    assert shipped is not None
+    data = torch.load(shipped, map_location="cpu", weights_only=True)
+    del data[drop]
+    torch.save(data, tmp_path / "partial.pt")
+    with pytest.raises(InputError, match=rf"without its {named}; the file is incomplete"):
+        posebench.load_prior("posendf", checkpoint=str(tmp_path / "partial.pt"))

@@ -385,3 +385,14 @@ def test_shipped_checkpoint_beats_none_on_held_out_test_poses():
     assert torch.isfinite(elbo.energy(random)).all()  # far from the data the KL must not overflow
     assert elbo.energy(test).mean() < elbo.energy(random).mean()
     assert prior.energy(test).mean() < prior.energy(random).mean()
+
+
+@pytest.mark.parametrize("drop", ["architecture", "model"])
+def test_an_incomplete_posebench_checkpoint_is_a_one_line_error(tmp_path, drop):
+    shipped = VPoserPrior().default_checkpoint()
+    assert shipped is not None
+    data = torch.load(shipped, map_location="cpu", weights_only=True)
+    del data[drop]
+    torch.save(data, tmp_path / "partial.pt")
+    with pytest.raises(InputError, match=rf"has no '{drop}'; the file is incomplete"):
+        posebench.load_prior("vposer", checkpoint=str(tmp_path / "partial.pt"))

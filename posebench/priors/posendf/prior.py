@@ -234,6 +234,18 @@ class PoseNDFPrior(Prior):
                 f"checkpoint {path} has format version {data['format_version']}, newer than this "
                 f"posebench understands ({CHECKPOINT_VERSION}); upgrade posebench"
             )
+        config, state = data.get("config"), data.get("state_dict")
+        missing = [
+            name
+            for name, part in (("config.model", config), ("state_dict", state))
+            if not isinstance(part, Mapping)
+            or (name == "config.model" and not isinstance(part.get("model"), Mapping))
+        ]
+        if missing:
+            raise InputError(
+                f"checkpoint {path} is a posebench Pose-NDF checkpoint without its "
+                f"{' and '.join(missing)}; the file is incomplete: save or train it again"
+            )
         stored = merge_config(self.default_config, {"model": data["config"]["model"]})
         self.config["model"] = stored["model"]
         self.model = self._new_model()

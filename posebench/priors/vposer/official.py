@@ -136,6 +136,12 @@ def identify(data: Any, path: str | Path) -> tuple[str, dict[str, torch.Tensor],
         extra: dict[str, Any] = {
             k: v for k, v in data.items() if k not in ("model", "format", "format_version")
         }
+        missing = [key for key in ("architecture", "model") if key not in data]
+        if missing:
+            raise InputError(
+                f"VPoser checkpoint {path} has no {' and no '.join(map(repr, missing))}; the file "
+                "is incomplete: save or train it again"
+            )
         return str(data["architecture"]), _tensors(data["model"]), extra
     if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
         weights = v02_05_state_dict(data["state_dict"])
