@@ -224,7 +224,7 @@ def read_result(path: str | Path) -> ResultRecord:
     if not isinstance(data, dict):
         raise InputError(f"result file {path} does not hold a JSON object; delete or re-run it")
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise InputError(f"result file {path} has no schema_version; it is not a posebench result")
     if version > SCHEMA_VERSION:
         raise InputError(
@@ -234,11 +234,79 @@ def read_result(path: str | Path) -> ResultRecord:
     missing = sorted(_REQUIRED - set(data))
     if missing:
         raise InputError(f"result file {path} lacks the fields {', '.join(missing)}; re-run it")
+    problem = _field_problem(data)
+    if problem:
+        raise InputError(f"result file {path} {problem}; delete or re-run it")
     known = {f.name for f in fields(ResultRecord)}
-    record = ResultRecord(**{k: v for k, v in data.items() if k in known})
-    if record.size not in SIZES:
-        raise InputError(f"result file {path} has size {record.size!r}; expected quick or full")
-    return record
+    return ResultRecord(**{k: v for k, v in data.items() if k in known})
+
+
+def _short(value: Any) -> str:
+    """A value as one short line for an error message (a hostile file may hold anything)."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number (bool is not one, though Python counts it as an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _field_problem(data: dict[str, Any]) -> str:
+    """What is wrong with the types of the fields readers rely on ('' when nothing is), so a
+    hand-edited or damaged file is refused with a reason instead of failing later."""
+    problem = _sections_problem(data) or _task_problem(data["task"])
+    if problem:
+        return problem
+    metrics = data["metrics"]
+    if not isinstance(metrics, dict):
+        return f"has metrics {_short(metrics)}; expected an object of metric name -> number"
+    for metric, value in metrics.items():
+        if value is not None and not _is_number(value):
+            return f"has metric {_short(metric)} = {_short(value)}; expected a number or null"
+    if not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
+        return f"has seed {_short(data['seed'])}; expected an integer"
+    if data["size"] not in SIZES:
+        return f"has size {_short(data['size'])}; expected quick or full"
+    if not isinstance(data["posebench_version"], str):
+        return f"has posebench_version {_short(data['posebench_version'])}; expected a string"
+    return ""
+
+
+def _sections_problem(data: dict[str, Any]) -> str:
+    """The prior, task, dataset, body model and device must be objects with string names."""
+    for section in ("prior", "task", "dataset", "body_model", "device"):
+        value = data[section]
+        if not isinstance(value, dict):
+            return f"has {section} {_short(value)}; expected an object"
+        if section in ("prior", "dataset", "body_model") and "name" not in value:
+            return f"has a {section} without a name"
+        if not isinstance(value.get("name", ""), str):
+            return f"has {section} name {_short(value['name'])}; expected a string"
+    return ""
+
+
+def _task_problem(task: dict[str, Any]) -> str:
+    """The task's name, protocol, main metric, version and metric declarations."""
+    for key in ("name", "protocol", "main_metric"):
+        if not isinstance(task.get(key), str):
+            return f"has task {key} {_short(task.get(key))}; expected a string"
+    version = task.get("version")
+    if not isinstance(version, str | int | float) or isinstance(version, bool):
+        return f"has task version {_short(version)}; expected a string"
+    declared = task.get("metrics")
+    if not isinstance(declared, dict):
+        return f"has task metrics {_short(declared)}; expected an object of metric declarations"
+    for metric, spec in declared.items():
+        name = _short(metric)
+        if not isinstance(spec, dict):
+            return f"declares metric {name} as {_short(spec)}; expected an object"
+        if not isinstance(spec.get("unit", ""), str):
+            return f"declares metric {name} with unit {_short(spec['unit'])}; expected a string"
+        if not isinstance(spec.get("higher_is_better", False), bool):
+            higher = _short(spec["higher_is_better"])
+            return f"declares metric {name} with higher_is_better {higher}; expected true/false"
+    return ""
 
 
 @lru_cache(maxsize=1)

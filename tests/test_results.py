@@ -91,3 +91,45 @@ def test_atomic_files_get_normal_permissions(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metrics": [12.5]}, "has metrics [12.5]"),
+        ({"task": "denoise"}, 'has task "denoise"; expected an object'),
+        ({"prior": None}, "has prior null"),
+        ({"prior": {"name": 3}}, "has prior name 3"),
+        ({"metrics": {"mpjpe_mm": "12.5"}}, 'has metric "mpjpe_mm" = "12.5"'),
+        ({"metrics": {"mpjpe_mm": True}}, 'has metric "mpjpe_mm" = true'),
+        ({"seed": "3"}, 'has seed "3"; expected an integer'),
+        ({"seed": True}, "has seed true"),
+        ({"size": "huge"}, 'has size "huge"; expected quick or full'),
+        ({"task": {"name": "denoise", "protocol": None}}, "has task protocol null"),
+        ({"posebench_version": 1}, "has posebench_version 1"),
+    ],
+)
+def test_fields_of_the_wrong_type_are_refused_with_one_line(tmp_path, change, message):
+    data = make_record().to_dict()
+    data.update(change)
+    path = tmp_path / "seed3.quick.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as excinfo:
+        read_result(path)
+    text = str(excinfo.value)
+    assert message in text and str(path) in text and "\n" not in text
+
+
+def test_long_or_multiline_values_stay_one_short_line(tmp_path):
+    data = make_record().to_dict()
+    data["metrics"] = {"mpjpe_mm": "x\n" * 500}
+    path = tmp_path / "seed3.quick.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as excinfo:
+        read_result(path)
+    assert "\n" not in str(excinfo.value) and len(str(excinfo.value)) < 300
+
+
+def test_valid_files_with_null_metrics_still_read(tmp_path):
+    path = make_record(metrics={"mpjpe_mm": None, "pck": 1}).write(tmp_path)
+    assert read_result(path).metrics == {"mpjpe_mm": None, "pck": 1.0}

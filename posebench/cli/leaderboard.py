@@ -31,6 +31,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from posebench.leaderboard import BOLD, collect_results, leaderboard_tables, render
 
     results = collect_results(args.results)
+    for reason in results.attrs.get("skipped", ()):
+        print(f"posebench: warning: skipped {reason}", file=sys.stderr)
     if args.format is None and args.out is None:
         print_tables(leaderboard_tables(results, bold=BOLD["rich"]))
         return 0
@@ -61,18 +63,37 @@ def _body_model(name: str) -> BodyModel:
 
 
 def print_tables(boards: list[Leaderboard]) -> None:
-    """Each table as a rich table on stdout, its warnings under it."""
+    """Each table as a rich table on stdout, its warnings under it. Names from result files are
+    escaped, so only the best-value marks are rich markup."""
+    from rich.markup import escape
     from rich.table import Table
 
     from posebench.cli.console import stdout
+    from posebench.leaderboard import BOLD
 
     for board in boards:
-        table = Table(title=f"{board.dataset} · {board.body_model} · {board.size}",
-                      caption=board.caption)  # fmt: skip
+        table = Table(title=escape(f"{board.dataset} · {board.body_model} · {board.size}"),
+                      caption=escape(board.caption))  # fmt: skip
         for column in board.display.columns:
-            table.add_column(str(column))
+            table.add_column(escape(str(column)))
+        columns = list(board.display.columns)
         for row in board.display.itertuples(index=False):
-            table.add_row(*(str(v) for v in row))
+            table.add_row(
+                *(
+                    escape(str(v)) if column == "prior" else _rich_cell(str(v), BOLD["rich"])
+                    for column, v in zip(columns, row, strict=True)
+                )
+            )
         stdout.print(table)
         for warning in board.warnings:
             stdout.print(f"⚠ {warning}", markup=False)
+
+
+def _rich_cell(text: str, bold: tuple[str, str]) -> str:
+    """A cell as rich markup: escaped text, bold again where the table marked the best value."""
+    from rich.markup import escape
+
+    start, end = bold
+    if text.startswith(start) and text.endswith(end) and len(text) >= len(start) + len(end):
+        return start + escape(text[len(start) : len(text) - len(end)]) + end
+    return escape(text)

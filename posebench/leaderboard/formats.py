@@ -29,18 +29,26 @@ def render(boards: list[Leaderboard], fmt: str, body_model: BodyFactory | None =
         return html_document(boards, body_model=body_model)
     parts = []
     for board in boards:
-        title = f"{board.dataset} · {board.body_model} · {board.size}"
-        notes = "".join(f"\n\n> ⚠ {w}" for w in board.warnings)
+        title = _line(f"{board.dataset} · {board.body_model} · {board.size}")
+        notes = "".join(f"\n\n> ⚠ {_line(w)}" for w in board.warnings)
         tasks = "".join(
-            f"\n\n#### {task}\n\n{_markdown(frame)}" for task, frame in board.per_task.items()
+            f"\n\n#### {_line(task)}\n\n{_markdown(frame)}"
+            for task, frame in board.per_task.items()
         )
-        parts.append(f"### {title}\n\n{board.caption}\n\n{_markdown(board.display)}{notes}{tasks}")
+        caption = _line(board.caption)
+        parts.append(f"### {title}\n\n{caption}\n\n{_markdown(board.display)}{notes}{tasks}")
     return "\n\n".join(parts) + "\n"
+
+
+def _line(text: str) -> str:
+    """Text from result files as one Markdown line: a newline in a name cannot end a heading,
+    quote or table row early."""
+    return " ".join(str(text).splitlines())
 
 
 def _markdown(table: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
-        return str(value).replace("|", "\\|")
+        return _line(str(value)).replace("|", "\\|")
 
     header = "| " + " | ".join(cell(c) for c in table.columns) + " |"
     rule = "| " + " | ".join("---" for _ in table.columns) + " |"

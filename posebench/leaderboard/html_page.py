@@ -7,9 +7,11 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 import posebench.leaderboard.plots as plots
 from posebench.core.errors import PosebenchError
-from posebench.leaderboard.board import Leaderboard
+from posebench.leaderboard.board import BOLD, Leaderboard
 
 if TYPE_CHECKING:
     from posebench.body.base import BodyModel
@@ -31,8 +33,32 @@ figcaption { font-size: 0.85rem; color: #444; }
 """
 
 
-def _table(frame) -> str:
-    return frame.to_html(index=False, escape=False, border=0)
+#: No scripts, nothing fetched: only the page's own <style> and inline styles (the SVG charts
+#: carry style attributes) and the pose pictures, which are data: URIs.
+CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """The frame as an HTML table; every name and cell is escaped, only the best-value marks
+    (``BOLD["html"]``, which the table put around numbers) stay markup."""
+    cells = {
+        html.escape(str(column)): [
+            html.escape(str(v)) if column == "prior" else _html_cell(str(v)) for v in frame[column]
+        ]
+        for column in frame.columns
+    }
+    return pd.DataFrame(cells).to_html(index=False, escape=False, border=0)
+
+
+def _html_cell(text: str) -> str:
+    """A metric cell, escaped, bold again where the table marked the best value."""
+    start, end = BOLD["html"]
+    if text.startswith(start) and text.endswith(end) and len(text) >= len(start) + len(end):
+        return start + html.escape(text[len(start) : len(text) - len(end)]) + end
+    return html.escape(text)
 
 
 def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: bool) -> str:
@@ -96,6 +122,7 @@ def html_document(
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n"
         f"<body>\n<h1>{html.escape(title)}</h1>\n{note}\n"
         + "\n".join(sections)

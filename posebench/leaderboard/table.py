@@ -17,44 +17,68 @@ import pandas as pd
 
 from posebench.core.errors import InputError
 from posebench.leaderboard.board import Leaderboard
-from posebench.results import read_result
+from posebench.results import ResultRecord, read_result
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
-    """One row per (result file, metric) under ``results_dir`` (long format)."""
+    """One row per (result file, metric) under ``results_dir`` (long format). Malformed files
+    are skipped, not fatal: ``frame.attrs["skipped"]`` lists each one's one-line reason."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise InputError(f"results folder {results_dir} does not exist; run 'posebench run' first")
     rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
     for path in sorted(results_dir.rglob("seed*.json")):
-        record = read_result(path)
-        for metric, value in record.metrics.items():
-            # a file may lack a metric's declaration or parts of it: fall back per key
-            spec: Mapping[str, Any] = record.task["metrics"].get(metric, {})
-            rows.append(
-                {
-                    "dataset": record.dataset["name"],
-                    "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
-                    "body_model": record.body_model["name"],
-                    "size": record.size,
-                    "task": f"{record.task['name']}@{record.task['protocol']}",
-                    "task_version": str(record.task["version"]),
-                    "prior": record.prior["name"],
-                    "seed": record.seed,
-                    "metric": metric,
-                    "main": metric == record.task["main_metric"],
-                    "unit": spec.get("unit", ""),
-                    "higher_is_better": bool(spec.get("higher_is_better", False)),
-                    "value": value,
-                    "posebench_version": record.posebench_version,
-                    "path": str(path),
-                }
-            )
+        try:
+            record = read_result(path)
+        except InputError as exc:  # one bad file costs its row, not the leaderboard
+            skipped.append(str(exc))
+            continue
+        rows.extend(_rows(record, path))
     if not rows:
+        found = f" ({len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
         raise InputError(
-            f"no result files (seed*.json) under {results_dir}; run 'posebench run' first"
+            f"no readable result files (seed*.json) under {results_dir}{found}; "
+            "run 'posebench run' first"
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+def _rows(record: ResultRecord, path: Path) -> list[dict[str, Any]]:
+    """The rows of one result file: one per metric."""
+    rows = []
+    for metric, value in record.metrics.items():
+        # a file may lack a metric's declaration or parts of it: fall back per key
+        spec: Mapping[str, Any] = record.task["metrics"].get(metric, {})
+        rows.append(
+            {
+                "dataset": record.dataset["name"],
+                "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
+                "body_model": record.body_model["name"],
+                "size": record.size,
+                "task": f"{record.task['name']}@{record.task['protocol']}",
+                "task_version": str(record.task["version"]),
+                "prior": record.prior["name"],
+                "seed": record.seed,
+                "metric": metric,
+                "main": metric == record.task["main_metric"],
+                "unit": spec.get("unit", ""),
+                "higher_is_better": bool(spec.get("higher_is_better", False)),
+                "value": value,
+                "posebench_version": record.posebench_version,
+                "path": str(path),
+            }
+        )
+    return rows
+
+
+def skipped_note(count: int) -> str:
+    """The caption's note on result files left out as malformed ('' when none were)."""
+    if not count:
+        return ""
+    return f" {count} result file{'s' if count > 1 else ''} skipped (malformed)."
 
 
 def _column_label(task: str, metric: str, unit: str, higher: bool, main: bool) -> str:
@@ -127,6 +151,7 @@ def leaderboard_tables(
             f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
             f"{versions}. Cells: mean ± std over seeds (n seeds); best in bold; ★ main metric; "
             "rank: mean rank over the main metrics."
+            + skipped_note(len(results.attrs.get("skipped", ())))
         )
         boards.append(
             Leaderboard(

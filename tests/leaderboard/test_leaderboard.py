@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import pytest
 import torch
 
 import posebench
+from posebench.core.errors import InputError
 from posebench.core.npzio import write_npz
 from posebench.leaderboard import BOLD, collect_results, leaderboard_tables, render
 from posebench.render import decode_png
@@ -52,7 +54,7 @@ def test_ranks_best_marks_and_columns(tmp_path):
     ]  # fmt: skip
     assert detail.iloc[0, 2] == "**11 ± 1.4 (n=2)**"
     assert detail.iloc[1, 3] == "**0.9 ± 0 (n=2)**"  # higher recall is better
-    assert board.warnings == []
+    assert board.warnings == [] and "skipped" not in board.caption
     assert "content abcdef012345" in board.caption and "denoise@humor v1" in board.caption
     csv = render([board], "csv").splitlines()
     assert csv[0].startswith("prior,task,metric,unit,higher_is_better,main,mean,std,n,rank")
@@ -134,3 +136,122 @@ def test_html_page_without_matplotlib_still_has_tables(tmp_path, monkeypatch, ca
     page = out.read_text()
     assert "<table" in page and "<svg" not in page and "posebench[report]" in page
     assert "no charts" in capsys.readouterr().err
+
+
+def edit(path, change):
+    """Rewrite a result file after ``change(data)`` (a hand-edited or damaged file)."""
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+SCRIPT = "<script>alert(1)</script>"
+QUOTES = "x' onmouseover='alert(1)\" <img src=x onerror=alert(2)>"
+
+
+def hostile(data):
+    """Markup in every name the page shows: prior, task, dataset, body, metric, unit."""
+    data["prior"]["name"] = SCRIPT
+    data["task"]["name"] = QUOTES
+    data["dataset"]["name"] = SCRIPT
+    data["body_model"]["name"] = QUOTES
+    data["task"]["metrics"]["recall"]["unit"] = SCRIPT
+    data["metrics"][SCRIPT] = 1.0
+    data["task"]["metrics"][SCRIPT] = {"unit": QUOTES, "higher_is_better": True}
+
+
+def test_html_page_escapes_names_from_result_files_and_forbids_scripts(tmp_path):
+    write(tmp_path, "posendf", 0, 10.0, 0.5)
+    edit(write(tmp_path, "none", 0, 20.0, 0.9), hostile)
+    boards = leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"])
+    page = render(boards, "html")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as text, escaped once
+    assert "&amp;lt;" not in page
+    assert "<script" not in page.lower() and "<img" not in page.lower()
+    # matplotlib notes each chart label in an SVG comment, with < > & and -- escaped: inert
+    comments = re.findall(r"<!--(.*?)-->", page, flags=re.DOTALL)
+    assert all("<" not in c and ">" not in c and "--" not in c for c in comments)
+    markup = re.sub(r"<!--.*?-->", "", page, flags=re.DOTALL)
+    assert "onmouseover='" not in markup and "x&#x27; onmouseover=&#x27;alert(1)&quot;" in page
+    assert "<b>10</b>" in page  # the best-value marks stay markup
+    csp = re.search(r"<meta http-equiv='Content-Security-Policy' content=\"([^\"]+)\">", page)
+    assert csp and page.index(csp.group(0)) < page.index("<style>")
+    policy = csp.group(1)
+    for directive in ("default-src 'none'", "script-src 'none'", "img-src data:"):
+        assert directive in policy
+    md = render(leaderboard_tables(collect_results(tmp_path)), "md")
+    assert SCRIPT in md  # Markdown shows names as they are; its table stays one row per line
+
+
+def test_markdown_keeps_rows_whole_when_names_hold_pipes_and_newlines(tmp_path):
+    edit(write(tmp_path, "none", 0, 20.0, 0.9), lambda d: d["prior"].update(name="a|b\nc"))
+    md = render(leaderboard_tables(collect_results(tmp_path)), "md")
+    assert "| a\\|b c |" in md and "\nc" not in md
+
+
+def test_terminal_tables_show_markup_like_names_as_text(tmp_path, capsys):
+    from posebench.cli.main import main
+
+    edit(write(tmp_path, "none", 0, 20.0, 0.9), lambda d: d["prior"].update(name="[/x]"))
+    assert main(["leaderboard", "--results", str(tmp_path)]) == 0
+    assert "[/x]" in capsys.readouterr().out
+
+
+MALFORMED = {
+    "metrics-list": (lambda d: d.update(metrics=[1.0]), "has metrics [1.0]"),
+    "task-string": (lambda d: d.update(task="denoise"), 'has task "denoise"'),
+    "prior-null": (lambda d: d.update(prior=None), "has prior null"),
+    "metric-string": (lambda d: d["metrics"].update(recall="0.5"), 'has metric "recall" = "0.5"'),
+    "seed-string": (lambda d: d.update(seed="1"), 'has seed "1"'),
+}
+
+
+def write_malformed(out):
+    """One damaged file of each kind beside nothing else; returns their paths and reasons."""
+    files = {}
+    for seed, (change, reason) in enumerate(MALFORMED.values(), start=10):
+        path = write(out, "broken", seed, 1.0, 1.0)
+        edit(path, change)
+        files[path] = reason
+    junk = out / "embedded" / "anny" / "denoise@humor" / "junk" / "seed0.json"
+    junk.parent.mkdir(parents=True)
+    junk.write_text("{not json")
+    files[junk] = "not valid JSON"
+    return files
+
+
+def test_malformed_result_files_are_skipped_and_counted(tmp_path):
+    write(tmp_path, "posendf", 0, 10.0, 0.5)
+    write(tmp_path, "none", 0, 20.0, 0.9)
+    files = write_malformed(tmp_path)
+    results = collect_results(tmp_path)
+    skipped = results.attrs["skipped"]
+    assert len(skipped) == len(files) == 6
+    for path, reason in files.items():  # one reason per file, naming it and what is wrong
+        (line,) = [s for s in skipped if f"result file {path} " in s]
+        assert reason in line and "\n" not in line
+    (board,) = leaderboard_tables(results)
+    assert list(board.display["prior"]) == ["posendf", "none"]  # the good files still count
+    assert "6 result files skipped (malformed)" in board.caption
+
+
+def test_leaderboard_command_warns_once_per_malformed_file_and_exits_0(tmp_path, capsys):
+    from posebench.cli.main import main
+
+    write(tmp_path, "posendf", 0, 10.0, 0.5)
+    files = write_malformed(tmp_path)
+    out = tmp_path / "board.md"
+    assert main(["leaderboard", "--results", str(tmp_path), "--out", str(out)]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == len(files) and "Traceback" not in "".join(lines)
+    for path in files:
+        assert sum(f"result file {path} " in line for line in lines) == 1
+    assert all(line.startswith("posebench: warning: skipped") for line in lines)
+    assert "6 result files skipped (malformed)" in out.read_text()
+
+
+def test_only_malformed_files_is_one_error_naming_one(tmp_path):
+    files = write_malformed(tmp_path)
+    with pytest.raises(InputError, match="6 skipped; first: result file") as excinfo:
+        collect_results(tmp_path)
+    assert any(str(path) in str(excinfo.value) for path in files)
