@@ -26,7 +26,10 @@ def decode_viser(raw: bytes) -> list[dict]:
 
 
 def receive_messages(ws: Any, until: str | None, seconds: float = 5.0) -> list[dict]:
-    """viser messages from ``ws`` until one of type ``until`` arrives (or ``seconds`` pass)."""
+    """viser messages from ``ws`` until one of type ``until`` arrives (or ``seconds`` pass, or
+    the server closes)."""
+    from websockets.exceptions import ConnectionClosed
+
     messages: list[dict] = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -36,9 +39,43 @@ def receive_messages(ws: Any, until: str | None, seconds: float = 5.0) -> list[d
             if until is None:
                 break
             continue
+        except ConnectionClosed:  # what came before the close is what the client was served
+            break
         if until is not None and any(m["type"] == until for m in messages):
             break
     return messages
+
+
+def connect_viewer(url: str, origin: str | None = None) -> Any:
+    """A websocket client of the viewer at ``url`` (http), sending ``Origin: origin`` if given;
+    raises websockets' InvalidHandshake when the server refuses it."""
+    import viser
+    from websockets.sync.client import connect
+
+    return connect(
+        url.replace("http://", "ws://"), subprotocols=[f"viser-v{viser.__version__}"],
+        origin=origin, max_size=None, open_timeout=10,
+    )  # fmt: skip
+
+
+def served_from(url: str, origin: str | None) -> list[dict] | None:
+    """What a page of ``origin`` gets from the viewer up to the end of its scene replay (all
+    of it if the server closes first); None when the server refuses the handshake."""
+    from websockets.exceptions import InvalidHandshake
+
+    try:
+        ws = connect_viewer(url, origin)
+    except InvalidHandshake:
+        return None
+    with ws:
+        return receive_messages(ws, until="ReplayDoneMessage")
+
+
+def encode_viser(message_type: str) -> bytes:
+    """A client->server viser message without fields, as the browser sends it."""
+    import msgspec
+
+    return msgspec.msgpack.encode({"type": message_type})
 
 
 class DevTools:

@@ -46,6 +46,11 @@ def add_parsers(commands: opt.Commands) -> None:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free one)")
+    p.add_argument(
+        "--share", action="store_true",
+        help="let the viewer's share button open a public link (share.viser.studio) and accept "
+        "pages of any origin; off by default",
+    )  # fmt: skip
     opt.add_device(p)
     p.set_defaults(handler=cmd_view)
 
@@ -56,6 +61,11 @@ def cmd_view(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         sys.stderr.write(
             f"posebench: warning: --host {args.host} lets other machines see the viewer\n"
+        )
+    if args.share:
+        sys.stderr.write(
+            "posebench: warning: --share exposes the viewer publicly: its share button opens a "
+            "public share.viser.studio link, and pages of any origin may connect and drive it\n"
         )
     print(f"posebench view: open {viewer.url} (Ctrl-C stops)", flush=True)
     try:
@@ -99,4 +109,4 @@ def build_viewer(args: argparse.Namespace) -> Viewer:
             f"posebench view: {view_input.name}: {count} bod{'y' if count == 1 else 'ies'}, "
             f"{frames} {view_input.unit}{'s' if frames != 1 else ''}\n"
         )
-    return start_viewer(scene, args.host, args.port)
+    return start_viewer(scene, args.host, args.port, share=args.share)

@@ -21,6 +21,7 @@ import numpy as np
 
 from posebench.core.errors import ConfigError, PosebenchError
 from posebench.viz.frames import ViewScene
+from posebench.viz.guard import protect
 from posebench.viz.playback import Playback
 
 VIZ_HINT = "posebench view needs the optional extra 'viz': pip install 'posebench[viz]'"
@@ -214,8 +215,14 @@ class Viewer:
                     self.play.value = False
 
 
-def start_viewer(scene: ViewScene, host: str = "127.0.0.1", port: int = 8080) -> Viewer:
-    """Bind viser on ``host:port`` (0 = a free port), build the scene and return at once."""
+def start_viewer(
+    scene: ViewScene, host: str = "127.0.0.1", port: int = 8080, share: bool = False
+) -> Viewer:
+    """Bind viser on ``host:port`` (0 = a free port), build the scene and return at once.
+
+    Only pages of the viewer's own origin may connect, and no client can open viser's public
+    share tunnel, unless ``share`` (then both are as viser has them).
+    """
     viser = import_viser()
     check_bindable(host, port)
     with _quiet():  # viser prints its own banner; the command prints the URL once
@@ -224,6 +231,7 @@ def start_viewer(scene: ViewScene, host: str = "127.0.0.1", port: int = 8080) ->
         _stop_server(server)
         raise PosebenchError(_in_use(host, port))
     try:
+        protect(server, host, share)
         return Viewer(server, scene, host)
     except BaseException:
         _stop_server(server)

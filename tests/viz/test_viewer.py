@@ -22,7 +22,14 @@ import urllib.request
 import numpy as np
 import pytest
 import torch
-from viewer_clients import BROWSER_S, headless_chromium, receive_messages
+from viewer_clients import (
+    BROWSER_S,
+    connect_viewer,
+    encode_viser,
+    headless_chromium,
+    receive_messages,
+    served_from,
+)
 
 from posebench.body.anny import AnnyBody
 from posebench.cli import view as view_command
@@ -285,6 +292,80 @@ def test_page_and_websocket_serve_the_scene(viewer):
         updated = {m.get("name") for m in updates if m["type"] == "SceneNodeUpdateMessage"}
         assert "/bodies/0/mesh" in updated
     viewer.show(0)
+
+
+def test_only_pages_of_the_viewers_own_origin_get_the_scene(viewer, capsys):
+    port = viewer.port
+    for origin in (None, f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        served = served_from(viewer.url, origin)
+        named = {(m["type"], m.get("name")) for m in served or []}
+        assert ("MeshMessage", "/bodies/0/mesh") in named, origin
+        themes = [m for m in served or [] if m["type"] == "ThemeConfigurationMessage"]
+        assert themes and themes[-1]["show_share_button"] is False  # no share button
+    for origin in ("http://evil.example", f"http://evil.example:{port}",
+                   f"http://127.0.0.1:{port + 1}", f"https://127.0.0.1:{port}", "null"):  # fmt: skip
+        assert not served_from(viewer.url, origin), origin  # refused, or closed unserved
+    assert "refused a connection from a page of http://evil.example" in capsys.readouterr().err
+
+
+def test_origins_allowed_are_the_viewers_own_addresses():
+    from posebench.viz.guard import allowed_origins, origin_allowed
+
+    bound = allowed_origins("192.168.1.5", 8080)
+    for origin in (None, "http://127.0.0.1:8080", "http://LOCALHOST:8080", "http://[::1]:8080",
+                   "http://192.168.1.5:8080"):  # fmt: skip
+        assert origin_allowed(origin, bound), origin
+    for origin in ("http://192.168.1.5:8081", "http://192.168.1.6:8080", "http://127.0.0.1",
+                   "file://", "null", "http://127.0.0.1:notaport", ""):  # fmt: skip
+        assert not origin_allowed(origin, bound), origin
+    assert not origin_allowed("http://0.0.0.0:8080", allowed_origins("0.0.0.0", 8080))
+
+
+def test_a_viser_without_the_guards_hooks_stops_with_one_line():
+    pytest.importorskip("viser")
+    from posebench.core.errors import PosebenchError
+    from posebench.viz.guard import protect
+
+    with pytest.raises(PosebenchError, match="cannot protect the viewer with viser"):
+        protect(object(), "127.0.0.1", share=False)
+
+
+def _ask_for_a_share_link(viewer, monkeypatch, capsys) -> list:
+    """Send viser's share request from the viewer's own page; the tunnels it opened."""
+    from viser import _viser
+
+    opened = []
+
+    def tunnel(*args):  # viser's ViserTunnel would look up and dial share.viser.studio
+        opened.append(args)
+        raise ConnectionError("no tunnels in tests")
+
+    monkeypatch.setattr(_viser, "ViserTunnel", tunnel)
+    with connect_viewer(viewer.url, f"http://127.0.0.1:{viewer.port}") as ws:
+        receive_messages(ws, until="ReplayDoneMessage")
+        ws.send(encode_viser("ShareUrlRequest"))
+        deadline, err = time.monotonic() + 5, ""
+        while not opened and "share link" not in err and time.monotonic() < deadline:
+            time.sleep(0.05)
+            err += capsys.readouterr().err
+    return opened
+
+
+def test_a_page_cannot_open_the_public_share_tunnel(viewer, monkeypatch, capsys):
+    assert _ask_for_a_share_link(viewer, monkeypatch, capsys) == []
+
+
+def test_share_flag_keeps_viser_sharing(files, body, prior, monkeypatch, capsys):
+    pytest.importorskip("viser")
+    from posebench.viz.viewer import start_viewer
+
+    scene = build_scene([read_input(str(files / "short.npz"))], body, prior)
+    shared = start_viewer(scene, "127.0.0.1", 0, share=True)
+    try:
+        assert len(_ask_for_a_share_link(shared, monkeypatch, capsys)) == 1
+        assert served_from(shared.url, "http://evil.example")  # public: any page connects
+    finally:
+        shared.stop()
 
 
 # --- a real browser ---------------------------------------------------------------------------
