@@ -18,7 +18,7 @@ def add_parsers(commands: opt.Commands) -> opt.Commands:
 
     p = prepare_commands.add_parser("amass", help="sample AMASS poses and motion (VPoser/HuMoR)")
     opt.add_amass_dir(p, help="the AMASS download", required=True)
-    opt.add_out(p, help="folder for the prepared files", required=True)
+    opt.add_out(p, help="folder for the prepared files", required=True, type=opt.output_folder)
     opt.add_seed(p, help=f"seed of the pose sampling (default {DEFAULT_SEED})",
                  default=DEFAULT_SEED)  # fmt: skip
     p.add_argument("--skip-bad-files", action="store_true", help="record malformed files and go on")
@@ -31,7 +31,10 @@ def add_parsers(commands: opt.Commands) -> opt.Commands:
     opt.add_dataset(p, help="dataset whose train split is used", default=DEFAULT_DATASET)
     opt.add_amass_dir(p, help="prepared AMASS folder (--dataset amass)")
     opt.add_prior_config(p, help="YAML overriding Pose-NDF config")
-    opt.add_out(p, help="folder for the targets (train.targets_dir)", required=True)
+    opt.add_out(
+        p, help="folder for the targets (train.targets_dir)", required=True,
+        type=opt.output_folder,
+    )  # fmt: skip
     opt.add_seed(p, help=f"seed of the noise (default {DEFAULT_SEED})", default=DEFAULT_SEED)
     opt.add_device(p)
     opt.add_quick(p, help="CI-sized", unset=False)

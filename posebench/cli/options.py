@@ -8,7 +8,9 @@ torch, so ``posebench --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -77,14 +79,90 @@ def csv_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def seed_list(text: str) -> list[int]:
-    """``0,1,2`` -> ``[0, 1, 2]``; a usage error for anything else."""
+#: Seeds are 0 <= seed < 2**63: torch and numpy take them, and results record them as JSON.
+MAX_SEED = 2**63 - 1
+
+
+def int_range(low: int, high: int | None = None, noun: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``low..high`` (no upper end when ``high`` is None)."""
+    span = f"at least {low}" if high is None else f"{low}..{high}"
+    prefix = f"{noun} " if noun else ""
+
+    def parse(text: str) -> int:
+        """``text`` as an integer in range, else argparse's one-line usage error."""
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{prefix}must be {span}, not {text!r}")
+        return value
+
+    return parse
+
+
+def positive_int(max: int | None = None, noun: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer from 1 to ``max``."""
+    return int_range(1, max, noun)
+
+
+def non_negative_int(max: int | None = None, noun: str = "") -> Callable[[str], int]:
+    """An argparse ``type``: an integer from 0 to ``max``."""
+    return int_range(0, max, noun)
+
+
+#: ``--seed``: 0 <= seed < 2**63 (a bigger one overflows torch's generator).
+seed_type = int_range(0, MAX_SEED, "a seed")
+
+
+def float_range(low: float, inclusive: bool = True) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number above ``low`` (or equal to it when ``inclusive``)."""
+    span = f"at least {low:g}" if inclusive else f"above {low:g}"
+
+    def parse(text: str) -> float:
+        """``text`` as a finite number in range (no NaN or infinity), else a usage error."""
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be a finite number {span}, not {text!r}")
+        return value
+
+    return parse
+
+
+#: A finite number >= 0 (a tolerance).
+non_negative_float = float_range(0.0)
+#: A finite number > 0 (a step size).
+finite_positive_float = float_range(0.0, inclusive=False)
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type``: any finite number (an angle); NaN and infinity are usage errors."""
     try:
-        return [int(part) for part in csv_list(text)]
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+def seed_list(text: str) -> list[int]:
+    """``0,1,2`` -> ``[0, 1, 2]``, each a valid seed; a usage error for anything else."""
+    try:
+        seeds = [int(part) for part in csv_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"seeds must be integers separated by commas, not {text!r}"
         ) from None
+    for seed in seeds:
+        if not 0 <= seed <= MAX_SEED:
+            raise argparse.ArgumentTypeError(
+                f"seeds must be 0..{MAX_SEED}, not {seed} (in {text!r})"
+            )
+    return seeds
 
 
 def float_list(text: str) -> list[float]:
@@ -95,6 +173,54 @@ def float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(
             f"expected numbers separated by commas, not {text!r}"
         ) from None
+
+
+# --- output paths -----------------------------------------------------------------------------
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The regular file among ``path``'s parents that stops its folder being made, if any."""
+    for parent in path.parents:
+        if parent.exists():  # the deepest existing parent: a folder, or the file in the way
+            return None if parent.is_dir() else parent
+    return None
+
+
+def output_problem(path: str | Path, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be written as a file (or, with ``folder``, made as a folder)."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        return f"'{path}' is a folder; name a file to write (e.g. '{path / 'out.npz'}')"
+    if folder and path.exists() and not path.is_dir():
+        return f"'{path}' is a file, not a folder; name a folder to write into"
+    blocker = _file_in_the_way(path)
+    if blocker is not None:
+        return f"cannot write '{path}': '{blocker}' is a file, not a folder"
+    return None
+
+
+def check_output(path: str | Path, option: str = "--out", folder: bool = False) -> None:
+    """Refuse, before any work, an output file that is a folder (a folder that is a file), or one
+    whose folder cannot be made; for outputs a --config file may set too."""
+    problem = output_problem(path, folder)
+    if problem is not None:
+        raise ConfigError(f"{option}: {problem}")
+
+
+def output_file(text: str) -> str:
+    """An argparse ``type`` for a file a command writes: checked before the work, kept as text."""
+    problem = output_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def output_folder(text: str) -> str:
+    """An argparse ``type`` for a folder a command writes into: not a file, nor under one."""
+    problem = output_problem(text, folder=True)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 # --- single options ---------------------------------------------------------------------------
@@ -115,7 +241,7 @@ def add_seed(
     default: int | None = None,
 ) -> None:  # fmt: skip
     """``--seed``; None when not given unless a ``default`` is set (commands without --config)."""
-    parser.add_argument("--seed", type=int, default=default, help=help)
+    parser.add_argument("--seed", type=seed_type, default=default, help=help)
 
 
 def add_out(

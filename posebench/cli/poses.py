@@ -20,13 +20,26 @@ if TYPE_CHECKING:
 
     from posebench.priors.base import Prior
 
+#: ``sample --n`` cap: 10**6 poses are ~0.6 GB of output arrays (pose_body and quaternions, float32)
+#: plus the prior's work on them, which fits a laptop; more poses come from more runs (--seed).
+MAX_SAMPLES = 1_000_000
+#: ``project --steps`` cap: far beyond any prior's default (Pose-NDF: 100), and --save-steps keeps
+#: every step in memory.
+MAX_PROJECT_STEPS = 1_000_000
+#: ``interpolate --steps`` cap: the path (steps + 1 poses per pair) is held in memory and written.
+MAX_PATH_STEPS = 100_000
+
 
 def add_parsers(commands: opt.Commands) -> None:
     """Register the pose commands on the ``posebench`` subcommand parser."""
     p = commands.add_parser("sample", help="draw poses from a prior")
     _prior_options(p)
-    p.add_argument("--n", type=int, default=16, help="how many poses (default 16)")
-    opt.add_out(p, help="npz to write", required=True)
+    p.add_argument(
+        "--n", type=opt.positive_int(MAX_SAMPLES), default=16,
+        help=f"how many poses (default 16; at most {MAX_SAMPLES:,}, so the arrays and the "
+        "prior's work fit in memory: run again with another --seed for more)",
+    )  # fmt: skip
+    opt.add_out(p, help="npz to write", required=True, type=opt.output_file)
     add_render_flag(p)
     opt.add_runtime(p)
     p.set_defaults(handler=cmd_sample)
@@ -34,9 +47,14 @@ def add_parsers(commands: opt.Commands) -> None:
     p = commands.add_parser("project", help="project poses onto the prior's plausible set")
     _prior_options(p)
     p.add_argument("--input", required=True, help="npz with pose_body (N, 63) or pose (N, 21, 4)")
-    opt.add_out(p, help="npz to write", required=True)
-    p.add_argument("--steps", type=int, help="projection steps (default: the prior's)")
-    p.add_argument("--tol", type=float, help="stop once every pose is within this distance")
+    opt.add_out(p, help="npz to write", required=True, type=opt.output_file)
+    p.add_argument(
+        "--steps", type=opt.non_negative_int(MAX_PROJECT_STEPS),
+        help=f"projection steps, 0..{MAX_PROJECT_STEPS:,} (default: the prior's)",
+    )  # fmt: skip
+    p.add_argument(
+        "--tol", type=opt.non_negative_float, help="stop once every pose is within this distance"
+    )
     p.add_argument("--save-steps", action="store_true", help="also store every intermediate pose")
     add_render_flag(p)
     opt.add_runtime(p)
@@ -47,9 +65,15 @@ def add_parsers(commands: opt.Commands) -> None:
     p.add_argument(
         "--input", required=True, help="npz whose poses 0-1, 2-3, ... are start-end pairs"
     )
-    opt.add_out(p, help="npz to write", required=True)
-    p.add_argument("--steps", type=int, default=20, help="steps per path (default 20)")
-    p.add_argument("--step-size", type=float, help="blend per step (priors that have one)")
+    opt.add_out(p, help="npz to write", required=True, type=opt.output_file)
+    p.add_argument(
+        "--steps", type=opt.positive_int(MAX_PATH_STEPS), default=20,
+        help=f"steps per path, 1..{MAX_PATH_STEPS:,} (default 20)",
+    )  # fmt: skip
+    p.add_argument(
+        "--step-size", type=opt.finite_positive_float,
+        help="blend per step, above 0 (priors that have one)",
+    )  # fmt: skip
     opt.add_runtime(p)
     p.set_defaults(handler=cmd_interpolate)
 
@@ -58,7 +82,7 @@ def add_parsers(commands: opt.Commands) -> None:
     p = commands.add_parser("denoise", help="denoise a motion with a prior")
     _prior_options(p)
     p.add_argument("--input", required=True, help="npz with pose_body (T, 63) or joints (T, 22, 3)")
-    opt.add_out(p, help="npz to write", required=True)
+    opt.add_out(p, help="npz to write", required=True, type=opt.output_file)
     opt.add_task_config(p, help="YAML overriding denoise settings")
     opt.add_body_options(p)
     opt.add_runtime(p)
@@ -70,7 +94,10 @@ def add_fit_image_parser(commands: opt.Commands) -> None:
     p = commands.add_parser("fit-image", help="fit the body to OpenPose keypoints of images")
     _prior_options(p)
     p.add_argument("--images", required=True, help="folder of <name>.jpg|png + OpenPose JSON")
-    opt.add_out(p, help="folder for <name>_fit.npz and summary.json", required=True)
+    opt.add_out(
+        p, help="folder for <name>_fit.npz and summary.json", required=True,
+        type=opt.output_folder,
+    )  # fmt: skip
     opt.add_task_config(p, help="YAML overriding fitting settings")
     opt.add_body_options(p)
     opt.add_runtime(p)

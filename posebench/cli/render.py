@@ -13,15 +13,23 @@ from posebench.render.settings import MODES, RenderSettings
 if TYPE_CHECKING:
     from posebench.render.files import Rendered
 
+#: ``render --frames`` cap: a strip is one picture wide per frame (100 x 384 px is already wide).
+MAX_FRAMES = 100
+
 
 def add_picture_options(parser: argparse.ArgumentParser) -> None:
     """How pictures look: mode, size, camera angles; and which body draws them."""
     group = parser.add_argument_group("pictures")
     group.add_argument("--mode", choices=MODES, default="mesh", help="mesh (default) or skeleton")
-    group.add_argument("--size", type=int, default=384, help="picture side in pixels (384)")
-    group.add_argument("--azimuth", type=float, default=20.0, help="camera azimuth, degrees (20)")
     group.add_argument(
-        "--elevation", type=float, default=10.0, help="camera elevation, degrees (10)"
+        "--size", type=opt.int_range(16, 4096, "render size"), default=384,
+        help="picture side in pixels, 16..4096 (384)",
+    )  # fmt: skip
+    group.add_argument(
+        "--azimuth", type=opt.finite_float, default=20.0, help="camera azimuth, degrees (20)"
+    )
+    group.add_argument(
+        "--elevation", type=opt.finite_float, default=10.0, help="camera elevation, degrees (10)"
     )
     opt.add_body_options(group, help=f"body ({DEFAULT_BODY_MODEL})")
 
@@ -33,6 +41,7 @@ def add_render_flag(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const="",
         metavar="DIR",
+        type=opt.output_folder,
         help="also draw the output as PNG pictures (default folder: <out>_render/)",
     )
     add_picture_options(parser)
@@ -42,11 +51,20 @@ def add_parsers(commands: opt.Commands) -> None:
     """Register ``posebench render`` on the subcommand parser."""
     p = commands.add_parser("render", help="draw poses, projection steps or paths as PNG pictures")
     p.add_argument("--input", required=True, help="pose, motion, --save-steps or path npz file")
-    opt.add_out(p, help="folder for the PNG files", required=True)
-    p.add_argument("--limit", type=int, default=64, help="at most this many poses/strips (64)")
-    p.add_argument("--every", type=int, default=1, help="every k-th pose or path (1)")
-    p.add_argument("--frames", type=int, default=6, help="steps shown per strip (6)")
-    p.add_argument("--columns", type=int, default=8, help="pictures per row of grid.png (8)")
+    opt.add_out(p, help="folder for the PNG files", required=True, type=opt.output_folder)
+    p.add_argument(
+        "--limit", type=opt.positive_int(), default=64, help="at most this many poses/strips (64)"
+    )
+    p.add_argument(
+        "--every", type=opt.positive_int(), default=1, help="every k-th pose or path (1)"
+    )
+    p.add_argument(
+        "--frames", type=opt.int_range(2, MAX_FRAMES), default=6,
+        help=f"steps shown per strip, 2..{MAX_FRAMES} (6)",
+    )  # fmt: skip
+    p.add_argument(
+        "--columns", type=opt.positive_int(), default=8, help="pictures per row of grid.png (8)"
+    )
     add_picture_options(p)
     opt.add_runtime(p)
     p.set_defaults(handler=cmd_render)

@@ -79,7 +79,10 @@ def add_parsers(commands: opt.Commands) -> None:
     opt.add_quick(p, help="a few steps only (CI)", unset=False)
     opt.add_device(p)
     opt.add_seed(p, help=f"seed (default {DEFAULT_SEED})", default=DEFAULT_SEED)
-    opt.add_out(p, help=f"output folder (default {DEFAULT_OUT}/)", default=DEFAULT_OUT)
+    opt.add_out(
+        p, help=f"output folder (default {DEFAULT_OUT}/)", default=DEFAULT_OUT,
+        type=opt.output_folder,
+    )  # fmt: skip
     opt.add_quiet(p)
     p.set_defaults(handler=cmd_train)
 
@@ -98,6 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     options = opt.resolve_options(args, opt.RUN_DEFAULTS)
     _require(options, "run", config_hint=True)
+    opt.check_output(options["out"], folder=True)
     outcome = run(RunSpec(**options), progress=make_progress(args.quiet))
     assert outcome.record is not None  # forced: never skipped
     print_metrics(outcome.record)
@@ -117,6 +121,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     tasks = options.pop("tasks") or suite["tasks"]
     seeds = options.pop("seeds") or suite["seeds"]
     force = bool(options.pop("force"))
+    opt.check_output(options["out"], folder=True)
     registry = get_registry()
     named: tuple[tuple[Kind, list[str]], ...] = (("prior", priors), ("task", tasks))
     for kind, names in named:
@@ -185,6 +190,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     options = opt.resolve_options(args, opt.RUN_DEFAULTS)
     _require(options, "tune")
+    opt.check_output(options["out"], folder=True)
     path, document = tune(RunSpec(**options), grid=args.grid, progress=make_progress(args.quiet))
     metric = document["main_metric"]
     for row in document["grid"]:
@@ -205,6 +211,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     spec = _external_spec(args)
     out = f"{args.task}-inputs.npz" if spec.out == DEFAULT_OUT else spec.out
+    opt.check_output(out)
     path, inputs_hash = export_inputs(spec, out)
     print(f"inputs of '{args.task}' -> {path} (inputs_hash {inputs_hash})")
     return 0
@@ -214,7 +221,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Score an outside method's predictions into a standard result file."""
     from posebench.benchmark.external import score_predictions
 
-    path, record = score_predictions(_external_spec(args), args.predictions, args.method)
+    spec = _external_spec(args)
+    opt.check_output(spec.out, folder=True)
+    path, record = score_predictions(spec, args.predictions, args.method)
     print_metrics(record)
     print(f"result: {path}")
     return 0
