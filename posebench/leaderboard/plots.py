@@ -36,6 +36,7 @@ def prior_colors(priors: list[str]) -> dict[str, str]:
 def task_chart(stats: pd.DataFrame, order: list[str], colors: dict[str, str]) -> str:
     """SVG of one task's metrics: ``stats`` rows (prior, metric, unit, direction, mean, std, n)."""
     try:  # a Figure without pyplot: no backend, no global state
+        import matplotlib
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise PosebenchError(f"leaderboard plots need matplotlib; {REPORT_EXTRA_HINT}") from exc
@@ -73,6 +74,8 @@ def task_chart(stats: pd.DataFrame, order: list[str], colors: dict[str, str]) ->
     for axis in axes[len(metrics) :]:
         axis.set_visible(False)
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})  # same input, same bytes
+    # same input, same bytes: no date, and element ids hashed with a fixed salt (not a random one)
+    with matplotlib.rc_context({"svg.hashsalt": "posebench"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prologue: the SVG sits inside HTML

@@ -255,3 +255,15 @@ def test_only_malformed_files_is_one_error_naming_one(tmp_path):
     with pytest.raises(InputError, match="6 skipped; first: result file") as excinfo:
         collect_results(tmp_path)
     assert any(str(path) in str(excinfo.value) for path in files)
+
+
+def test_html_page_is_the_same_bytes_for_the_same_results(tmp_path):
+    """The published page is regenerated and committed: charts must not carry random ids."""
+    pytest.importorskip("matplotlib")
+    for seed, (a, b) in enumerate([(10.0, 20.0), (12.0, 22.0)]):
+        write(tmp_path, "posendf", seed, a, 0.5)
+        write(tmp_path, "none", seed, b, 0.9)
+    boards = leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"])
+    first = render(boards, "html")
+    assert "<svg" in first
+    assert render(boards, "html") == first
