@@ -8,20 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli
 
-from posebench.cli.main import main
 from posebench.datasets.pose_files import write_poses
 
 BIG = "99999999999999999999"  # > 2**64: overflowed torch's seeding before the parser checked it
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

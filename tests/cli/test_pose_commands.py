@@ -7,21 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli
 
 from posebench.body.anny import AnnyBody
-from posebench.cli.main import main
 from posebench.datasets.pose_files import read_motion, read_poses, write_poses
 from posebench.priors.gmm.mixture import Mixture
 from posebench.priors.gmm.prior import GMMPrior
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import zlib
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli
 
-from posebench.cli.main import main
 from posebench.core.npzio import write_npz
 from posebench.datasets.pose_files import write_poses
 from posebench.render import OrbitCamera, RenderSettings, decode_png, encode_png, render_poses, tile
@@ -17,15 +17,6 @@ from posebench.render.files import strip_indices
 from posebench.render.raster import rasterize, shade_mesh
 
 L_SHOULDER = 15  # index of L_Shoulder in the 21-joint body pose
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def png_size(path) -> tuple[int, int]:
