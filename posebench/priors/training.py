@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from posebench.core.errors import InputError
+
 
 def resume_state(
     path: Path,
@@ -25,7 +27,18 @@ def resume_state(
     None. ``check`` raises a one-line error when the state is from other data or settings."""
     if not resume or not path.is_file():
         return None
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated or overwritten: torch raises zip, pickle or EOF errors
+        raise InputError(
+            f"cannot resume from {path}: the training state is damaged ({type(exc).__name__}); "
+            "delete it to start again, or drop --resume"
+        ) from exc
+    if not isinstance(state, dict):
+        raise InputError(
+            f"cannot resume from {path}: it holds a {type(state).__name__}, not a training "
+            "state; delete it to start again, or drop --resume"
+        )
     check(state)
     return state
 
