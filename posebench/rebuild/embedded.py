@@ -167,8 +167,7 @@ def _metadata(
         "posebench_version": version,
         "library_versions": _library_versions(),
         "method": {
-            # the shipped file records this exact text: keep it for a byte-identical rebuild
-            "spec": "specs/embedded_body.md section C; posebench.datasets.retarget",
+            "spec": "docs/embedded_data.md#retargeting; posebench.rebuild.retarget",
             "global_rotation": "G_smpl = G_cmu_bone * O, O = F_cmu F_smpl^T (rest frames from "
             "segment direction + roll reference)",
             "roll": "elbows/knees: one hinge axis per limb (CMU: C x of radius/tibia; body: "
