@@ -40,13 +40,9 @@ class TaskSetup:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """Everything a task needs to run or score, loaded once from a spec."""
+class Prepared(TaskSetup):
+    """Everything a task needs to run or score, loaded once from a spec: the setup and its parts."""
 
-    spec: RunSpec
-    task: Task
-    config: dict[str, Any]
-    entries: dict[Kind, Entry]
     device: torch.device
     prior: Prior | None
     dataset: Dataset
