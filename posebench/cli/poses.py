@@ -169,8 +169,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from posebench.core.seeding import make_generator
     from posebench.datasets.pose_files import write_poses
 
-    if args.n < 1:
-        raise ConfigError(f"--n must be at least 1, not {args.n}")
     if args.render is not None:
         settings_from(args)  # a bad picture option fails before the work
     prior, device = _load(args)
@@ -228,8 +226,6 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
             f"{args.input} holds {len(pose)} poses; interpolate needs start-end pairs "
             "(an even number, at least 2)"
         )
-    if args.steps < 1:
-        raise ConfigError(f"--steps must be at least 1, not {args.steps}")
     prior, device = _load(args)
     if args.step_size is not None:
         settings = prior.config.get("interpolate")
