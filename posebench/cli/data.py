@@ -1,4 +1,4 @@
-"""``posebench data prepare amass`` and ``posebench data prepare posendf-targets``."""
+"""``posebench data describe``, ``data prepare amass`` and ``data prepare posendf-targets``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,17 @@ def add_parsers(commands: opt.Commands) -> opt.Commands:
     commands add ``build-embedded`` there)."""
     data = commands.add_parser("data", help="prepare and build datasets")
     data_commands = opt.subcommands(data, "data_command", "ACTION")
+    p = data_commands.add_parser(
+        "describe",
+        help="list a dataset's clips: source, licence, motion kind, frames, seconds, split",
+        description="One line per clip (source, licence, motion kind, frames, seconds, split); "
+        "--json prints a list with one object per clip.",
+    )
+    p.add_argument("dataset", nargs="?", default=DEFAULT_DATASET, help="dataset name")
+    opt.add_amass_dir(p)
+    p.add_argument("--json", action="store_true", help="print JSON, one object per clip")
+    p.set_defaults(handler=cmd_describe)
+
     prepare = data_commands.add_parser("prepare", help="prepare a dataset for posebench")
     prepare_commands = opt.subcommands(prepare, "what", "DATASET")
 
@@ -41,6 +52,36 @@ def add_parsers(commands: opt.Commands) -> opt.Commands:
     opt.add_quiet(p)
     p.set_defaults(handler=cmd_prepare_posendf_targets)
     return data_commands
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    """Print a dataset's clips with their provenance and split."""
+    import json
+
+    from posebench.benchmark import components
+
+    options = {"amass_dir": args.amass_dir} if args.amass_dir else {}
+    clips = components.load_dataset(args.dataset, **options).describe()
+    if args.json:
+        print(json.dumps(clips, indent=2))
+        return 0
+    header = f"{'clip':<28} {'split':<5} {'frames':>6} {'seconds':>7} {'fps':>5}  motion / source"
+    print(header)
+    for c in clips:
+        print(
+            f"{c['id']:<28} {c['split']:<5} {c['frames']:>6} {c['seconds']:>7.1f} "
+            f"{c['fps']:>5g}  {c['motion']} / {c['package']}, {c['licence']}"
+        )
+    by_split = {
+        s: sum(c["seconds"] for c in clips if c["split"] == s) for s in ("train", "val", "test")
+    }
+    kinds = {c["motion"] for c in clips}
+    print(
+        f"{len(clips)} clips, {sum(by_split.values()):.1f} s ("
+        + ", ".join(f"{s} {v:.1f} s" for s, v in by_split.items())
+        + f"), {len(kinds)} motion kinds"
+    )
+    return 0
 
 
 def cmd_prepare_amass(args: argparse.Namespace) -> int:

@@ -494,6 +494,36 @@ class AmassDataset(Dataset):
             "body_models": self.manifest.get("model_types", {}),
         }
 
+    def describe(self) -> list[dict[str, Any]]:
+        """One record per motion file read when preparing: its sub-dataset, frames, rate and
+        pose split (AMASS has no motion-kind labels: ``motion`` names the sub-dataset).
+        """
+        motion_split = {
+            entry.get("file_id"): split
+            for split, entries in self.manifest.get("sequences", {}).items()
+            for entry in entries
+        }
+        out = []
+        for k, entry in enumerate(self.manifest.get("files", [])):
+            fps = float(entry["fps"])
+            out.append(
+                {
+                    "id": entry["path"],
+                    "source": "AMASS",
+                    "package": f"AMASS/{entry['dataset']}",
+                    "file": entry["path"],
+                    "licence": "AMASS licence (non-commercial research)",
+                    "motion": f"{entry['dataset']} (not labelled)",
+                    "frames": int(entry["frames"]),
+                    "fps": fps,
+                    "seconds": round(int(entry["frames"]) / fps, 3),
+                    "split": entry.get("pose_split"),
+                    "motion_split": motion_split.get(k),
+                    "model": entry.get("model"),
+                }
+            )
+        return out
+
     def content_hash(self) -> str:
         """The hash of the prepared arrays and sequence index, computed when preparing."""
         return str(self.manifest["content_hash"])

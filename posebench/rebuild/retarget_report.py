@@ -1,8 +1,8 @@
-"""Measure a retargeted motion against the CMU motion it came from.
+"""Measure a retargeted motion against the source motion it came from.
 
-The numbers (degrees, metres, mm) go into the embedded data file's metadata and what
-``posebench data build-embedded`` prints: segment directions of the one-to-one bones (exact up to
-float rounding), how far elbows and knees are from pure hinge rotations, flexion ranges, foot
+The numbers (degrees, metres, mm) go into the embedded data file's metadata, per clip, and what
+``posebench data build-embedded`` prints: segment directions of the one-to-one segments (exact up
+to float rounding), how far elbows and knees are from pure hinge rotations, flexion ranges, foot
 heights on standing frames, a uniform-scale joint error, and the constant rest offsets that
 direction matching bakes into the local rotations (see :mod:`posebench.rebuild.retarget`).
 """
@@ -17,49 +17,56 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from posebench.body.base import SMPL22_JOINT_NAMES, BodyModel
-from posebench.rebuild.asfamc import Kinematics, Motion, Skeleton, forward_kinematics
 from posebench.rebuild.retarget import (
     HINGES,
     JOINT_INDEX,
-    JOINT_POINTS,
-    ONE_TO_ONE,
     SEGMENT_CHILD,
-    SOURCE_BONES,
     BodyTrack,
     RestFrames,
     angle_deg,
     body_track,
     leg_scale,
     local_rotations,
+    observed_joints,
     planted_frames,
     rest_frames,
     rotation_angle_deg,
 )
+from posebench.rebuild.source import SourceClip, SourceProfile
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
     return {"mean": float(np.mean(values)), "max": float(np.max(values))}
 
 
+def one_to_one(profile: SourceProfile) -> tuple[str, ...]:
+    """SMPL joints whose segment is turned by exactly one source joint that starts it: their
+    directions must agree exactly after retargeting.
+    """
+    return tuple(
+        j
+        for j in SEGMENT_CHILD
+        if j in profile.segments
+        and len(profile.drive.get(j, ())) == 1
+        and profile.segments[j][0] == profile.drive[j][0]
+    )
+
+
 def segment_direction_errors(
-    body_joints: np.ndarray, kin: Kinematics, skeleton: Skeleton
+    body_joints: np.ndarray, clip: SourceClip, profile: SourceProfile
 ) -> dict[str, dict[str, float]]:
-    """Angle (degrees, mean and max over frames) between each body segment and the CMU segment
-    driving it: the one-to-one bones, plus ``neck`` (merged from two CMU bones, so not exact).
+    """Angle (degrees, mean and max over frames) between each body segment and the source segment
+    driving it: exact for :func:`one_to_one` segments, not for merged ones (CMU's neck).
     """
     out = {}
-    for joint in (*ONE_TO_ONE, "neck"):
+    for joint in SEGMENT_CHILD:
+        if joint not in profile.segments or joint not in profile.drive:
+            continue
         j, c = JOINT_INDEX[joint], JOINT_INDEX[SEGMENT_CHILD[joint]]
+        start, end = (clip.index(name) for name in profile.segments[joint])
         body_dir = body_joints[:, c] - body_joints[:, j]
-        if joint == "neck":
-            cmu_dir = (
-                kin.bone_end[:, skeleton.index("upperneck")]
-                - kin.bone_start[:, skeleton.index("lowerneck")]
-            )
-        else:
-            b = skeleton.index(SOURCE_BONES[joint][0])
-            cmu_dir = kin.bone_end[:, b] - kin.bone_start[:, b]
-        out[joint] = _stats(angle_deg(body_dir, cmu_dir))
+        source_dir = clip.positions[:, end] - clip.positions[:, start]
+        out[joint] = _stats(angle_deg(body_dir, source_dir))
     return out
 
 
@@ -118,43 +125,44 @@ def foot_heights(track: BodyTrack, fps: float) -> dict[str, float]:
     }
 
 
-def cmu_joint_positions(kin: Kinematics, skeleton: Skeleton) -> np.ndarray:
-    """CMU points (F, 22, 3) corresponding to the SMPL-22 joints (see :data:`JOINT_POINTS`)."""
-    points = []
-    for joint in SMPL22_JOINT_NAMES:
-        bone, end = JOINT_POINTS[joint]
-        source = kin.bone_start if end == "start" else kin.bone_end
-        points.append(source[:, skeleton.index(bone)])
-    return np.stack(points, axis=1)
+def source_joint_points(clip: SourceClip, profile: SourceProfile) -> dict[str, np.ndarray]:
+    """Source points (F, 3) at the SMPL joints they correspond to: the start of each joint's
+    segment, and the pelvis's source joint.
+    """
+    points = {"pelvis": clip.positions[:, clip.index(profile.drive["pelvis"][0])]}
+    for joint, (start, _) in profile.segments.items():
+        points[joint] = clip.positions[:, clip.index(start)]
+    return points
 
 
 def uniform_scale_mpjpe(
-    body_joints: np.ndarray, kin: Kinematics, skeleton: Skeleton, scale: float
+    body_joints: np.ndarray, clip: SourceClip, profile: SourceProfile, scale: float
 ) -> dict[str, Any]:
-    """Joint error (mm) between the body and the CMU skeleton scaled by ``scale``, hip centres
-    aligned per frame. Dominated by where each skeleton places its joints, not by the motion.
+    """Joint error (mm) between the body and the source skeleton scaled by ``scale``, hip centres
+    aligned per frame, over the joints with a source point. Dominated by where each skeleton
+    places its joints, not by the motion.
     """
-    cmu = scale * cmu_joint_positions(kin, skeleton)
+    points = source_joint_points(clip, profile)
+    names = [n for n in SMPL22_JOINT_NAMES if n in points]
+    source = scale * np.stack([points[n] for n in names], axis=1)
     hips = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
-    cmu = (
-        cmu - cmu[:, hips].mean(axis=1, keepdims=True) + body_joints[:, hips].mean(axis=1)[:, None]
-    )
-    error = 1000.0 * np.linalg.norm(body_joints - cmu, axis=-1)  # (F, 22)
+    source_hips = scale * 0.5 * sum(clip.positions[:, clip.index(h)] for h in profile.hips)
+    body = body_joints[:, [JOINT_INDEX[n] for n in names]]
+    source = source - source_hips[:, None] + body_joints[:, hips].mean(axis=1)[:, None]
+    error = 1000.0 * np.linalg.norm(body - source, axis=-1)  # (F, joints)
     return {
         "mean_mm": float(error.mean()),
         "max_mm": float(error.max()),
-        "per_joint_mean_mm": {
-            n: float(e) for n, e in zip(SMPL22_JOINT_NAMES, error.mean(axis=0), strict=True)
-        },
+        "per_joint_mean_mm": {n: float(e) for n, e in zip(names, error.mean(axis=0), strict=True)},
     }
 
 
 def baked_offsets(pose_body: np.ndarray, frames: RestFrames) -> dict[str, dict[str, float]]:
     """The constant part direction matching bakes into each local rotation: the body pose (deg)
-    when the CMU skeleton stands in its own rest pose (``O_parentᵀ O_j``), and the clip's
+    when the source skeleton stands in its own rest pose (``O_parentᵀ O_j``), and the clip's
     median / min / max of each joint's local rotation angle.
     """
-    G_rest = frames.offsets[None]  # CMU rest: identity global rotations
+    G_rest = frames.offsets[None]  # source rest: identity global rotations
     rest_local = local_rotations(G_rest)[0, 1:]
     rest_angle = rotation_angle_deg(rest_local)
     clip_angle = np.degrees(np.linalg.norm(pose_body, axis=-1))
@@ -177,8 +185,10 @@ class RetargetReport:
     fps: float
     scale: float
     floor_offset_m: float
-    segment_direction_deg: dict[str, dict[str, float]]  # one-to-one bones + neck (merged)
+    observed_joints: list[str]  # SMPL joints the source captures; the others stay at rest
+    segment_direction_deg: dict[str, dict[str, float]]  # one-to-one segments + merged ones
     one_to_one_max_deg: float
+    hinge_axes_estimated: list[str]  # hinges whose source axis came from the motion
     hinge: dict[str, dict[str, float]]  # elbows and knees: off-hinge residual and hinge angle
     off_hinge_max_deg: float
     flexion_deg: dict[str, dict[str, float]]
@@ -199,21 +209,26 @@ class RetargetReport:
         mp = self.uniform_scale_mpjpe
         f = self.feet
         return [
-            f"{self.frames} frames at {self.fps:g} Hz, CMU scaled x{self.scale:.3f} by leg length",
-            f"segment direction, one-to-one bones: max {self.one_to_one_max_deg:.2e} deg; neck "
-            f"(merged) mean {self.segment_direction_deg['neck']['mean']:.2f} / max "
-            f"{self.segment_direction_deg['neck']['max']:.2f} deg",
-            f"elbow/knee off-hinge: max {self.off_hinge_max_deg:.2e} deg",
+            f"{self.frames} frames at {self.fps:g} Hz, source scaled x{self.scale:.3f} by leg "
+            f"length; {len(self.observed_joints)} of 22 joints observed",
+            f"segment direction, one-to-one segments: max {self.one_to_one_max_deg:.2e} deg",
+            f"elbow/knee off-hinge: max {self.off_hinge_max_deg:.2e} deg"
+            + (
+                f" (axes estimated from the motion: {', '.join(self.hinge_axes_estimated)})"
+                if self.hinge_axes_estimated
+                else ""
+            ),
             f"feet on {f['standing_frames']} standing frames: lowest vertex p1..p99 "
             f"{100 * f['standing_p1']:+.1f} .. {100 * f['standing_p99']:+.1f} cm, min/max "
             f"{100 * f['standing_min']:+.1f} / {100 * f['standing_max']:+.1f} cm "
             f"(floor offset {100 * self.floor_offset_m:+.2f} cm)",
             f"uniform-scale joint error: mean {mp['mean_mm']:.0f} mm, max {mp['max_mm']:.0f} mm "
             "(joint placement differs between the skeletons)",
-            "constant offsets baked in (deg at CMU rest): "
+            "constant offsets baked in (deg at the source's rest): "
             + ", ".join(
                 f"{j} {self.baked_offset_deg[j]['rest']:.1f}"
                 for j in ("left_collar", "right_collar", "spine1", "neck", "head")
+                if j in self.observed_joints
             ),
         ]
 
@@ -229,8 +244,8 @@ def _rounded(value: Any, digits: int) -> Any:
 
 
 def check_retarget(
-    skeleton: Skeleton,
-    motion: Motion,
+    clip: SourceClip,
+    profile: SourceProfile,
     pose_body: np.ndarray,
     root_orient: np.ndarray,
     trans: np.ndarray,
@@ -238,35 +253,38 @@ def check_retarget(
     scale: float | None = None,
     floor_offset: float = 0.0,
 ) -> RetargetReport:
-    """Measure a retargeted motion (e.g. as stored, float32) against the CMU motion it came from."""
+    """Measure a retargeted motion (e.g. as stored, float32) against the source clip."""
     rest_joints = body.rest_joints.detach().double().cpu().numpy()
-    frames = rest_frames(skeleton, rest_joints)
-    scale = leg_scale(skeleton, rest_joints) if scale is None else scale
-    kin = forward_kinematics(skeleton, motion)
+    frames = rest_frames(clip, profile, rest_joints)
+    scale = leg_scale(clip, profile, rest_joints) if scale is None else scale
     pose64, root64, trans64 = (
         np.asarray(a, dtype=np.float64) for a in (pose_body, root_orient, trans)
     )
     track = body_track(body, pose64, root64, trans64)
-    segments = segment_direction_errors(track.joints, kin, skeleton)
+    segments = segment_direction_errors(track.joints, clip, profile)
+    exact = one_to_one(profile)
     hinge = hinge_residuals(pose64, frames.hinge_axes)
     pelvis_y = track.joints[:, 0, 1]
+    observed = observed_joints(profile)
     return RetargetReport(
         frames=len(pose64),
-        fps=float(motion.fps),
+        fps=float(clip.fps),
         scale=float(scale),
         floor_offset_m=float(floor_offset),
+        observed_joints=[n for n, seen in zip(SMPL22_JOINT_NAMES, observed, strict=True) if seen],
         segment_direction_deg=segments,
-        one_to_one_max_deg=max(segments[j]["max"] for j in ONE_TO_ONE),
+        one_to_one_max_deg=max(segments[j]["max"] for j in exact),
+        hinge_axes_estimated=list(frames.estimated_hinges),
         hinge=hinge,
-        off_hinge_max_deg=max(h["off_hinge_max"] for h in hinge.values()),
+        off_hinge_max_deg=max((h["off_hinge_max"] for h in hinge.values()), default=0.0),
         flexion_deg=flexion_ranges(track.joints),
-        feet=foot_heights(track, motion.fps),
+        feet=foot_heights(track, clip.fps),
         pelvis_height_m={
             "min": float(pelvis_y.min()),
             "median": float(np.median(pelvis_y)),
             "max": float(pelvis_y.max()),
         },
-        uniform_scale_mpjpe=uniform_scale_mpjpe(track.joints, kin, skeleton, scale),
+        uniform_scale_mpjpe=uniform_scale_mpjpe(track.joints, clip, profile, scale),
         rest_offset_deg={
             n: float(a)
             for n, a in zip(SMPL22_JOINT_NAMES, rotation_angle_deg(frames.offsets), strict=True)

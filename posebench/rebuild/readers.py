@@ -1,0 +1,48 @@
+"""One adapter per catalogued reader: the package's files in, a :class:`SourceRead` out (the clip
+after the reader's own frame rejection, its retargeting profile, and what was dropped and why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from posebench.core.errors import InputError
+from posebench.rebuild.catalogue import ClipSource
+from posebench.rebuild.source import SourceClip, SourceProfile
+
+
+@dataclass
+class SourceRead:
+    """A clip ready to retarget, and the reader's account of it."""
+
+    clip: SourceClip
+    profile: SourceProfile
+    source_frames: int  # frames in the file, before any were dropped
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # {"frames": [a, b], "reason"}
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _asfamc(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    from posebench.rebuild.asfamc import read_amc, read_asf
+    from posebench.rebuild.cmu_asf import CMU_ASF_PROFILE, asf_clip
+
+    asf = next(p for name, p in paths.items() if name.endswith(".asf"))
+    skeleton = read_asf(asf)
+    clip = asf_clip(skeleton, read_amc(paths[source.member], skeleton))
+    return SourceRead(clip, CMU_ASF_PROFILE, clip.n_frames)
+
+
+READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
+    "asfamc": _asfamc,
+}
+
+
+def read_source(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    """Read a catalogued clip from its extracted files."""
+    reader = READERS.get(source.reader)
+    if reader is None:
+        raise InputError(f"clip {source.id}: no reader '{source.reader}' in this posebench")
+    return reader(source, paths)
