@@ -35,8 +35,24 @@ def _asfamc(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     return SourceRead(clip, CMU_ASF_PROFILE, clip.n_frames)
 
 
+def _bvh(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    from posebench.rebuild.bvh import CGSPEED_REFERENCE_FRAMES, CMU_BVH_PROFILE, read_bvh
+
+    clip = read_bvh(paths[source.member])
+    n = CGSPEED_REFERENCE_FRAMES
+    dropped = [
+        {
+            "frames": [0, n],
+            "reason": "a reference pose the cgspeed conversion puts before the take (its frame "
+            "1 matches the ASF/AMC take's first frame)",
+        }
+    ]
+    return SourceRead(clip.select(slice(n, None)), CMU_BVH_PROFILE, clip.n_frames, dropped)
+
+
 READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
     "asfamc": _asfamc,
+    "bvh": _bvh,
 }
 
 
