@@ -268,32 +268,39 @@ def _ordered(path: Path, joints: list[_Joint]) -> list[tuple[_Joint, int]]:
     return ordered
 
 
+def _check_joint_kinds(path: Path, kinds: dict[str, str]) -> None:
+    """The joints a keyframe drives (of the right type), the root and the wrists must exist."""
+    wanted = {ROOT: "fixed", WRISTS[0]: "fixed", WRISTS[1]: "fixed"}
+    wanted |= {name: "spherical" if count == 4 else "revolute" for name, _, count in FRAME_LAYOUT}
+    for name, kind in wanted.items():
+        if name not in kinds:
+            raise InputError(f"{path}: has no joint '{name}'; is it the DeepMimic humanoid?")
+        if kinds[name] != kind:
+            raise InputError(
+                f"{path}: joint '{name}' is {kinds[name]}, the DeepMimic humanoid needs it {kind}"
+            )
+
+
 def read_humanoid_urdf(path: str | Path, scale: float = URDF_SCALE) -> Humanoid:
     """Read the DeepMimic humanoid URDF (lengths x ``scale`` = metres) and add its end points."""
     path = Path(path)
     if not scale > 0:
         raise InputError(f"{path}: scale must be positive metres per URDF unit")
     robot = _parse_xml(path)
-    ordered = _ordered(path, _read_joints(path, robot))
+    joints = _read_joints(path, robot)
+    names = [joint.name for joint in joints]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise InputError(f"{path}: joint name '{twice}' is used twice")
+    _check_joint_kinds(path, {joint.name: joint.kind for joint in joints})
+    ordered = _ordered(path, joints)
     names = [joint.name for joint, _ in ordered]
     kinds = [joint.kind for joint, _ in ordered]
-    for name, _, count in ((ROOT, 0, 0), *FRAME_LAYOUT):
-        if name not in names:
-            raise InputError(f"{path}: has no joint '{name}'; is it the DeepMimic humanoid?")
-        wanted = {0: "fixed", 1: "revolute", 4: "spherical"}[count]
-        if kinds[names.index(name)] != wanted:
-            raise InputError(
-                f"{path}: joint '{name}' is {kinds[names.index(name)]}, the "
-                f"DeepMimic frame needs it {wanted}"
-            )
     at_base = [name for (_, parent), name in zip(ordered, names, strict=True) if parent == -1]
     if at_base != [ROOT]:
         raise InputError(
             f"{path}: the base link must have exactly one joint, '{ROOT}', not {at_base}"
         )
-    for name in WRISTS:
-        if name not in names:
-            raise InputError(f"{path}: has no joint '{name}' ending the forearm")
     parents = [parent for _, parent in ordered]
     offsets = [joint.offset for joint, _ in ordered]
     axes = [joint.axis for joint, _ in ordered]
@@ -529,7 +536,7 @@ def _hinge_axes(humanoid: Humanoid, rest: np.ndarray) -> dict[str, np.ndarray]:
             raise InputError(
                 f"{humanoid.path}: the {name} axis cannot bend the limb forwards or backwards"
             )
-        axes[name] = axis * np.sign(moves) * direction
+        axes[name] = axis * (np.sign(moves) * direction) + 0.0  # no -0.0 entries
     return axes
 
 
