@@ -54,8 +54,20 @@ class Dataset(abc.ABC):
         """All body poses of a split, ``(N, 21, 3)`` local axis-angle, float32."""
 
     def sequences(self, split: str) -> list[MotionSequence]:
-        """The motion sequences of a split (for motion tasks)."""
+        """The motion sequences of a split (for motion tasks). A sequence whose source did not
+        capture every joint carries its (T, 22) bool mask as ``meta["observed"]``.
+        """
         raise CapabilityNotSupported("dataset", self.name, "motion sequences")
+
+    def observed(self, split: str) -> torch.Tensor:
+        """(N, 22) bool aligned with :meth:`poses`: the joints the source captured in each pose
+        (SMPL-22 order, pelvis first). Default: every joint.
+        """
+        return torch.ones(len(self.poses(split)), 22, dtype=torch.bool)
+
+    def observed_joints(self, split: str) -> torch.Tensor:
+        """(22,) bool: the joints captured in every pose of a split; metrics use only these."""
+        return self.observed(split).all(dim=0)
 
     @property
     def provenance(self) -> dict[str, Any]:

@@ -262,12 +262,6 @@ class EmbeddedDataset(Dataset):
             mask = torch.cat([mask, mask[:, _mirror_order()]])
         return mask
 
-    def observed_joints(self, split: str) -> torch.Tensor:
-        """(22,) bool: the joints captured in every frame of the split. Metrics on the split are
-        computed on these joints only.
-        """
-        return self.observed(split).all(dim=0)
-
     def describe(self) -> list[dict[str, Any]]:
         """One record per clip: source, package, file, licence, motion kind, frames, rate, split."""
         return [

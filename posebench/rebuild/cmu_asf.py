@@ -16,54 +16,42 @@ from posebench.core.errors import InputError
 from posebench.rebuild.asfamc import Motion, Skeleton, forward_kinematics, rest_motion
 from posebench.rebuild.source import SourceClip, SourceProfile
 
+#: SMPL-22 joint -> the CMU bone(s) whose global rotation drives it (two: halfway between them).
+_DRIVE: dict[str, tuple[str, ...]] = {
+    "pelvis": ("root",),
+    "left_hip": ("lfemur",),
+    "right_hip": ("rfemur",),
+    "spine1": ("lowerback",),
+    "left_knee": ("ltibia",),
+    "right_knee": ("rtibia",),
+    "spine2": ("upperback",),
+    "left_ankle": ("lfoot",),
+    "right_ankle": ("rfoot",),
+    "spine3": ("thorax",),
+    "left_foot": ("ltoes",),
+    "right_foot": ("rtoes",),
+    "neck": ("lowerneck", "upperneck"),
+    "left_collar": ("lclavicle",),
+    "right_collar": ("rclavicle",),
+    "head": ("head",),
+    "left_shoulder": ("lhumerus",),
+    "right_shoulder": ("rhumerus",),
+    "left_elbow": ("lradius",),
+    "right_elbow": ("rradius",),
+    "left_wrist": ("lwrist",),
+    "right_wrist": ("rwrist",),
+}
+
 CMU_ASF_PROFILE = SourceProfile(
     name="CMU ASF",
-    drive={
-        "pelvis": ("root",),
-        "left_hip": ("lfemur",),
-        "right_hip": ("rfemur",),
-        "spine1": ("lowerback",),
-        "left_knee": ("ltibia",),
-        "right_knee": ("rtibia",),
-        "spine2": ("upperback",),
-        "left_ankle": ("lfoot",),
-        "right_ankle": ("rfoot",),
-        "spine3": ("thorax",),
-        "left_foot": ("ltoes",),
-        "right_foot": ("rtoes",),
-        "neck": ("lowerneck", "upperneck"),
-        "left_collar": ("lclavicle",),
-        "right_collar": ("rclavicle",),
-        "head": ("head",),
-        "left_shoulder": ("lhumerus",),
-        "right_shoulder": ("rhumerus",),
-        "left_elbow": ("lradius",),
-        "right_elbow": ("rradius",),
-        "left_wrist": ("lwrist",),
-        "right_wrist": ("rwrist",),
-    },
+    drive=_DRIVE,
     segments={
-        "left_hip": ("lfemur", "ltibia"),
-        "right_hip": ("rfemur", "rtibia"),
-        "spine1": ("lowerback", "upperback"),
-        "left_knee": ("ltibia", "lfoot"),
-        "right_knee": ("rtibia", "rfoot"),
-        "spine2": ("upperback", "thorax"),
-        "left_ankle": ("lfoot", "ltoes"),
-        "right_ankle": ("rfoot", "rtoes"),
-        "spine3": ("thorax", "lowerneck"),
-        "left_foot": ("ltoes", "ltoes_end"),
-        "right_foot": ("rtoes", "rtoes_end"),
-        "neck": ("lowerneck", "head"),
-        "left_collar": ("lclavicle", "lhumerus"),
-        "right_collar": ("rclavicle", "rhumerus"),
-        "head": ("head", "head_end"),
-        "left_shoulder": ("lhumerus", "lradius"),
-        "right_shoulder": ("rhumerus", "rradius"),
-        "left_elbow": ("lradius", "lwrist"),
-        "right_elbow": ("rradius", "rwrist"),
-        "left_wrist": ("lwrist", "lhand"),
-        "right_wrist": ("rwrist", "rhand"),
+        **{
+            joint: (bones[0], f"{bones[0]}_end")
+            for joint, bones in _DRIVE.items()
+            if joint not in ("pelvis", "neck")
+        },
+        "neck": ("lowerneck", "head"),  # the chord over both neck bones
     },
     hips=("lfemur", "rfemur"),
     knees=("ltibia", "rtibia"),
@@ -96,8 +84,8 @@ def hinge_axis(skeleton: Skeleton, bone_name: str) -> np.ndarray:
 
 
 def asf_clip(skeleton: Skeleton, motion: Motion) -> SourceClip:
-    """The CMU motion as a :class:`SourceClip`: a joint at each bone's start, plus an end joint
-    for each bone with no child; the elbow and knee hinge axes come from the ASF.
+    """The CMU motion as a :class:`SourceClip`: a joint at each bone's start and one at its end
+    (``<bone>_end``); the elbow and knee hinge axes come from the ASF.
     """
     missing = [b for b in CMU_ASF_PROFILE.required_joints() if not _has(skeleton, b)]
     if missing:
@@ -107,16 +95,16 @@ def asf_clip(skeleton: Skeleton, motion: Motion) -> SourceClip:
         )
     kin = forward_kinematics(skeleton, motion)
     parents = [int(p) for p in skeleton.parents]
-    leaves = [i for i in range(len(parents)) if i not in parents and i > 0]
-    names = [*skeleton.bone_names, *(f"{skeleton.bones[i].name}_end" for i in leaves)]
-    positions = np.concatenate([kin.bone_start, kin.bone_end[:, leaves]], axis=1)
-    rotations = np.concatenate([kin.global_rotation, kin.global_rotation[:, leaves]], axis=1)
+    bones = list(range(len(parents)))
+    names = [*skeleton.bone_names, *(f"{name}_end" for name in skeleton.bone_names)]
+    positions = np.concatenate([kin.bone_start, kin.bone_end], axis=1)
+    rotations = np.concatenate([kin.global_rotation, kin.global_rotation], axis=1)
     rest_kin = forward_kinematics(skeleton, rest_motion(skeleton, fps=motion.fps))
-    rest = np.concatenate([rest_kin.bone_start[0], rest_kin.bone_end[0, leaves]], axis=0)
+    rest = np.concatenate([rest_kin.bone_start[0], rest_kin.bone_end[0]], axis=0)
     hinge_bones = CMU_ASF_PROFILE.hinges.values()
     return SourceClip(
         joints=tuple(names),
-        parents=(*parents, *leaves),
+        parents=(*parents, *bones),
         rest=rest,
         positions=positions,
         rotations=rotations,

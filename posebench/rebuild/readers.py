@@ -50,9 +50,31 @@ def _bvh(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     return SourceRead(clip.select(slice(n, None)), CMU_BVH_PROFILE, clip.n_frames, dropped)
 
 
+def _deepmimic(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    from posebench.rebuild.deepmimic import (
+        DEEPMIMIC_PROFILE,
+        deepmimic_clip,
+        read_deepmimic_motion,
+        read_humanoid_urdf,
+    )
+
+    urdf = next(p for name, p in paths.items() if name.endswith(".urdf"))
+    motion = read_deepmimic_motion(paths[source.member])
+    clip = deepmimic_clip(read_humanoid_urdf(urdf), motion)
+    notes: dict[str, Any] = {"loop": motion.loop}
+    if motion.inserted:
+        notes["inserted_frames"] = motion.inserted
+        notes["inserted_why"] = (
+            "a keyframe lasting a whole number of regular steps: the missing frames are "
+            "interpolated (slerp), as DeepMimic plays it"
+        )
+    return SourceRead(clip, DEEPMIMIC_PROFILE, motion.n_frames - motion.inserted, notes=notes)
+
+
 READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
     "asfamc": _asfamc,
     "bvh": _bvh,
+    "deepmimic": _deepmimic,
 }
 
 

@@ -25,7 +25,7 @@ from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
 from posebench.fitting.motion import fit_windows
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
-from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm
+from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm, position_joints
 
 
 def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:
@@ -55,6 +55,7 @@ class Prepared:
     init_pose: torch.Tensor | None
     root: tuple[torch.Tensor, torch.Tensor] | None
     noisy: NoisyData
+    joints: torch.Tensor  # (W, 22) bool: the joint positions each window's source determines
 
 
 class DenoiseTask(Task):
@@ -64,7 +65,11 @@ class DenoiseTask(Task):
     version = "1"
     protocols = ("humor", "rotation-0.1", "rotation-0.5")
     metrics: ClassVar[dict[str, Metric]] = {
-        "mpjpe_mm": Metric("mm", False, "mean per-joint position error, 22 joints, no alignment"),
+        "mpjpe_mm": Metric(
+            "mm",
+            False,
+            "mean per-joint position error over the captured of 22 joints, no alignment",
+        ),
         "mpvpe_mm": Metric("mm", False, "mean per-vertex position error, no alignment"),
         "accel_error": Metric("mm/frame²", False, "joint acceleration error vs ground truth"),
         "noisy_mpjpe_mm": Metric("mm", False, "the noisy input's joint error"),
@@ -99,7 +104,8 @@ class DenoiseTask(Task):
             noisy_out = body.forward_batched(init_pose, gt_root, gt_trans, chunk=512)
         if not config["fit_root"]:
             root = (gt_root, gt_trans)
-        return Prepared(clips, gt, noisy_out, init_pose, root, noisy)
+        captured = torch.stack([_captured(w) for w in clips])
+        return Prepared(clips, gt, noisy_out, init_pose, root, noisy, position_joints(captured))
 
     def run(
         self,
@@ -122,7 +128,8 @@ class DenoiseTask(Task):
             result.metrics["mpjpe_vs_none_mm"] = 0.0
         elif config["compare_to_none"]:
             _, baseline = fit_windows(prior, 0.0, *fit_inputs)
-            difference = per_window - mpjpe_mm(baseline.joints, inputs.gt.joints).cpu()
+            baseline_error = mpjpe_mm(baseline.joints, inputs.gt.joints, inputs.joints)
+            difference = per_window - baseline_error.cpu()
             mean, low, high = bootstrap_mean_ci(
                 difference.numpy(), seed, resamples=config["bootstrap_resamples"]
             )
@@ -141,19 +148,22 @@ class DenoiseTask(Task):
 
     def _score(self, fitted: BodyOutput, inputs: Prepared) -> TaskResult:
         """Metrics of fitted motion against the ground truth (and the noisy input's)."""
-        gt, noisy_out = inputs.gt, inputs.noisy_out
-        per_window = mpjpe_mm(fitted.joints, gt.joints)
+        gt, noisy_out, joints = inputs.gt, inputs.noisy_out, inputs.joints
+        complete = joints.all(dim=1)  # windows whose source captured every joint
+        per_window = mpjpe_mm(fitted.joints, gt.joints, joints)
         metrics: dict[str, float | None] = {
             "mpjpe_mm": float(per_window.mean()),
-            "mpvpe_mm": _mean_or_none(fitted.vertices, gt.vertices),
-            "accel_error": float(accel_error_mm(fitted.joints, gt.joints).mean()),
-            "noisy_mpjpe_mm": float(mpjpe_mm(noisy_out.joints, gt.joints).mean()),
-            "noisy_mpvpe_mm": _mean_or_none(noisy_out.vertices, gt.vertices),
-            "noisy_accel_error": float(accel_error_mm(noisy_out.joints, gt.joints).mean()),
+            "mpvpe_mm": _mean_or_none(fitted.vertices, gt.vertices, complete),
+            "accel_error": float(accel_error_mm(fitted.joints, gt.joints, joints).mean()),
+            "noisy_mpjpe_mm": float(mpjpe_mm(noisy_out.joints, gt.joints, joints).mean()),
+            "noisy_mpvpe_mm": _mean_or_none(noisy_out.vertices, gt.vertices, complete),
+            "noisy_accel_error": float(accel_error_mm(noisy_out.joints, gt.joints, joints).mean()),
             "mpjpe_vs_none_mm": None,
         }
         details: dict[str, Any] = {
             "windows": len(inputs.clips),
+            "scored_joints_per_window": joints.sum(dim=1).tolist(),
+            "mpvpe_windows": int(complete.sum()),
             "window_names": [w.name for w in inputs.clips],
             "per_window_mpjpe_mm": per_window.cpu().tolist(),
             "noise": inputs.noisy.record(),
@@ -212,7 +222,21 @@ def _array(
     return array.reshape(shape)
 
 
-def _mean_or_none(pred: torch.Tensor | None, target: torch.Tensor | None) -> float | None:
-    if pred is None or target is None:
+def _mean_or_none(
+    pred: torch.Tensor | None, target: torch.Tensor | None, windows: torch.Tensor
+) -> float | None:
+    """Mean vertex error over the windows whose source captured every joint (vertices move
+    with every joint's rotation), or None.
+    """
+    if pred is None or target is None or not bool(windows.any()):
         return None
-    return float(mpjpe_mm(pred, target).mean())
+    keep = windows.to(pred.device)
+    return float(mpjpe_mm(pred[keep], target[keep]).mean())
+
+
+def _captured(window: MotionSequence) -> torch.Tensor:
+    """(22,) bool: the joints the window's source captured in all of its frames."""
+    observed = window.meta.get("observed")
+    if observed is None:
+        return torch.ones(22, dtype=torch.bool)
+    return torch.as_tensor(observed).reshape(-1, 22).all(dim=0)

@@ -20,7 +20,10 @@ The fitter is :func:`posebench.fitting.keypoints2d.fit_all` (SMPLify-style, stag
   (root-relative, as is standard for monocular fitting: absolute depth is not observable).
 * ``pa_mpjpe_mm``: the 22 joints after a similarity Procrustes alignment (scale, rotation,
   translation) per view. Always the 22 skeleton joints, for every body model.
-* ``mpvpe_mm``: every mesh vertex after subtracting the pelvis joint.
+* Both joint errors (and the alignment) use only the joints whose positions the view's source
+  motion determines: a joint below one the source did not capture is left out (per view count in
+  ``per_view.scored_joints``); 22 for fully captured motion.
+* ``mpvpe_mm``: every mesh vertex after subtracting the pelvis joint, over fully captured views.
 * ``failure_rate``: percentage of views with PA-MPJPE above ``failure_mm``.
 
 Camera for user folders: see :mod:`posebench.datasets.image_folder`.
@@ -57,7 +60,7 @@ from posebench.fitting.keypoints2d import (
 )
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
-from posebench.tasks.metrics import finite_mean, mpjpe_mm, procrustes_align
+from posebench.tasks.metrics import finite_mean, mpjpe_mm, position_joints, procrustes_align
 
 
 def _shape_note(body: BodyModel) -> str:
@@ -84,8 +87,8 @@ class ImageFitTask(Task):
     metrics: ClassVar[dict[str, Metric]] = {
         "kp2d_error_px": Metric("px", False, "fitted keypoints vs detections (c > 0), mean"),
         "kp2d_error_clean_px": Metric("px", False, "fitted vs noise-free keypoints (synthetic)"),
-        "mpjpe_mm": Metric("mm", False, "22 joints, pelvis-aligned, camera frame"),
-        "pa_mpjpe_mm": Metric("mm", False, "22 joints after similarity Procrustes"),
+        "mpjpe_mm": Metric("mm", False, "captured of 22 joints, pelvis-aligned, camera frame"),
+        "pa_mpjpe_mm": Metric("mm", False, "captured of 22 joints after similarity Procrustes"),
         "mpvpe_mm": Metric("mm", False, "mesh vertices, pelvis-aligned"),
         "failure_rate": Metric("%", False, "views with PA-MPJPE above failure_mm"),
     }
@@ -146,8 +149,8 @@ class ImageFitTask(Task):
             "shape_prior": _shape_note(body),
             "synthetic": {**definition_record(), "config": dict(config["synthetic"])},
             "alignment": {
-                "mpjpe_mm": "22 joints, pelvis subtracted",
-                "pa_mpjpe_mm": "22 joints, similarity Procrustes per view",
+                "mpjpe_mm": "the captured of the 22 joints, pelvis subtracted",
+                "pa_mpjpe_mm": "the captured of the 22 joints, similarity Procrustes per view",
                 "kp2d_error_px": "detected (c > 0) keypoints not in fit.ignore_keypoints",
             },
         }
@@ -157,7 +160,11 @@ class ImageFitTask(Task):
                 [v.keypoints for v in fitted_views], [v.camera for v in fitted_views], device
             )
             fit = fit_all(prior, weight, body, observed, config, progress)
-            per_view = self._score_synthetic(body, fit, fitted_views, observed, config, device)
+            captured = dataset.observed(config["split"])[chosen]
+            scored = position_joints(captured)[[v.detected for v in views]].to(device)
+            per_view = self._score_synthetic(
+                body, fit, fitted_views, observed, config, device, scored
+            )
             metrics.update(per_view.pop("metrics"))
             details.update(per_view)
             details.update(_run_record(fit, len(fitted_views)))
@@ -178,8 +185,11 @@ class ImageFitTask(Task):
         observed: Observations,
         config: Mapping[str, Any],
         device: torch.device,
+        scored: torch.Tensor,
     ) -> dict[str, Any]:
-        """Metrics and per-view numbers of a fit against the views' ground truth."""
+        """Metrics and per-view numbers of a fit against the views' ground truth, on the joints
+        whose positions each view's source determines (``scored``, (V, 22) bool).
+        """
 
         def stack(key: str) -> torch.Tensor:
             return torch.tensor(
@@ -204,11 +214,15 @@ class ImageFitTask(Task):
         init_kp2d = keypoint_error_px(
             project(body25_of(start), observed.camera), observed.keypoints, used
         )
-        mpjpe = mpjpe_mm(joints - joints[:, :1], gt_joints - gt_joints[:, :1])
-        pa = mpjpe_mm(procrustes_align(joints, gt_joints), gt_joints)
+        mpjpe = mpjpe_mm(joints - joints[:, :1], gt_joints - gt_joints[:, :1], scored)
+        pa = mpjpe_mm(procrustes_align(joints, gt_joints, scored), gt_joints, scored)
         mpvpe = None
-        if vertices is not None and truth.vertices is not None:
-            mpvpe = mpjpe_mm(vertices - joints[:, :1], truth.vertices - truth.joints[:, :1])
+        complete = scored.all(dim=1)  # vertices move with every joint: complete views only
+        if vertices is not None and truth.vertices is not None and bool(complete.any()):
+            mpvpe = mpjpe_mm(
+                (vertices - joints[:, :1])[complete],
+                (truth.vertices - truth.joints[:, :1])[complete],
+            )
         truth_body25 = body25_of(truth)
         gap_px = keypoint_error_px(project(truth_body25, observed.camera), clean, clean[..., 2] > 0)
         gap_mm = mpjpe_mm(truth_body25, stack("points3d"))
@@ -237,6 +251,7 @@ class ImageFitTask(Task):
                 "fitted_twice": fit.fitted_twice.tolist(),
                 "turned": fit.turned.tolist(),
                 "init_depth_rel_error": depth_error.tolist(),
+                "scored_joints": scored.sum(dim=1).tolist(),
             },
             "init_kp2d_error_px": finite_mean(init_kp2d),
             "init_depth_rel_error": finite_mean(depth_error),

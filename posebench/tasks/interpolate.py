@@ -18,7 +18,7 @@ from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
-from posebench.tasks.metrics import nearest_neighbour_geodesic
+from posebench.tasks.metrics import nearest_neighbour_geodesic, position_joints
 from posebench.tasks.sample import DNN_DEFINITION
 
 
@@ -94,13 +94,20 @@ class InterpolateTask(Task):
                 f"{(steps + 1, *start.shape)}"
             )
         n_pairs = len(start)
-        dnn = nearest_neighbour_geodesic(path.reshape(-1, 21, 3), reference).reshape(
-            steps + 1, n_pairs
+        # the endpoints' source may not capture every joint: score the captured ones only
+        captured = dataset.observed_joints(config["split"]) & dataset.observed_joints(
+            config["reference_split"]
         )
-        joints = body.forward_batched(path).joints  # (M + 1, K, 22, 3), no root
-        step = (joints[1:] - joints[:-1]).norm(dim=-1)  # (M, K, 22)
+        rotations = captured[1:].to(path.device)
+        positions = position_joints(captured).to(path.device)
+        dnn = nearest_neighbour_geodesic(
+            path.reshape(-1, 21, 3), reference, joints=None if bool(rotations.all()) else rotations
+        ).reshape(steps + 1, n_pairs)
+        all_joints = body.forward_batched(path).joints  # (M + 1, K, 22, 3), no root
+        joints = all_joints[..., positions, :]
+        step = (joints[1:] - joints[:-1]).norm(dim=-1)  # (M, K, J)
         third = joints[3:] - 3 * joints[2:-1] + 3 * joints[1:-2] - joints[:-3]
-        target = body.forward_batched(end).joints
+        target = body.forward_batched(end).joints[..., positions, :]
         return TaskResult(
             metrics={
                 "path_dnn_mean": float(dnn.mean()),
@@ -114,6 +121,7 @@ class InterpolateTask(Task):
                 "steps": steps,
                 "dnn_definition": DNN_DEFINITION,
                 "pairs_hash": hash_arrays(start, end),
+                "scored_joints": int(positions.sum()),
             },
             inputs_hash=hash_arrays(start, end),
         )

@@ -13,13 +13,34 @@ import roma
 import torch
 
 
-def mpjpe_mm(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def mpjpe_mm(
+    pred: torch.Tensor, target: torch.Tensor, joints: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean per-joint (or per-vertex) position error in mm over all but the batch dimension.
 
-    ``pred``, ``target``: (B, ..., J, 3) in metres, no alignment; returns (B,).
+    ``pred``, ``target``: (B, ..., J, 3) in metres, no alignment; ``joints``: an optional (B, J)
+    or (J,) bool mask of the joints to average over (the captured ones); returns (B,).
     """
     error = (pred - target).norm(dim=-1)
-    return 1000.0 * error.reshape(error.shape[0], -1).mean(dim=1)
+    if joints is None:
+        return 1000.0 * error.reshape(error.shape[0], -1).mean(dim=1)
+    mask = joints.to(error.device).expand(error.shape[0], error.shape[-1])
+    mask = mask.reshape(mask.shape[0], *([1] * (error.ndim - 2)), mask.shape[-1]).expand_as(error)
+    total = (error * mask).reshape(error.shape[0], -1).sum(dim=1)
+    return 1000.0 * total / mask.reshape(error.shape[0], -1).sum(dim=1).clamp(min=1)
+
+
+def position_joints(rotation_joints: torch.Tensor) -> torch.Tensor:
+    """Which SMPL-22 joint *positions* a motion determines, given which joint *rotations* it
+    captured (..., 22) bool: a joint's position depends on the rotations of all its ancestors.
+    """
+    from posebench.body.base import SMPL22_PARENTS
+
+    out = torch.ones_like(rotation_joints)
+    for j, parent in enumerate(SMPL22_PARENTS):
+        if parent >= 0:
+            out[..., j] = out[..., parent] & rotation_joints[..., parent]
+    return out
 
 
 def acceleration(positions: torch.Tensor) -> torch.Tensor:
@@ -27,17 +48,25 @@ def acceleration(positions: torch.Tensor) -> torch.Tensor:
     return positions[:, 2:] - 2 * positions[:, 1:-1] + positions[:, :-2]
 
 
-def accel_error_mm(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Acceleration error vs ground truth in mm/frame²: mean_t,j ‖a_pred − a_gt‖, (B,)."""
-    return mpjpe_mm(acceleration(pred), acceleration(target))
-
-
-def procrustes_align(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``pred`` (B, J, 3) after the similarity transform (rotation, translation, scale) that best
-    fits it to ``target`` in least squares (Kabsch/Umeyama, via roma), as PA-MPJPE uses.
+def accel_error_mm(
+    pred: torch.Tensor, target: torch.Tensor, joints: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Acceleration error vs ground truth in mm/frame²: mean_t,j ‖a_pred − a_gt‖, (B,); over the
+    ``joints`` mask when given (see :func:`mpjpe_mm`).
     """
+    return mpjpe_mm(acceleration(pred), acceleration(target), joints)
+
+
+def procrustes_align(
+    pred: torch.Tensor, target: torch.Tensor, joints: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``pred`` (B, J, 3) after the similarity transform (rotation, translation, scale) that best
+    fits it to ``target`` in least squares (Kabsch/Umeyama, via roma), as PA-MPJPE uses; fitted
+    on the ``joints`` mask (B, J) only when given.
+    """
+    weights = None if joints is None else joints.to(pred).expand(pred.shape[:2])
     rotation, translation, scale = roma.rigid_points_registration(
-        pred, target, compute_scaling=True
+        pred, target, weights=weights, compute_scaling=True
     )
     return scale[:, None, None] * pred @ rotation.transpose(1, 2) + translation[:, None, :]
 
@@ -131,11 +160,18 @@ def _unit_quaternions(pose: torch.Tensor) -> torch.Tensor:
 
 
 def nearest_neighbour_geodesic(
-    poses: torch.Tensor, reference: torch.Tensor, chunk: int = 256, reference_chunk: int = 1024
+    poses: torch.Tensor,
+    reference: torch.Tensor,
+    chunk: int = 256,
+    reference_chunk: int = 1024,
+    joints: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """dNN per pose: min over reference poses of Σ_j 2 arccos |⟨q_j, q'_j⟩| (radians, summed
-    over the 21 joints; DPoser's definition, see docs/protocols.md). Exact, chunked.
+    over the 21 joints, or over the body joints a (21,) bool mask ``joints`` keeps; DPoser's
+    definition, see docs/protocols.md). Exact, chunked.
     """
+    if joints is not None:
+        poses, reference = poses[..., joints.to(poses.device), :], reference[..., joints, :]
     q = _unit_quaternions(poses)  # (N, 21, 4)
     r = _unit_quaternions(reference)  # (M, 21, 4)
     best = []

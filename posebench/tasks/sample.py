@@ -99,10 +99,21 @@ class SampleTask(Task):
         real = subset(reference, config["n_reference"], seed, "sample-reference").reshape(-1, 63)
         precision, recall = precision_recall(real, samples.reshape(n, 63), k=config["k"])
         dnn = nearest_neighbour_geodesic(samples, reference)
+        # the plausibility threshold compares test poses with the reference on the joints both
+        # captured; samples are judged on the same joints
+        captured = (
+            dataset.observed_joints("test") & dataset.observed_joints(config["reference_split"])
+        )[1:].to(device)
         threshold = float(
             torch.quantile(
-                nearest_neighbour_geodesic(test, reference), config["plausible_quantile"]
+                nearest_neighbour_geodesic(test, reference, joints=captured),
+                config["plausible_quantile"],
             )
+        )
+        judged = (
+            dnn
+            if bool(captured.all())
+            else nearest_neighbour_geodesic(samples, reference, joints=captured)
         )
         return TaskResult(
             metrics={
@@ -111,13 +122,14 @@ class SampleTask(Task):
                 "precision": precision,
                 "recall": recall,
                 "dnn": float(dnn.mean()),
-                "frac_plausible": float((dnn <= threshold).double().mean()),
+                "frac_plausible": float((judged <= threshold).double().mean()),
             },
             details={
                 "n_samples": n,
                 "n_reference": len(real),
                 "dnn_definition": DNN_DEFINITION,
                 "plausible_dnn_threshold": threshold,
+                "plausible_joints": _joint_names(captured),
                 "samples_hash": hash_arrays(samples),
             },
         )
@@ -141,3 +153,12 @@ class SampleTask(Task):
         if len(samples) < n:
             raise InputError(f"predictions hold {len(samples)} samples; the task needs {n}")
         return self._score(samples[:n].to(device), dataset, body, config, seed)
+
+
+def _joint_names(body_joints: torch.Tensor) -> list[str] | str:
+    """The body joints a (21,) mask keeps, or "all 21"."""
+    from posebench.body.base import SMPL22_JOINT_NAMES
+
+    if bool(body_joints.all()):
+        return "all 21"
+    return [n for n, kept in zip(SMPL22_JOINT_NAMES[1:], body_joints.tolist(), strict=True) if kept]
