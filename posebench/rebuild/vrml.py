@@ -488,6 +488,8 @@ def _resolve(parser: _Parser, path: str) -> Scene:
                 continue  # a timer may drive other things; they are not ours
             if route.source_field != "fraction_changed" or route.target_field != "set_fraction":
                 raise InputError(f"{where}: expected 'Timer.fraction_changed TO X.set_fraction'")
+            if route.target in clocks:
+                raise InputError(f"{where}: {route.target} is driven by two TimeSensors")
             clocks[route.target] = route.source
         elif route.source not in parser.defined:
             raise InputError(f"{where}: ROUTE source {route.source!r} is not DEF'd in the file")
@@ -588,7 +590,9 @@ def interpolate(interpolator: Interpolator, fraction: np.ndarray) -> np.ndarray:
     b = np.where(small, weight, np.sin(weight * theta) / sin)
     q = a * q0 + b * q1
     q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return _rotations(q)
+    # on a key (and outside the keys) the value as written
+    exact = np.where(weight == 0.0, values[lower], values[upper])
+    return np.where((weight == 0.0) | (weight == 1.0), exact, _rotations(q))
 
 
 def local_matrices(fields: Mapping[str, np.ndarray]) -> np.ndarray:
