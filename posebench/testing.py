@@ -100,7 +100,9 @@ def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
 
 
 def check_dataset(dataset: Any) -> None:
-    """The Dataset contract: each split's poses are finite ``(N, 21, 3)``; the hash is stable."""
+    """The Dataset contract: each split's poses are finite ``(N, 21, 3)`` with an aligned
+    ``(N, 22)`` observed mask; the hash is stable.
+    """
     from posebench.datasets.base import Dataset
 
     assert isinstance(dataset, Dataset), f"{dataset!r} is not a posebench.datasets.base.Dataset"
@@ -110,6 +112,11 @@ def check_dataset(dataset: Any) -> None:
             f"dataset '{dataset.name}' split {split}: poses have shape {tuple(poses.shape)}"
         )
         assert torch.isfinite(poses).all(), f"dataset '{dataset.name}' split {split}: not finite"
+        observed = dataset.observed(split)
+        assert observed.dtype == torch.bool and observed.shape == (len(poses), 22), (
+            f"dataset '{dataset.name}' split {split}: observed must be (N, 22) bool aligned with "
+            f"poses, got {tuple(observed.shape)} {observed.dtype}"
+        )
     first, second = dataset.content_hash(), dataset.content_hash()
     assert isinstance(first, str) and first == second, (
         f"dataset '{dataset.name}': content_hash must be a stable string"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from posebench.core.errors import InputError
 from posebench.rebuild.catalogue import ClipSource
 from posebench.rebuild.source import SourceClip, SourceProfile
@@ -71,10 +73,34 @@ def _deepmimic(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     return SourceRead(clip, DEEPMIMIC_PROFILE, motion.n_frames - motion.inserted, notes=notes)
 
 
+def _stretches(mask: np.ndarray) -> list[list[int]]:
+    """[start, stop) frame ranges where ``mask`` is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _rom(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    from posebench.rebuild import rom_take
+
+    clip = rom_take.read_rom_take(paths[source.member])
+    bad = rom_take.recording_errors(clip)
+    reason = (
+        f"recording errors: a joint turning faster than {rom_take.MAX_JOINT_SPEED:g} deg/s "
+        f"relative to its parent or two spine links folding more than "
+        f"{rom_take.MAX_SPINE_KINK:g} deg (the pelvis and lumbar solve flips); bad frames less "
+        f"than {rom_take.MERGE_GAP:g} s apart dropped as one stretch, with "
+        f"{rom_take.MARGIN:g} s on each side"
+    )
+    dropped = [{"frames": span, "reason": reason} for span in _stretches(bad)]
+    notes = {"kept": _stretches(~bad), "joined": "the kept stretches follow each other in the clip"}
+    return SourceRead(clip.select(~bad), rom_take.ROM_PROFILE, clip.n_frames, dropped, notes)
+
+
 READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
     "asfamc": _asfamc,
     "bvh": _bvh,
     "deepmimic": _deepmimic,
+    "rom": _rom,
 }
 
 

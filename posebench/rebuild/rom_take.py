@@ -295,8 +295,11 @@ def recording_errors(clip: SourceClip) -> np.ndarray:
 
 #: How the Biped drives the SMPL-22 body. The pelvis is ``Becken`` (``Bip01`` is the centre of
 #: mass, which the pelvis follows and adds its own tilt to). The neck ``Hals`` has no keys
-#: (it only follows the chest), so the SMPL neck is left unobserved and the head keeps
-#: ``Kopf``'s rotation. The Biped links the thighs to ``Wirbels_ule`` (the first spine link).
+#: (it only follows the chest): the head's rotation relative to the chest is all in ``Kopf``, so
+#: it drives SMPL's neck-and-head chain, split evenly over both (as for every source with one
+#: joint there). The hands, head and toes take their rest directions from their end nodes (the
+#: take's rest is a loose T-pose with bent elbows, not the body's). The Biped links the thighs to
+#: ``Wirbels_ule`` (the first spine link).
 ROM_PROFILE = SourceProfile(
     name="3ds Max Biped (German names)",
     drive={
@@ -338,7 +341,13 @@ ROM_PROFILE = SourceProfile(
         "right_shoulder": ("Bip01_R_Oberarm", "Bip01_R_Unterarm"),
         "left_elbow": ("Bip01_L_Unterarm", "Bip01_L_Hand"),
         "right_elbow": ("Bip01_R_Unterarm", "Bip01_R_Hand"),
+        "left_wrist": ("Bip01_L_Hand", "Bip01_L_Finger0"),
+        "right_wrist": ("Bip01_R_Hand", "Bip01_R_Finger0"),
+        "left_foot": ("Bip01_L_Zeh0", "Bip01_L_Zeh0Nub"),
+        "right_foot": ("Bip01_R_Zeh0", "Bip01_R_Zeh0Nub"),
+        "head": ("Bip01_Kopf", "Bip01_KopfNub"),
     },
+    chains={"head": ("neck", "head")},
     hips=("Bip01_L_Oberschenkel", "Bip01_R_Oberschenkel"),
     knees=("Bip01_L_Unterschenkel", "Bip01_R_Unterschenkel"),
     ankles=("Bip01_L_Fu_", "Bip01_R_Fu_"),
