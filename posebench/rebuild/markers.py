@@ -121,7 +121,7 @@ SEGMENTS: dict[str, tuple[str, np.ndarray, np.ndarray]] = {
     "thorax": ("neck", Y_AXIS, Z_AXIS),
     "neck": ("head", Y_AXIS, X_AXIS),
 }
-#: Markers carried rigidly by each segment (the residual's model); {s} is L or R.
+#: Markers carried rigidly by each segment (the residual's model).
 SEGMENT_MARKERS: dict[str, tuple[str, ...]] = {
     "pelvis": ("LFWT", "RFWT", "LBWT", "RBWT", "LPel", "RPel"),
     "thorax": ("C7", "T10", "CLAV", "STRN", "RBAC"),
@@ -158,11 +158,12 @@ for _name, _s, _side in SIDES:
         f"{_name}_elbow": (f"{_s}FRM", f"{_s}WRA", f"{_s}WRB"),
         f"{_name}_wrist": (f"{_s}FIN",),
     }
+del _name, _s, _side, _out
 
 #: Markers the joint centres and frames are built from (a frame missing one is rejected).
 NEEDED_MARKERS: tuple[str, ...] = (
     "LFHD", "RFHD", "LBHD", "RBHD", "C7", "T10", "CLAV", "STRN", "LFWT", "RFWT", "LBWT", "RBWT",
-    *(f"{s}{m}" for s in "LR" for m in ("SHO", "UPA", "ELB", "WRA", "WRB", "FIN")),
+    *(f"{s}{m}" for s in "LR" for m in ("SHO", "ELB", "WRA", "WRB", "FIN")),
     *(f"{s}{m}" for s in "LR" for m in ("THI", "KNE", "SHN", "ANK", "TOE", "MT5")),
 )  # fmt: skip
 
@@ -429,7 +430,7 @@ class MarkerFit:
     positions: np.ndarray  # (F, J, 3) joint centres, metres
     rotations: np.ndarray  # (F, J, 3, 3) relative to the T-pose rest
     frames: Mapping[str, np.ndarray]  # segment -> (F, 3, 3) its frame A_f
-    rest: np.ndarray  # (J, 3) T-pose
+    rest: np.ndarray  # (J, 3) T-pose with the median bone lengths over the defined frames
     defined: np.ndarray  # (F,) every needed marker seen and every frame defined
     subject: Subject
     fps: float
@@ -448,14 +449,16 @@ class MarkerFit:
         return np.linalg.norm(self.positions - self.positions[:, parents], axis=-1)
 
     def clip(self, keep: np.ndarray | None = None) -> SourceClip:
-        """The SourceClip of the kept frames (a boolean mask; default: every defined frame)."""
+        """The SourceClip of the kept frames (a boolean mask; default: every defined frame); its
+        T-pose has the kept frames' median bone lengths (the rotations do not depend on them)."""
         keep = self.defined if keep is None else np.asarray(keep, dtype=bool) & self.defined
         if not keep.any():
             raise InputError(f"{self.path or 'marker data'}: no frame is left to build a clip from")
+        lengths = np.median(self.bone_lengths()[keep], axis=0)
         return SourceClip(
             joints=self.joints,
             parents=self.parents,
-            rest=self.rest,
+            rest=rest_pose(dict(zip(self.joints, lengths, strict=True))),
             positions=self.positions[keep],
             rotations=self.rotations[keep],
             fps=self.fps,
