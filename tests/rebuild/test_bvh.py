@@ -336,12 +336,13 @@ ASF_TO_BVH |= {
 
 
 def test_profile_names_cgspeed_joints_and_mirrors_the_asf_mapping() -> None:
-    from posebench.rebuild.retarget import SEGMENT_CHILD, SOURCE_BONES
+    from posebench.rebuild.cmu_asf import CMU_ASF_PROFILE
+    from posebench.rebuild.retarget import SEGMENT_CHILD
 
     profile = CMU_BVH_PROFILE
     assert set(profile.required_joints()) <= set(CGSPEED_JOINTS)
     assert set(profile.drive) == set(SMPL22_JOINT_NAMES)
-    for smpl, bones in SOURCE_BONES.items():
+    for smpl, bones in CMU_ASF_PROFILE.drive.items():
         assert profile.drive[smpl] == tuple(ASF_TO_BVH[b] for b in bones), smpl
     for smpl, child in SEGMENT_CHILD.items():
         if smpl != "spine3":  # the cgspeed thorax has no length: Spine -> Spine1 stands in

@@ -95,3 +95,14 @@ def test_catalogue_splits_hold_whole_clips_and_keep_test_kinds_out_of_train() ->
     assert sources["val"] - sources["train"] and sources["test"] - sources["train"]
     assert {c.package.file for c in TIER_A} == {p.file for p in PACKAGES}
     assert all(len(p.sha256) == 64 for p in PACKAGES)
+
+
+def test_train_holds_only_clips_whose_source_captures_every_joint() -> None:
+    """The shipped priors cannot ignore a joint in training, so train clips must be complete."""
+    from posebench.rebuild.readers import READERS, profile_of
+    from posebench.rebuild.retarget import observed_joints
+
+    for clip in TIER_A:
+        assert clip.reader in READERS
+        complete = bool(observed_joints(profile_of(clip.reader)).all())
+        assert complete or clip.split != "train", clip.id
