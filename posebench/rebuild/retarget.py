@@ -22,7 +22,9 @@ One method then serves every source (docs/embedded_data.md#retargeting):
 * Joints the source does not capture keep the identity local rotation and are marked unobserved.
 * Translation: the source is scaled by the ratio of leg lengths (thigh + shank) and the body's hip
   centre put on the scaled source hip centre; then one vertical offset puts the body's lowest
-  vertex on y = 0 (the median over standing frames, where a foot is planted).
+  vertex on y = 0 (the median over standing frames: a foot planted while the body is upright,
+  so that lying and crawling frames, where a thicker or thinner torso than the source's touches
+  the floor, do not set it).
 
 Direction matching bakes constant offsets into the local rotations where the rest poses differ
 (e.g. CMU's clavicles rise at rest); :func:`posebench.rebuild.retarget_report.baked_offsets`
@@ -117,6 +119,8 @@ JOINT_INDEX = {name: k for k, name in enumerate(SMPL22_JOINT_NAMES)}
 
 #: Planted-foot threshold: a foot joint slower than this (m/s) counts as on the ground.
 PLANTED_SPEED = 0.25
+#: Upright: the pelvis at least this fraction of its standing height above the lowest vertex.
+UPRIGHT = 0.6
 
 #: A hinge estimated from motion needs at least this much bending (degrees) to fix its axis.
 MIN_HINGE_RANGE_DEG = 20.0
@@ -423,6 +427,26 @@ def planted_frames(joints: np.ndarray, fps: float, speed: float = PLANTED_SPEED)
     return planted
 
 
+def upright_height(body: BodyModel) -> float:
+    """Height of the body's pelvis above its lowest vertex at the zero pose (standing), metres."""
+    zeros = np.zeros((1, 21, 3)), np.zeros((1, 3)), np.zeros((1, 3))
+    rest = body_track(body, *zeros)
+    return float(rest.joints[0, 0, 1] - rest.lowest_vertex[0])
+
+
+def floor_frames(track: BodyTrack, fps: float, standing_height: float) -> np.ndarray:
+    """The frames the floor is taken over (bool, T): a foot planted (:func:`planted_frames`)
+    while the body is upright (pelvis above its lowest vertex by at least ``UPRIGHT`` of
+    ``standing_height``); else planted frames (a clip that never stands up: crawling); else all.
+    """
+    planted = planted_frames(track.joints, fps)
+    upright = track.joints[:, 0, 1] - track.lowest_vertex > UPRIGHT * standing_height
+    for frames in (planted & upright, planted):
+        if frames.any():
+            return frames
+    return np.ones_like(planted)
+
+
 def retarget(
     clip: SourceClip,
     profile: SourceProfile,
@@ -445,9 +469,7 @@ def retarget(
     # body: hip centre = pelvis + trans + G_pelvis (hips - pelvis); put it on the scaled source one
     trans = scale * hip_centre(clip, profile) - pelvis - G[:, 0] @ (body_hips - pelvis)
     track = body_track(body, pose_body, root_orient, trans)
-    standing = planted_frames(track.joints, clip.fps)
-    if not standing.any():  # e.g. a single frame, or a clip that never touches the ground
-        standing = np.ones_like(standing)
+    standing = floor_frames(track, clip.fps, upright_height(body))
     # rounded to 0.1 mm so that float noise across library versions cannot change the bytes
     floor_offset = round(-float(np.median(track.lowest_vertex[standing])), 4)
     trans[:, 1] += floor_offset

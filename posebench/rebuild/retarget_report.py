@@ -25,12 +25,13 @@ from posebench.rebuild.retarget import (
     RestFrames,
     angle_deg,
     body_track,
+    floor_frames,
     leg_scale,
     local_rotations,
     observed_joints,
-    planted_frames,
     rest_frames,
     rotation_angle_deg,
+    upright_height,
 )
 from posebench.rebuild.source import SourceClip, SourceProfile
 
@@ -105,11 +106,13 @@ def flexion_ranges(body_joints: np.ndarray) -> dict[str, dict[str, float]]:
     return out
 
 
-def foot_heights(track: BodyTrack, fps: float) -> dict[str, float]:
-    """Lowest-vertex height (metres) on standing frames (a foot planted) and overall."""
-    standing = planted_frames(track.joints, fps)
+def foot_heights(track: BodyTrack, fps: float, standing_height: float) -> dict[str, float]:
+    """Lowest-vertex height (metres) on standing frames (a foot planted while upright, see
+    :func:`~posebench.rebuild.retarget.floor_frames`) and overall.
+    """
+    standing = floor_frames(track, fps, standing_height)
     low = track.lowest_vertex
-    on = low[standing] if standing.any() else low
+    on = low[standing]
     p1, p99 = np.percentile(on, [1.0, 99.0])
     return {
         "standing_frames": int(standing.sum()),
@@ -278,7 +281,7 @@ def check_retarget(
         hinge=hinge,
         off_hinge_max_deg=max((h["off_hinge_max"] for h in hinge.values()), default=0.0),
         flexion_deg=flexion_ranges(track.joints),
-        feet=foot_heights(track, clip.fps),
+        feet=foot_heights(track, clip.fps, upright_height(body)),
         pelvis_height_m={
             "min": float(pelvis_y.min()),
             "median": float(np.median(pelvis_y)),

@@ -129,9 +129,11 @@ def test_amass_file_is_turned_from_z_up_to_y_up(tmp_path, body, prior):
 
 
 def test_dataset_name_shows_its_motion():
-    view_input = read_input("embedded", split="val")
-    assert view_input.name.startswith("embedded val") and view_input.fps == 120.0
-    assert len(view_input.bodies) == 1 and len(view_input.bodies[0]) > 100
+    view_input = read_input("embedded", split="train")
+    assert view_input.name == "embedded train (cmu_01_03)" and view_input.fps == 120.0
+    assert len(view_input.bodies) == 1 and len(view_input.bodies[0]) > 4000
+    val = read_input("embedded", split="val")  # the first val clip: DeepMimic's walk at 30 Hz
+    assert val.name == "embedded val (deepmimic_walk)" and val.fps == 30.0
 
 
 def test_playback_moves_like_the_controls():
