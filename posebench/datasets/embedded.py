@@ -22,6 +22,7 @@ writes ``posebench/data/embedded_motion.npz`` byte for byte reproducibly (docs/e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,10 @@ from posebench.core.npzio import read_npz
 from posebench.core.paths import data_path
 from posebench.datasets.base import SPLITS, Dataset, MotionSequence
 
-#: The data file posebench ships, and where ``posebench data build-embedded`` writes by default.
+#: The data files posebench ships: the embedded dataset, and the extra clips of
+#: ``embedded-extended`` (``posebench data build-embedded`` writes both).
 DEFAULT_PATH = data_path("embedded_motion.npz")
+EXTENDED_PATH = data_path("embedded_extended.npz")
 FORMAT_VERSION = 2
 ARRAYS = ("pose_body", "root_orient", "trans", "observed")
 #: Pose splits take each clip's frames at this rate (or the clip's own, when lower).
@@ -205,10 +208,21 @@ class EmbeddedDataset(Dataset):
 
     def __init__(self, path: str | Path | None = None, mirror_train: bool = False) -> None:
         self.path = Path(path) if path is not None else DEFAULT_PATH
-        arrays, self.meta = load_embedded(self.path)
         self.mirror_train = bool(mirror_train)
-        self._arrays = {k: torch.from_numpy(arrays[k]) for k in ARRAYS}
-        self.clips = _clips(self.path, self.meta, int(arrays["pose_body"].shape[0]))
+        self._load([self.path])
+
+    def _load(self, paths: list[Path]) -> None:
+        """Read the data files (clips in file order, one file after the other)."""
+        parts, self.clips, self.files, row = [], [], [], 0
+        for path in paths:
+            arrays, meta = load_embedded(path)
+            for clip in _clips(path, meta, int(arrays["pose_body"].shape[0])):
+                self.clips.append(dataclasses.replace(clip, start=clip.start + row))
+            row += int(arrays["pose_body"].shape[0])
+            parts.append(arrays)
+            self.files.append((path, meta))
+        self.meta = self.files[0][1]
+        self._arrays = {k: torch.from_numpy(np.concatenate([a[k] for a in parts])) for k in ARRAYS}
 
     def clips_of(self, split: str) -> list[Clip]:
         """The clips of a split, in file order."""
@@ -280,9 +294,8 @@ class EmbeddedDataset(Dataset):
         meta = self.meta
         return {
             "name": self.name,
-            "file": self.path.name,
-            "file_sha256": hash_file(self.path),
-            "sources": meta["sources"],
+            "files": {path.name: hash_file(path) for path, _ in self.files},
+            "sources": {k: v for _, m in self.files for k, v in m["sources"].items()},
             "clips": {c.id: f"{c.split}: {c.motion}" for c in self.clips},
             "body_model": meta["body_model"],
             "command": meta["command"],
@@ -303,3 +316,27 @@ class EmbeddedDataset(Dataset):
             np.frombuffer(layout.encode(), dtype=np.uint8),
             options,
         )
+
+
+class EmbeddedExtendedDataset(EmbeddedDataset):
+    """``embedded-extended`` (opt in): the embedded dataset plus clips whose package licence is
+    permissive but whose motion's origin the file does not state (assimp's boxing BVH). They add
+    training data only; validation and test are the embedded dataset's.
+
+    :param path: the embedded data file (default: the shipped one).
+    :param extended_path: the extra clips (default: the shipped ``embedded_extended.npz``).
+    """
+
+    name: ClassVar[str] = "embedded-extended"
+    version: ClassVar[str] = "1"
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        extended_path: str | Path | None = None,
+        mirror_train: bool = False,
+    ) -> None:
+        self.path = Path(path) if path is not None else DEFAULT_PATH
+        self.extended_path = Path(extended_path) if extended_path is not None else EXTENDED_PATH
+        self.mirror_train = bool(mirror_train)
+        self._load([self.path, self.extended_path])

@@ -7,12 +7,19 @@ from posebench.hookspecs import RegisterCallback, hookimpl
 
 @hookimpl
 def register_datasets(register: RegisterCallback) -> None:
-    """The embedded default ('embedded') and the AMASS loader ('amass') register here."""
+    """The embedded default ('embedded', and 'embedded-extended') and the AMASS loader ('amass')
+    register here."""
     register(
         "embedded",
         "posebench.datasets.embedded:EmbeddedDataset",
         summary="the default: 19 licence-clean mocap clips (131 s) on the anny body, split by clip",
         version="2",  # posebench.datasets.embedded.EmbeddedDataset.version (not imported: lazy)
+    )
+    register(
+        "embedded-extended",
+        "posebench.datasets.embedded:EmbeddedExtendedDataset",
+        summary="opt in: 'embedded' plus clips of unstated origin (boxing) as extra train data",
+        version="1",  # posebench.datasets.embedded.EmbeddedExtendedDataset.version (lazy)
     )
     register(
         "amass",

@@ -548,3 +548,61 @@ CMU_BVH_PROFILE = SourceProfile(
         "right_knee": "RightLeg",
     },
 )
+
+
+# --------------------------------------------------------------------------- 21-joint profile
+
+#: The 21-joint skeleton of assimp's ``BVH/Boxing_Toes.bvh`` (centimetres, a clean T-pose): two
+#: spine joints for SMPL's three, so ``Chest`` drives spine3 and its rotation relative to ``Ab``
+#: is split evenly over spine2 and spine3; head, wrists and toes end in End Sites, whose T-pose
+#: directions are the body's.
+BOXING_PROFILE = SourceProfile(
+    name="21-joint BVH (Boxing_Toes)",
+    drive={
+        "pelvis": ("Hips",),
+        "spine1": ("Ab",),
+        "spine3": ("Chest",),
+        "neck": ("Neck",),
+        "head": ("Head",),
+        **_sides(
+            {
+                "left_collar": ("LeftCollar",),
+                "left_shoulder": ("LeftShoulder",),
+                "left_elbow": ("LeftElbow",),
+                "left_wrist": ("LeftWrist",),
+                "left_hip": ("LeftHip",),
+                "left_knee": ("LeftKnee",),
+                "left_ankle": ("LeftAnkle",),
+                "left_foot": ("LeftToes",),
+            }
+        ),
+    },
+    segments={
+        "spine1": ("Ab", "Chest"),
+        "spine3": ("Chest", "Neck"),
+        "neck": ("Neck", "Head"),
+        **{
+            k: (v[0], v[1])
+            for k, v in _sides(
+                {
+                    "left_collar": ("LeftCollar", "LeftShoulder"),
+                    "left_shoulder": ("LeftShoulder", "LeftElbow"),
+                    "left_elbow": ("LeftElbow", "LeftWrist"),
+                    "left_hip": ("LeftHip", "LeftKnee"),
+                    "left_knee": ("LeftKnee", "LeftAnkle"),
+                    "left_ankle": ("LeftAnkle", "LeftToes"),
+                }
+            ).items()
+        },
+    },
+    chains={"spine3": ("spine2", "spine3")},
+    hips=("LeftHip", "RightHip"),
+    knees=("LeftKnee", "RightKnee"),
+    ankles=("LeftAnkle", "RightAnkle"),
+    hinges={
+        "left_elbow": "LeftElbow",
+        "right_elbow": "RightElbow",
+        "left_knee": "LeftKnee",
+        "right_knee": "RightKnee",
+    },
+)

@@ -186,3 +186,20 @@ TIER_A: tuple[ClipSource, ...] = (
         for stem, (motion, split) in DEEPMIMIC_CLIPS.items()
     ),
 )
+
+#: Tier B (``embedded-extended``, opt in): permissive package licence, but the file does not say
+#: where its motion comes from. Extra training data; validation and test stay tier A's.
+TIER_B: tuple[ClipSource, ...] = (
+    ClipSource(
+        id="boxing_toes",
+        package=ASSIMP_TESTMODELS,
+        member=f"{_MODELS}/BVH/Boxing_Toes.bvh",
+        reader="bvh_21",
+        source="a BVH boxing capture among assimp's test models; its origin is not stated",
+        terms="none stated in the file; shipped in the package under its BSD-3-clause licence",
+        licence="BSD-3-clause (package); data origin not stated",
+        subject="unnamed boxer",
+        motion="boxing",
+        split="train",
+    ),
+)

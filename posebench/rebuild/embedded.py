@@ -28,8 +28,15 @@ from posebench.core.atomic import atomic_path
 from posebench.core.hashing import hash_arrays, hash_file
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.version import __version__
-from posebench.datasets.embedded import ARRAYS, DEFAULT_PATH, FORMAT_VERSION, POSE_FPS, WINDOW
-from posebench.rebuild.catalogue import PACKAGES, TIER_A, ClipSource
+from posebench.datasets.embedded import (
+    ARRAYS,
+    DEFAULT_PATH,
+    EXTENDED_PATH,
+    FORMAT_VERSION,
+    POSE_FPS,
+    WINDOW,
+)
+from posebench.rebuild.catalogue import PACKAGES, TIER_A, TIER_B, ClipSource
 from posebench.rebuild.packages import check_sha256, read_members
 from posebench.rebuild.readers import SourceRead, read_source
 from posebench.rebuild.retarget import retarget
@@ -151,11 +158,30 @@ def build_clip(source: ClipSource, sources_dir: Path, body: AnnyBody, tmp: Path)
     return BuiltClip(arrays, record, report)
 
 
+def build_all(
+    sources_dir: str | Path, out_dir: str | Path, progress: Progress | None = None
+) -> dict[Path, list[BuiltClip]]:
+    """Both data files into ``out_dir``: the embedded dataset (tier A) and the extra clips of
+    ``embedded-extended`` (tier B), as ``posebench data build-embedded`` writes them.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = {}
+    for clips, name, dataset in (
+        (TIER_A, DEFAULT_PATH.name, "embedded"),
+        (TIER_B, EXTENDED_PATH.name, "embedded-extended"),
+    ):
+        path = out_dir / name
+        built[path] = build_embedded(sources_dir, path, clips, progress, dataset)
+    return built
+
+
 def build_embedded(
     sources_dir: str | Path,
     out_path: str | Path | None = None,
     clips: Sequence[ClipSource] = TIER_A,
     progress: Progress | None = None,
+    name: str = "embedded",
 ) -> list[BuiltClip]:
     """Rebuild the embedded dataset file from the pinned packages in ``sources_dir``.
 
@@ -175,12 +201,16 @@ def build_embedded(
     with tempfile.TemporaryDirectory() as tmp:
         for source in progress.track(clips, "retargeting clips"):
             built.append(build_clip(source, sources_dir, body, Path(tmp)))
-    _write(built, clips, out_path, body)
+    _write(built, clips, out_path, body, name)
     return built
 
 
 def _write(
-    built: list[BuiltClip], clips: Sequence[ClipSource], out_path: Path, body: AnnyBody
+    built: list[BuiltClip],
+    clips: Sequence[ClipSource],
+    out_path: Path,
+    body: AnnyBody,
+    name: str,
 ) -> None:
     order = sorted(range(len(built)), key=lambda k: ("train", "val", "test").index(clips[k].split))
     start = 0
@@ -190,7 +220,7 @@ def _write(
         start += record["frames"]
         records.append(record)
     arrays = {name: np.concatenate([built[k].arrays[name] for k in order]) for name in ARRAYS}
-    meta = _metadata(arrays, records, clips, body)
+    meta = _metadata(arrays, records, clips, body, name)
     write_reproducible_npz(
         out_path, {"meta": np.asarray(json.dumps(meta, sort_keys=True)), **arrays}
     )
@@ -210,12 +240,13 @@ def _metadata(
     records: list[dict[str, Any]],
     clips: Sequence[ClipSource],
     body: AnnyBody,
+    name: str,
 ) -> dict[str, Any]:
     """Everything about the data file except the arrays: provenance, method, clips, splits."""
     packages = {c.package.file: c.package for c in clips}
     return {
         "format_version": FORMAT_VERSION,
-        "name": "embedded",
+        "name": name,
         "content_sha256": hash_arrays(*(arrays[k] for k in ARRAYS)),
         "arrays": {
             "pose_body": "(N, 21, 3) float32 local axis-angle of SMPL joints 1..21, radians",
@@ -237,7 +268,7 @@ def _metadata(
             for p in packages.values()
         },
         "body_model": {"name": "anny", "content_sha256": body.content_sha256},
-        "command": "posebench data build-embedded --sources DIR",
+        "command": "posebench data build-embedded --sources DIR --out-dir DIR",
         "posebench_version": __version__,
         "library_versions": _library_versions(),
         "method": "docs/embedded_data.md#retargeting; posebench.rebuild.retarget",

@@ -52,6 +52,15 @@ def _bvh(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     return SourceRead(clip.select(slice(n, None)), CMU_BVH_PROFILE, clip.n_frames, dropped)
 
 
+def _bvh_21(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
+    from posebench.rebuild.bvh import BOXING_PROFILE, parse_bvh, to_clip
+
+    bvh = parse_bvh(paths[source.member], allow_extra_rows=True)
+    clip = to_clip(bvh, length_unit=0.01)  # centimetres
+    notes = {"rows_after_the_declared_frame_count": "dropped (the file declares fewer frames)"}
+    return SourceRead(clip, BOXING_PROFILE, clip.n_frames, notes=notes)
+
+
 def _deepmimic(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     from posebench.rebuild.deepmimic import (
         DEEPMIMIC_PROFILE,
@@ -138,6 +147,7 @@ def _csm(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
 READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
     "asfamc": _asfamc,
     "bvh": _bvh,
+    "bvh_21": _bvh_21,
     "deepmimic": _deepmimic,
     "rom": _rom,
     "csm": _csm,
@@ -146,7 +156,7 @@ READERS: dict[str, Callable[[ClipSource, dict[str, Path]], SourceRead]] = {
 
 def profile_of(reader: str) -> SourceProfile:
     """The retargeting profile a reader's clips use."""
-    from posebench.rebuild.bvh import CMU_BVH_PROFILE
+    from posebench.rebuild.bvh import BOXING_PROFILE, CMU_BVH_PROFILE
     from posebench.rebuild.cmu_asf import CMU_ASF_PROFILE
     from posebench.rebuild.deepmimic import DEEPMIMIC_PROFILE
     from posebench.rebuild.markers import MARKER_PROFILE
@@ -155,6 +165,7 @@ def profile_of(reader: str) -> SourceProfile:
     profiles = {
         "asfamc": CMU_ASF_PROFILE,
         "bvh": CMU_BVH_PROFILE,
+        "bvh_21": BOXING_PROFILE,
         "deepmimic": DEEPMIMIC_PROFILE,
         "csm": MARKER_PROFILE,
         "rom": ROM_PROFILE,

@@ -106,6 +106,33 @@ def flexion_ranges(body_joints: np.ndarray) -> dict[str, dict[str, float]]:
     return out
 
 
+#: Elbow and knee limits a frame is counted against (degrees of flexion from straight).
+HYPEREXTENSION_LIMIT_DEG = -10.0
+FLEXION_LIMIT_DEG = 160.0
+
+
+def limit_violations(
+    pose_body: np.ndarray, hinge_axes: Mapping[str, np.ndarray], rest_joints: np.ndarray
+) -> dict[str, int]:
+    """Per elbow and knee, the frames bent backwards more than 10° or forwards more than 160°:
+    the rotation about the body's hinge axis plus the joint's bend at the body's rest pose.
+    """
+    out = {}
+    for hinge in HINGES:
+        if hinge.joint not in hinge_axes:
+            continue
+        u, j = JOINT_INDEX[hinge.upper], JOINT_INDEX[hinge.joint]
+        c = JOINT_INDEX[SEGMENT_CHILD[hinge.joint]]
+        rest_bend = float(
+            angle_deg(rest_joints[j] - rest_joints[u], rest_joints[c] - rest_joints[j])
+        )
+        rotvec = pose_body[:, j - 1]
+        flexion = np.degrees(rotvec @ hinge_axes[hinge.joint]) + rest_bend
+        bad = (flexion < HYPEREXTENSION_LIMIT_DEG) | (flexion > FLEXION_LIMIT_DEG)
+        out[hinge.joint] = int(bad.sum())
+    return out
+
+
 def foot_heights(track: BodyTrack, fps: float, standing_height: float) -> dict[str, float]:
     """Lowest-vertex height (metres) on standing frames (a foot planted while upright, see
     :func:`~posebench.rebuild.retarget.floor_frames`) and overall.
@@ -149,7 +176,8 @@ def uniform_scale_mpjpe(
     names = [n for n in SMPL22_JOINT_NAMES if n in points]
     source = scale * np.stack([points[n] for n in names], axis=1)
     hips = [JOINT_INDEX["left_hip"], JOINT_INDEX["right_hip"]]
-    source_hips = scale * 0.5 * sum(clip.positions[:, clip.index(h)] for h in profile.hips)
+    left, right = (clip.positions[:, clip.index(h)] for h in profile.hips)
+    source_hips = scale * 0.5 * (left + right)
     body = body_joints[:, [JOINT_INDEX[n] for n in names]]
     source = source - source_hips[:, None] + body_joints[:, hips].mean(axis=1)[:, None]
     error = 1000.0 * np.linalg.norm(body - source, axis=-1)  # (F, joints)
@@ -193,6 +221,7 @@ class RetargetReport:
     one_to_one_max_deg: float
     hinge_axes_estimated: list[str]  # hinges whose source axis came from the motion
     hinge: dict[str, dict[str, float]]  # elbows and knees: off-hinge residual and hinge angle
+    limit_violations: dict[str, int]  # frames past the elbow/knee limits (see limit_violations)
     off_hinge_max_deg: float
     flexion_deg: dict[str, dict[str, float]]
     feet: dict[str, float]
@@ -221,6 +250,8 @@ class RetargetReport:
                 if self.hinge_axes_estimated
                 else ""
             ),
+            "elbow/knee frames past -10 / 160 deg flexion: "
+            + ", ".join(f"{j} {n}" for j, n in self.limit_violations.items()),
             f"feet on {f['standing_frames']} standing frames: lowest vertex p1..p99 "
             f"{100 * f['standing_p1']:+.1f} .. {100 * f['standing_p99']:+.1f} cm, min/max "
             f"{100 * f['standing_min']:+.1f} / {100 * f['standing_max']:+.1f} cm "
@@ -279,6 +310,7 @@ def check_retarget(
         one_to_one_max_deg=max(segments[j]["max"] for j in exact),
         hinge_axes_estimated=list(frames.estimated_hinges),
         hinge=hinge,
+        limit_violations=limit_violations(pose64, frames.hinge_axes, rest_joints),
         off_hinge_max_deg=max((h["off_hinge_max"] for h in hinge.values()), default=0.0),
         flexion_deg=flexion_ranges(track.joints),
         feet=foot_heights(track, clip.fps, upright_height(body)),

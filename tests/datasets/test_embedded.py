@@ -23,6 +23,7 @@ from posebench.datasets.embedded import (
     CLIP_KEYS,
     DEFAULT_PATH,
     EmbeddedDataset,
+    EmbeddedExtendedDataset,
     mirror_pose,
 )
 from posebench.rebuild import retarget as rt
@@ -184,3 +185,21 @@ def test_damaged_or_missing_file_gives_one_clear_line(tmp_path: Path) -> None:
         EmbeddedDataset(shifted)
     with pytest.raises(InputError, match="does not exist"):
         EmbeddedDataset(tmp_path / "missing.npz")
+
+
+def test_extended_dataset_adds_train_clips_and_keeps_val_and_test(
+    dataset: EmbeddedDataset,
+) -> None:
+    extended = components.load_dataset("embedded-extended")
+    assert isinstance(extended, EmbeddedExtendedDataset)
+    check_dataset(extended)
+    added = [c for c in extended.clips if c.id not in {d.id for d in dataset.clips}]
+    assert [c.id for c in added] == ["boxing_toes"] and added[0].split == "train"
+    assert "origin not stated" in added[0].record["licence"]
+    for split in ("val", "test"):
+        torch.testing.assert_close(extended.poses(split), dataset.poses(split), rtol=0, atol=0)
+    assert len(extended.poses("train")) > len(dataset.poses("train"))
+    assert bool(extended.observed("train").all())
+    assert extended.content_hash() != dataset.content_hash()
+    assert len(extended.describe()) == len(dataset.describe()) + 1
+    assert set(extended.provenance["files"]) == {"embedded_motion.npz", "embedded_extended.npz"}

@@ -14,20 +14,27 @@ import pytest
 import torch
 
 from posebench.core.hashing import hash_file
-from posebench.datasets.embedded import ARRAYS, DEFAULT_PATH, EmbeddedDataset
-from posebench.rebuild.embedded import build_embedded
+from posebench.datasets.embedded import (
+    ARRAYS,
+    DEFAULT_PATH,
+    EXTENDED_PATH,
+    EmbeddedDataset,
+    EmbeddedExtendedDataset,
+)
+from posebench.rebuild.embedded import build_all
 
 PACKAGES = os.environ.get("POSEBENCH_PACKAGES_DIR")
 
 
 @pytest.mark.skipif(not PACKAGES, reason="set POSEBENCH_PACKAGES_DIR to rebuild the data")
-def test_rebuild_matches_the_shipped_file(tmp_path: Path) -> None:
-    """Byte for byte with the library versions the file was built with, else within 1e-6."""
-    out = tmp_path / "embedded_motion.npz"
-    build_embedded(str(PACKAGES), out)
-    shipped, rebuilt = EmbeddedDataset(), EmbeddedDataset(out)
-    if shipped.provenance["built_with"] == rebuilt.provenance["built_with"]:
+def test_rebuild_matches_the_shipped_files(tmp_path: Path) -> None:
+    """Byte for byte with the library versions the files were built with, else within 1e-6."""
+    build_all(str(PACKAGES), tmp_path)
+    out, extra = tmp_path / DEFAULT_PATH.name, tmp_path / EXTENDED_PATH.name
+    shipped, rebuilt = EmbeddedExtendedDataset(), EmbeddedExtendedDataset(out, extra)
+    if EmbeddedDataset().provenance["built_with"] == EmbeddedDataset(out).provenance["built_with"]:
         assert hash_file(out) == hash_file(DEFAULT_PATH)
+        assert hash_file(extra) == hash_file(EXTENDED_PATH)
     assert [c.id for c in rebuilt.clips] == [c.id for c in shipped.clips]
     for key in ARRAYS:
         if key == "observed":
