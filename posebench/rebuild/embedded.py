@@ -164,6 +164,8 @@ def build_all(
     """Both data files into ``out_dir``: the embedded dataset (tier A) and the extra clips of
     ``embedded-extended`` (tier B), as ``posebench data build-embedded`` writes them.
     """
+    for package in PACKAGES:  # all present and pinned before anything is written
+        check_sha256(Path(sources_dir) / package.file, package.sha256)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     built = {}

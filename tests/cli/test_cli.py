@@ -296,10 +296,10 @@ def test_data_describe_lists_clips_as_text_and_json(capsys):
 
 
 def test_build_embedded_without_the_packages_is_one_line(capsys, tmp_path):
-    code, _, err = run_cli(capsys, "data", "build-embedded", "--sources", str(tmp_path), "--out",
-                         str(tmp_path / "x.npz"))  # fmt: skip
+    code, _, err = run_cli(capsys, "data", "build-embedded", "--sources", str(tmp_path), "--out-dir",
+                         str(tmp_path / "out"))  # fmt: skip
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "does not exist" in err and "download" in err and not (tmp_path / "x.npz").exists()
+    assert "does not exist" in err and "download" in err and not (tmp_path / "out").exists()
 
 
 def test_help_imports_no_torch():
