@@ -56,6 +56,7 @@ class Prepared:
     root: tuple[torch.Tensor, torch.Tensor] | None
     noisy: NoisyData
     joints: torch.Tensor  # (W, 22) bool: the joint positions each window's source determines
+    complete: torch.Tensor  # (W,) bool: the window's source captured every joint rotation
 
 
 class DenoiseTask(Task):
@@ -105,7 +106,10 @@ class DenoiseTask(Task):
         if not config["fit_root"]:
             root = (gt_root, gt_trans)
         captured = torch.stack([_captured(w) for w in clips])
-        return Prepared(clips, gt, noisy_out, init_pose, root, noisy, position_joints(captured))
+        return Prepared(
+            clips, gt, noisy_out, init_pose, root, noisy, position_joints(captured),
+            captured.all(dim=1),
+        )  # fmt: skip
 
     def run(
         self,
@@ -149,7 +153,7 @@ class DenoiseTask(Task):
     def _score(self, fitted: BodyOutput, inputs: Prepared) -> TaskResult:
         """Metrics of fitted motion against the ground truth (and the noisy input's)."""
         gt, noisy_out, joints = inputs.gt, inputs.noisy_out, inputs.joints
-        complete = joints.all(dim=1)  # windows whose source captured every joint
+        complete = inputs.complete  # vertices move with every joint's rotation
         per_window = mpjpe_mm(fitted.joints, gt.joints, joints)
         metrics: dict[str, float | None] = {
             "mpjpe_mm": float(per_window.mean()),

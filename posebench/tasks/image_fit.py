@@ -160,10 +160,10 @@ class ImageFitTask(Task):
                 [v.keypoints for v in fitted_views], [v.camera for v in fitted_views], device
             )
             fit = fit_all(prior, weight, body, observed, config, progress)
-            captured = dataset.observed(config["split"])[chosen]
-            scored = position_joints(captured)[[v.detected for v in views]].to(device)
+            detected = [v.detected for v in views]
+            captured = dataset.observed(config["split"])[chosen][detected].to(device)
             per_view = self._score_synthetic(
-                body, fit, fitted_views, observed, config, device, scored
+                body, fit, fitted_views, observed, config, device, captured
             )
             metrics.update(per_view.pop("metrics"))
             details.update(per_view)
@@ -185,11 +185,13 @@ class ImageFitTask(Task):
         observed: Observations,
         config: Mapping[str, Any],
         device: torch.device,
-        scored: torch.Tensor,
+        captured: torch.Tensor,
     ) -> dict[str, Any]:
         """Metrics and per-view numbers of a fit against the views' ground truth, on the joints
-        whose positions each view's source determines (``scored``, (V, 22) bool).
+        whose positions the rotations each view's source captured (``captured``, (V, 22) bool)
+        determine; vertex errors on fully captured views only.
         """
+        scored = position_joints(captured)
 
         def stack(key: str) -> torch.Tensor:
             return torch.tensor(
@@ -217,7 +219,7 @@ class ImageFitTask(Task):
         mpjpe = mpjpe_mm(joints - joints[:, :1], gt_joints - gt_joints[:, :1], scored)
         pa = mpjpe_mm(procrustes_align(joints, gt_joints, scored), gt_joints, scored)
         mpvpe = None
-        complete = scored.all(dim=1)  # vertices move with every joint: complete views only
+        complete = captured.all(dim=1)  # vertices move with every joint: complete views only
         if vertices is not None and truth.vertices is not None and bool(complete.any()):
             mpvpe = mpjpe_mm(
                 (vertices - joints[:, :1])[complete],

@@ -81,3 +81,46 @@ def test_dnn_is_the_summed_joint_angle_to_the_nearest_reference():
     assert metrics.nearest_neighbour_geodesic(moved, reference).item() == pytest.approx(
         0.25, abs=1e-5
     )
+
+
+# --------------------------------------------------------------------------- captured joints
+
+
+def test_joint_positions_below_an_uncaptured_rotation_are_not_scored() -> None:
+    """DeepMimic captures no collar: the shoulders, elbows and wrists hang from it."""
+    from posebench.body.base import SMPL22_JOINT_NAMES
+
+    captured = torch.ones(22, dtype=torch.bool)
+    for name in ("left_collar", "right_collar", "left_wrist", "right_wrist"):
+        captured[SMPL22_JOINT_NAMES.index(name)] = False
+    positions = metrics.position_joints(captured)
+    lost = {n for n, kept in zip(SMPL22_JOINT_NAMES, positions.tolist(), strict=True) if not kept}
+    assert lost == {f"{s}_{j}" for s in ("left", "right") for j in ("shoulder", "elbow", "wrist")}
+    assert bool(metrics.position_joints(torch.ones(2, 22, dtype=torch.bool)).all())
+
+
+def test_masked_errors_average_over_the_kept_joints_only() -> None:
+    target = torch.zeros(2, 5, 22, 3)
+    pred = target.clone()
+    pred[..., 3, 0] = 0.5  # a large error on joint 3 only
+    pred[..., 0, 0] = 0.01  # 10 mm on the pelvis
+    keep = torch.ones(2, 22, dtype=torch.bool)
+    keep[1, 3] = False
+    error = metrics.mpjpe_mm(pred, target, keep)
+    assert error[0] == pytest.approx((500 + 10) / 22)
+    assert error[1] == pytest.approx(10 / 21)
+    torch.testing.assert_close(metrics.mpjpe_mm(pred, target), metrics.mpjpe_mm(pred, target, None))
+    aligned = metrics.procrustes_align(pred[:, 0], target[:, 0], keep)
+    assert aligned.shape == (2, 22, 3)
+
+
+def test_geodesic_neighbour_distance_on_a_joint_subset() -> None:
+    generator = torch.Generator().manual_seed(0)
+    reference = 0.3 * torch.randn(50, 21, 3, generator=generator)
+    poses = reference[:4].clone()
+    poses[:, 5] += 1.0  # differ on one joint only
+    full = metrics.nearest_neighbour_geodesic(poses, reference)
+    keep = torch.ones(21, dtype=torch.bool)
+    keep[5] = False
+    masked = metrics.nearest_neighbour_geodesic(poses, reference, joints=keep)
+    assert bool((full > 0.1).all()) and float(masked.abs().max()) < 1e-5
