@@ -93,7 +93,8 @@ def test_steps_file_frames_are_the_body_and_distances_the_prior(files, body, pri
                 energy = prior.energy(steps[step, i : i + 1]).item()
             expected = expected + np.array([SPACING * i, 0.0, 0.0])  # pelvis at its slot
             np.testing.assert_allclose(track.vertices(step), expected, atol=1e-5)
-            assert track.distance(step) == pytest.approx(energy, rel=1e-5, abs=1e-7)
+            # the viewer evaluates a batch of poses: float32 rounding differs from one at a time
+            assert track.distance(step) == pytest.approx(energy, rel=1e-4, abs=1e-6)
 
 
 def test_motions_side_by_side_shorter_ones_hold_their_last_frame(files, body, prior):
