@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from posebench.core.errors import InputError
+from posebench.rebuild.source import file_error
 
 INCH = 0.0254
 ROTATION_DOFS = ("rx", "ry", "rz")
@@ -164,9 +165,7 @@ def _read_lines(path: Path) -> list[_Line]:
     return lines
 
 
-def _error(path: Path, line: int | None, message: str) -> InputError:
-    where = f"{path}, line {line}" if line is not None else str(path)
-    return InputError(f"{where}: {message}")
+_error = file_error
 
 
 def _floats(path: Path, line: int, tokens: Sequence[str], count: int, what: str) -> np.ndarray:

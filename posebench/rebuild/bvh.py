@@ -40,7 +40,7 @@ import numpy as np
 
 from posebench.core.errors import InputError
 from posebench.rebuild.asfamc import INCH
-from posebench.rebuild.source import SourceClip, SourceProfile
+from posebench.rebuild.source import SourceClip, SourceProfile, file_error
 
 #: Metres per length value in the cgspeed CMU BVH files (the ASF's inches × 0.45).
 CGSPEED_UNIT = INCH / 0.45
@@ -121,9 +121,7 @@ class _Token:
     line: int  # 1-based
 
 
-def _error(path: Path, line: int | None, message: str) -> InputError:
-    where = f"{path}, line {line}" if line is not None else str(path)
-    return InputError(f"{where}: {message}")
+_error = file_error
 
 
 class _Tokens:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from posebench.core.errors import InputError
+from posebench.rebuild.source import file_error
 
 #: Metres per CSM length unit (millimetres).
 CSM_UNIT = 0.001
@@ -92,9 +93,7 @@ class Markers:
 # --------------------------------------------------------------------------- parsing
 
 
-def _error(path: Path, line: int | None, message: str) -> InputError:
-    where = f"{path}, line {line}" if line is not None else str(path)
-    return InputError(f"{where}: {message}")
+_error = file_error
 
 
 def _sections(path: Path, text: str) -> dict[str, tuple[int, list[tuple[int, str]]]]:

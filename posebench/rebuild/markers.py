@@ -53,7 +53,7 @@ import numpy as np
 
 from posebench.core.errors import InputError
 from posebench.rebuild.csm import Markers
-from posebench.rebuild.source import SourceClip, SourceProfile
+from posebench.rebuild.source import SourceClip, SourceProfile, runs
 
 # --------------------------------------------------------------------------- constants
 
@@ -604,10 +604,8 @@ def face_forward(markers: Markers) -> tuple[Markers, float]:
     return markers.rotated(yaw_rotation(angle)), angle
 
 
-def kept_runs(keep: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of consecutive kept frames as (start, stop) index pairs, in order."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(keep, dtype=int), [0]])))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+#: Runs of consecutive kept frames as (start, stop) index pairs (see :func:`source.runs`).
+kept_runs = runs
 
 
 def markers_to_clip(markers: Markers) -> SourceClip:

@@ -13,7 +13,7 @@ import numpy as np
 
 from posebench.core.errors import InputError
 from posebench.rebuild.catalogue import ClipSource
-from posebench.rebuild.source import SourceClip, SourceProfile
+from posebench.rebuild.source import SourceClip, SourceProfile, runs
 
 
 @dataclass
@@ -82,12 +82,6 @@ def _deepmimic(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     return SourceRead(clip, DEEPMIMIC_PROFILE, motion.n_frames - motion.inserted, notes=notes)
 
 
-def _stretches(mask: np.ndarray) -> list[list[int]]:
-    """[start, stop) frame ranges where ``mask`` is true."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
 def _rom(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     from posebench.rebuild import rom_take
 
@@ -100,8 +94,11 @@ def _rom(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
         f"than {rom_take.MERGE_GAP:g} s apart dropped as one stretch, with "
         f"{rom_take.MARGIN:g} s on each side"
     )
-    dropped = [{"frames": span, "reason": reason} for span in _stretches(bad)]
-    notes = {"kept": _stretches(~bad), "joined": "the kept stretches follow each other in the clip"}
+    dropped = [{"frames": list(span), "reason": reason} for span in runs(bad)]
+    notes = {
+        "kept": [list(span) for span in runs(~bad)],
+        "joined": "the kept stretches follow each other in the clip",
+    }
     return SourceRead(clip.select(~bad), rom_take.ROM_PROFILE, clip.n_frames, dropped, notes)
 
 
@@ -113,10 +110,10 @@ def _csm(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
     fit = mk.fit_markers(faced)
     residual = mk.fit_residual(faced, fit)
     rejected = mk.rejected_frames(fit, residual)
-    runs = mk.kept_runs(~rejected)
-    if not runs:
+    kept = runs(~rejected)
+    if not kept:
         raise InputError(f"{paths[source.member]}: every frame is rejected")
-    start, stop = max(runs, key=lambda run: run[1] - run[0])
+    start, stop = max(kept, key=lambda run: run[1] - run[0])
     keep = np.zeros(fit.n_frames, dtype=bool)
     keep[start:stop] = True
     reason = (
@@ -124,10 +121,10 @@ def _csm(source: ClipSource, paths: dict[str, Path]) -> SourceRead:
         f"{1000 * mk.MAX_MARKER_ERROR:g} mm from its segment's rigid model (a sliding marker), "
         "or a needed marker missing"
     )
-    dropped = [{"frames": list(span), "reason": reason} for span in _stretches(rejected)]
+    dropped = [{"frames": list(span), "reason": reason} for span in runs(rejected)]
     dropped += [
         {"frames": list(span), "reason": "kept frames outside the longest continuous run"}
-        for span in _stretches(~rejected & ~keep)
+        for span in runs(~rejected & ~keep)
     ]
     kept_rms = residual.rms[keep]
     notes = {

@@ -18,10 +18,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from posebench.core.errors import InputError
+
+
+def file_error(path: str | Path, line: int | None, message: str) -> InputError:
+    """The readers' one-line error: the file (and line, when known), then what is wrong."""
+    where = f"{path}, line {line}" if line is not None else str(path)
+    return InputError(f"{where}: {message}")
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) ranges of consecutive true frames, in order (kept or dropped stretches)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], np.asarray(mask, dtype=int), [0]])))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 @dataclass(frozen=True)
