@@ -136,6 +136,12 @@ class ResultRecord:
     inputs_hash: str | None = None
     not_supported: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: real data scored like the prior's output (name -> metric -> value), e.g. training poses
+    #: scored as samples; the same for every prior of a (task, seed)
+    data_rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: the main metric per independent unit: {"unit": "clip", "item": "window", "values":
+    #: {unit id: [item values]}}; empty when the task has no units finer than its seed
+    per_unit: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     posebench_version: str = ""
     #: git and environment: filled by ``__post_init__`` (this checkout, this machine) when not given
@@ -173,6 +179,10 @@ class ResultRecord:
         data = asdict(self)
         ordered = {"schema_version": data.pop("schema_version"), **data}
         ordered["metrics"] = {k: _finite_or_none(v) for k, v in self.metrics.items()}
+        ordered["data_rows"] = {
+            name: {k: _finite_or_none(v) for k, v in row.items()}
+            for name, row in self.data_rows.items()
+        }
         return ordered
 
     def write(self, out: str | Path) -> Path:
@@ -207,6 +217,7 @@ def result_path(
 
 _REQUIRED = {f.name for f in fields(ResultRecord)} - {
     "timings", "inputs_hash", "not_supported", "details", "git", "environment", "created",
+    "data_rows", "per_unit",
 }  # fmt: skip
 
 
@@ -264,6 +275,19 @@ def _field_problem(data: dict[str, Any]) -> str:
     for metric, value in metrics.items():
         if value is not None and not _is_number(value):
             return f"has metric {_short(metric)} = {_short(value)}; expected a number or null"
+    units = data.get("per_unit", {})
+    if not isinstance(units, dict) or not isinstance(units.get("values", {}), dict):
+        return f"has per_unit {_short(units)}; expected an object with unit and values"
+    rows = data.get("data_rows", {})
+    if not isinstance(rows, dict) or not all(isinstance(r, dict) for r in rows.values()):
+        return f"has data_rows {_short(rows)}; expected an object of name -> metrics"
+    for name, row in rows.items():
+        for metric, value in row.items():
+            if value is not None and not _is_number(value):
+                return (
+                    f"has data row {_short(name)} metric {_short(metric)} = {_short(value)}; "
+                    "expected a number or null"
+                )
     if not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
         return f"has seed {_short(data['seed'])}; expected an integer"
     if data["size"] not in SIZES:

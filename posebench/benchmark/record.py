@@ -56,4 +56,6 @@ def build_record(
         inputs_hash=result.inputs_hash,
         not_supported=result.not_supported,
         details=result.details,
+        data_rows=result.data_rows,
+        per_unit=result.per_unit,
     )

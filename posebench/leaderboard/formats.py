@@ -32,12 +32,21 @@ def render(boards: list[Leaderboard], fmt: str, body_model: BodyFactory | None =
         title = _line(f"{board.dataset} · {board.body_model} · {board.size}")
         notes = "".join(f"\n\n> ⚠ {_line(w)}" for w in board.warnings)
         tasks = "".join(
-            f"\n\n#### {_line(task)}\n\n{_markdown(frame)}"
+            f"\n\n#### {_line(task)}\n\n{_markdown(frame)}{_comparisons(board, task)}"
             for task, frame in board.per_task.items()
         )
         caption = _line(board.caption)
         parts.append(f"### {title}\n\n{caption}\n\n{_markdown(board.display)}{notes}{tasks}")
     return "\n\n".join(parts) + "\n"
+
+
+def _comparisons(board: Leaderboard, task: str) -> str:
+    """The task's pairwise differences on its main metric as a Markdown list ('' if none)."""
+    lines = board.comparisons.get(task)
+    if not lines:
+        return ""
+    items = "".join(f"\n- {_line(line)}" for line in lines)
+    return f"\n\nPairwise differences of the main metric (95 % paired bootstrap):\n{items}"
 
 
 def _line(text: str) -> str:

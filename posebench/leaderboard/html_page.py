@@ -64,6 +64,12 @@ def _html_cell(text: str) -> str:
 def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: bool) -> str:
     frame = board.per_task[task]
     parts = [f"<h3>{html.escape(task)}</h3>", _table(frame)]
+    if board.comparisons.get(task):
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in board.comparisons[task])
+        parts.append(
+            "<p class='note'>Pairwise differences of the main metric (95 % paired bootstrap):"
+            f"</p><ul class='note'>{items}</ul>"
+        )
     if plot:
         stats = board.stats[board.stats["task"] == task]
         order = [str(p) for p in frame["prior"]]

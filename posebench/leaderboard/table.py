@@ -1,10 +1,12 @@
 """Build leaderboard tables from result files: a pure function of a results folder.
 
-One table per (dataset, body model, size): priors as rows, every task@protocol metric as a column
-(mean ± std over seeds, unit and direction in the header, the best value in bold, main metrics
-first), and a rank: the mean of each prior's ranks on the main metrics. Quick and full runs, and
-different protocols, are never averaged together; mixed posebench versions, task versions or seed
-sets are reported as warnings under the table.
+One table per (dataset, body model, size): priors as rows, then real-data reference rows
+(``data: <name>``, never ranked), every task@protocol metric as a column (unit and direction in
+the header, the best prior's value in bold, main metrics first). A main metric the task reports
+per independent unit shows a bootstrap interval over those units and is ranked with ties
+(:mod:`posebench.leaderboard.uncertainty`); other cells show mean ± std over seeds. Quick and
+full runs, and different protocols, are never averaged together; mixed posebench versions, task
+versions or seed sets are reported as warnings under the table.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ import pandas as pd
 
 from posebench.core.errors import InputError
 from posebench.leaderboard.board import Leaderboard
+from posebench.leaderboard.uncertainty import (
+    Comparison,
+    Interval,
+    interval,
+    seed_averaged,
+    tie_aware_ranks,
+)
 from posebench.results import ResultRecord, read_result
+
+#: Real-data reference rows are named ``data: <name>`` and never ranked.
+DATA_PREFIX = "data: "
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
@@ -47,30 +59,42 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
 
 
 def _rows(record: ResultRecord, path: Path) -> list[dict[str, Any]]:
-    """The rows of one result file: one per metric."""
+    """The rows of one result file: one per metric of the prior, and one per metric of each
+    real-data reference row (``kind`` "data", named ``data: <name>``)."""
+    common = {
+        "dataset": record.dataset["name"],
+        "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
+        "body_model": record.body_model["name"],
+        "size": record.size,
+        "task": f"{record.task['name']}@{record.task['protocol']}",
+        "task_version": str(record.task["version"]),
+        "seed": record.seed,
+        "posebench_version": record.posebench_version,
+        "checkpoint": str(record.prior.get("checkpoint_sha256") or ""),
+        "path": str(path),
+    }
+    sources = [("prior", record.prior["name"], record.metrics)] + [
+        ("data", f"{DATA_PREFIX}{name}", values) for name, values in record.data_rows.items()
+    ]
     rows = []
-    for metric, value in record.metrics.items():
-        # a file may lack a metric's declaration or parts of it: fall back per key
-        spec: Mapping[str, Any] = record.task["metrics"].get(metric, {})
-        rows.append(
-            {
-                "dataset": record.dataset["name"],
-                "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
-                "body_model": record.body_model["name"],
-                "size": record.size,
-                "task": f"{record.task['name']}@{record.task['protocol']}",
-                "task_version": str(record.task["version"]),
-                "prior": record.prior["name"],
-                "seed": record.seed,
-                "metric": metric,
-                "main": metric == record.task["main_metric"],
-                "unit": spec.get("unit", ""),
-                "higher_is_better": bool(spec.get("higher_is_better", False)),
-                "value": value,
-                "posebench_version": record.posebench_version,
-                "path": str(path),
-            }
-        )
+    for kind, name, values in sources:
+        for metric, value in values.items():
+            # a file may lack a metric's declaration or parts of it: fall back per key
+            spec: Mapping[str, Any] = record.task["metrics"].get(metric, {})
+            main = metric == record.task["main_metric"]
+            rows.append(
+                {
+                    **common,
+                    "prior": name,
+                    "kind": kind,
+                    "metric": metric,
+                    "main": main,
+                    "unit": spec.get("unit", ""),
+                    "higher_is_better": bool(spec.get("higher_is_better", False)),
+                    "value": value,
+                    "per_unit": record.per_unit if main and kind == "prior" else None,
+                }
+            )
     return rows
 
 
@@ -86,10 +110,20 @@ def _column_label(task: str, metric: str, unit: str, higher: bool, main: bool) -
     return f"{task} {metric}{unit_part} {'↑' if higher else '↓'}{' ★' if main else ''}"
 
 
-def _cell(mean: float, std: float, n: int, best: bool, bold: tuple[str, str]) -> str:
-    if pd.isna(mean):
+def _cell(row: Any, best: bool, bold: tuple[str, str]) -> str:
+    """mean [interval over units] (units, seeds), or mean ± std over seeds (n), or n/a."""
+    if pd.isna(row.mean):
         return "n/a"  # not supported by the prior, or not defined for the protocol
-    text = f"{mean:.4g} ± {std:.2g} (n={n})" if n > 1 and not pd.isna(std) else f"{mean:.4g}"
+    if not pd.isna(row.ci_low):
+        seeds = f", {int(row.n)} seeds" if row.n > 1 else ""
+        text = (
+            f"{row.mean:.4g} [{row.ci_low:.4g}, {row.ci_high:.4g}] "
+            f"({int(row.n_units)} {row.ci_unit}s{seeds})"
+        )
+    elif row.n > 1 and not pd.isna(row.std):
+        text = f"{row.mean:.4g} ± {row.std:.2g} (n={int(row.n)})"
+    else:
+        text = f"{row.mean:.4g}"
     return f"{bold[0]}{text}{bold[1]}" if best else text
 
 
@@ -98,7 +132,8 @@ def _warnings(group: pd.DataFrame) -> list[str]:
     versions = sorted(group["posebench_version"].unique())
     if len(versions) > 1:
         notes.append(f"results come from several posebench versions: {', '.join(versions)}")
-    for task, rows in group.groupby("task"):
+    priors = group[group["kind"] == "prior"]
+    for task, rows in priors.groupby("task"):
         task_versions = sorted(rows["task_version"].unique())
         if len(task_versions) > 1:
             notes.append(f"{task} mixes task versions {', '.join(task_versions)}")
@@ -112,61 +147,134 @@ def _warnings(group: pd.DataFrame) -> list[str]:
     return notes
 
 
+def _deduplicated(group: pd.DataFrame) -> pd.DataFrame:
+    """Each prior's result file repeats the data rows of its (task, seed): keep one copy."""
+    data = group["kind"] == "data"
+    keys = ["task", "prior", "seed", "metric"]
+    return pd.concat([group[~data], group[data].drop_duplicates(keys)], ignore_index=True)
+
+
+def _unit_intervals(
+    priors: pd.DataFrame,
+) -> tuple[dict[tuple[str, str], Interval], dict[str, dict[str, int]], dict[str, list[Comparison]]]:
+    """Per (task, prior) the main metric's interval over units, per task the tie-aware ranks
+    and the pairwise comparisons, for the tasks whose every run reported per-unit values."""
+    intervals: dict[tuple[str, str], Interval] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    comparisons: dict[str, list[Comparison]] = {}
+    for task, rows in priors[priors["main"]].groupby("task"):
+        averaged = {
+            prior: seed_averaged(runs["per_unit"].tolist()) for prior, runs in rows.groupby("prior")
+        }
+        units = {prior: a for prior, a in averaged.items() if a is not None}
+        if len(units) != len(averaged) or len({u for u, _ in units.values()}) != 1:
+            continue  # some run lacks units, or they differ: fall back to seeds
+        unit = next(iter(units.values()))[0]
+        values = {prior: v for prior, (_, v) in units.items()}
+        for prior, v in values.items():
+            intervals[(task, prior)] = interval(unit, v)
+        higher = bool(rows["higher_is_better"].iloc[0])
+        ranks[task], comparisons[task] = tie_aware_ranks(values, unit, higher)
+    return intervals, ranks, comparisons
+
+
+def _caption(dataset: str, body: str, size: str, group: pd.DataFrame, results: pd.DataFrame) -> str:
+    versions = ", ".join(
+        f"{t} v{v}" for t, v in group.groupby("task")["task_version"].first().items()
+    )
+    hashes = ", ".join(sorted(h for h in group["dataset_hash"].unique() if h))
+    priors = group[group["kind"] == "prior"]
+    models = priors.groupby("prior")["checkpoint"].nunique()
+    training = (
+        "one trained model per prior, so no interval includes training variance"
+        if bool((models <= 1).all())
+        else "several trained models for "
+        + ", ".join(p for p, n in models.items() if n > 1)
+        + " (their runs are pooled)"
+    )
+    return (
+        f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
+        f"{versions}. Cells: mean [95 % bootstrap interval over independent units] (units, "
+        "evaluation seeds averaged within each unit) where the task reports its main metric per "
+        "unit (denoise: clips, their windows resampled together; interpolate: pairs), else mean "
+        f"± std over evaluation seeds (n seeds); {training}. Ranks: per task 1 + the number of "
+        "priors significantly better (paired bootstrap over units), so ties share a rank; by "
+        "mean where there are no units; overall: the mean of the task ranks. Best in bold; "
+        f"★ main metric; rows '{DATA_PREFIX}…' are real data scored like a prior, not ranked."
+        + skipped_note(len(results.attrs.get("skipped", ())))
+    )
+
+
 def leaderboard_tables(
     results: pd.DataFrame, bold: tuple[str, str] = ("**", "**")
 ) -> list[Leaderboard]:
     """The tables of a results frame, one per (dataset, body model, size)."""
     boards = []
-    for (dataset, body, size), group in results.groupby(
-        ["dataset", "body_model", "size"], sort=True
-    ):
-        stats = (
-            group.groupby(["prior", "task", "metric", "unit", "higher_is_better", "main"])["value"]
-            .agg(mean="mean", std="std", n="count")
-            .reset_index()
-        )
+    for (dataset, body, size), raw in results.groupby(["dataset", "body_model", "size"], sort=True):
+        group = _deduplicated(raw)
+        keys = ["kind", "prior", "task", "metric", "unit", "higher_is_better", "main"]
+        stats = group.groupby(keys)["value"].agg(mean="mean", std="std").reset_index()
         stats["n"] = (
             group.groupby(["prior", "task", "metric"])["seed"]
             .nunique()
             .reindex(pd.MultiIndex.from_frame(stats[["prior", "task", "metric"]]))
             .to_numpy()
         )
+        intervals, unit_ranks, comparisons = _unit_intervals(group[group["kind"] == "prior"])
+        for column in ("ci_low", "ci_high", "n_units"):
+            stats[column] = float("nan")
+        stats["ci_unit"] = ""
         stats["rank"] = float("nan")
-        for _, index in stats.groupby(["task", "metric"]).groups.items():
+        for index, row in stats.iterrows():
+            found = intervals.get((row["task"], row["prior"])) if row["main"] else None
+            if found is not None:
+                stats.loc[index, ["ci_low", "ci_high", "n_units"]] = (
+                    found.low, found.high, found.n_units,
+                )  # fmt: skip
+                stats.loc[index, "ci_unit"] = found.unit
+        ranked = stats["kind"] == "prior"
+        for (task, _metric), index in stats[ranked].groupby(["task", "metric"]).groups.items():
             column = stats.loc[index]
+            if column["main"].iloc[0] and task in unit_ranks:
+                stats.loc[index, "rank"] = column["prior"].map(unit_ranks[task]).astype(float)
+                continue
             ascending = not column["higher_is_better"].iloc[0]
             stats.loc[index, "rank"] = column["mean"].rank(ascending=ascending, method="min")
-        main_ranks = stats[stats["main"]].groupby("prior")["rank"].mean()
+        stats = stats[[  # the CSV's columns: the long-standing ones first
+            "prior", "task", "metric", "unit", "higher_is_better", "main", "mean", "std", "n",
+            "rank", "kind", "ci_low", "ci_high", "ci_unit", "n_units",
+        ]]  # fmt: skip
+        main_ranks = stats[stats["main"] & ranked].groupby("prior")["rank"].mean()
         overall = main_ranks.rank(method="min")
         display = _frame(stats[stats["main"]], bold, overall)
         per_task = {  # ranked by the task's own main metric
             task: _frame(rows, bold, rows[rows["main"]].set_index("prior")["rank"])
             for task, rows in stats.groupby("task", sort=True)
         }
-        versions = ", ".join(
-            f"{t} v{v}" for t, v in group.groupby("task")["task_version"].first().items()
-        )
-        hashes = ", ".join(sorted(h for h in group["dataset_hash"].unique() if h))
-        caption = (
-            f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
-            f"{versions}. Cells: mean ± std over seeds (n seeds); best in bold; ★ main metric; "
-            "rank: mean rank over the main metrics."
-            + skipped_note(len(results.attrs.get("skipped", ())))
-        )
         boards.append(
             Leaderboard(
                 dataset,
                 body,
                 size,
-                caption,
+                _caption(dataset, body, size, group, results),
                 stats,
                 display,
                 per_task,
                 _warnings(group),
-                _arrays_files(group),
+                _arrays_files(group[group["kind"] == "prior"]),
+                {task: [_comparison_line(c) for c in found] for task, found in comparisons.items()},
             )
         )
     return boards
+
+
+def _comparison_line(comparison: Comparison) -> str:
+    d = comparison.difference
+    verdict = "significant" if comparison.significant else "not significant"
+    return (
+        f"{comparison.first} − {comparison.second}: {d.mean:+.4g} [{d.low:+.4g}, {d.high:+.4g}] "
+        f"over {d.n_units} {d.unit}s ({verdict})"
+    )
 
 
 def _arrays_files(group: pd.DataFrame) -> dict[str, dict[str, Path]]:
@@ -181,16 +289,22 @@ def _arrays_files(group: pd.DataFrame) -> dict[str, dict[str, Path]]:
 
 
 def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd.DataFrame:
-    """Priors as rows (ordered by overall rank), one formatted column per (task, metric)."""
+    """Priors as rows (ordered by overall rank), then the data rows (rank "data"), one
+    formatted column per (task, metric); the best prior's value of each column in bold."""
     columns: dict[str, pd.Series] = {}
     order = stats.sort_values(["task", "main", "metric"], ascending=[True, False, True])
     for (task, metric), rows in order.groupby(["task", "metric"], sort=False):
         first = rows.iloc[0]
-        cells = [_cell(r.mean, r.std, int(r.n), r.rank == 1, bold) for r in rows.itertuples()]
+        cells = [_cell(r, r.kind == "prior" and r.rank == 1, bold) for r in rows.itertuples()]
         label = _column_label(task, metric, first.unit, first.higher_is_better, first.main)
         columns[label] = pd.Series(cells, index=rows["prior"].to_numpy())
     frame = pd.DataFrame(columns)
-    frame.insert(0, "rank", overall.reindex(frame.index))
-    frame = frame.sort_values("rank").rename_axis("prior").reset_index()
-    frame["rank"] = frame["rank"].astype("Int64")
+    data = [p for p in frame.index if str(p).startswith(DATA_PREFIX)]
+    priors = frame.drop(index=data)
+    priors.insert(0, "rank", overall.reindex(priors.index))
+    priors = priors.sort_values("rank")
+    priors["rank"] = priors["rank"].astype("Int64").astype(str).replace("<NA>", "—")
+    rows = frame.loc[data].copy()
+    rows.insert(0, "rank", "data")
+    frame = pd.concat([priors, rows.sort_index()]).rename_axis("prior").reset_index()
     return frame.fillna("—")  # no result for this prior

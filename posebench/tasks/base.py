@@ -42,7 +42,11 @@ class TaskResult:
     capability the metric needs (``not_supported`` then says which). ``details`` holds anything
     else worth keeping (per-item numbers, iterations, the energy weight used); ``arrays`` holds
     small arrays worth keeping beside the result file (a few samples, for pictures), which the
-    runner writes to ``seed<k>.npz`` next to ``seed<k>.json``.
+    runner writes to ``seed<k>.npz`` next to ``seed<k>.json``. ``data_rows`` maps a name (e.g. a
+    split) to the same metrics computed on real data instead of the prior's output: reference
+    rows the leaderboard shows beside the priors, labelled as data. ``per_unit`` holds the main
+    metric per independent unit (e.g. ``{"unit": "clip", "item": "window", "values": {clip:
+    [per-window values]}}``), for intervals and significance over units rather than seeds.
     """
 
     metrics: dict[str, float | None]
@@ -52,6 +56,8 @@ class TaskResult:
     energy_weight: float | None = None
     energy_weight_source: str | None = None
     arrays: dict[str, Any] = field(default_factory=dict)
+    data_rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    per_unit: dict[str, Any] = field(default_factory=dict)
 
 
 class Task(abc.ABC):

@@ -25,7 +25,12 @@ from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
 from posebench.fitting.motion import fit_windows
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
-from posebench.tasks.metrics import accel_error_mm, bootstrap_mean_ci, mpjpe_mm, position_joints
+from posebench.tasks.metrics import (
+    accel_error_mm,
+    cluster_bootstrap_mean,
+    mpjpe_mm,
+    position_joints,
+)
 
 
 def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:
@@ -133,12 +138,18 @@ class DenoiseTask(Task):
         elif config["compare_to_none"]:
             _, baseline = fit_windows(prior, 0.0, *fit_inputs)
             baseline_error = mpjpe_mm(baseline.joints, inputs.gt.joints, inputs.joints)
-            difference = per_window - baseline_error.cpu()
-            mean, low, high = bootstrap_mean_ci(
-                difference.numpy(), seed, resamples=config["bootstrap_resamples"]
+            difference = (per_window - baseline_error.cpu()).tolist()
+            by_clip: dict[str, list[float]] = {}
+            for window, value in zip(inputs.clips, difference, strict=True):
+                by_clip.setdefault(_clip_of(window), []).append(value)
+            mean, low, high = cluster_bootstrap_mean(
+                by_clip, seed, resamples=config["bootstrap_resamples"]
             )
             result.metrics["mpjpe_vs_none_mm"] = mean
             result.details["mpjpe_vs_none_ci95_mm"] = [low, high]
+            result.details["mpjpe_vs_none_interval_unit"] = (
+                f"clips ({len(by_clip)}; their windows resampled together)"
+            )
         result.energy_weight, result.energy_weight_source = weight, source
         schedule = config["optimiser"]
         result.details["iterations"] = {
@@ -172,7 +183,15 @@ class DenoiseTask(Task):
             "per_window_mpjpe_mm": per_window.cpu().tolist(),
             "noise": inputs.noisy.record(),
         }
-        return TaskResult(metrics=metrics, details=details, inputs_hash=inputs.noisy.hash)
+        per_clip: dict[str, list[float]] = {}
+        for window, error in zip(inputs.clips, per_window.cpu().tolist(), strict=True):
+            per_clip.setdefault(_clip_of(window), []).append(error)
+        return TaskResult(
+            metrics=metrics,
+            details=details,
+            inputs_hash=inputs.noisy.hash,
+            per_unit={"unit": "clip", "item": "window", "values": per_clip},
+        )
 
     def export_inputs(
         self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
@@ -236,6 +255,11 @@ def _mean_or_none(
         return None
     keep = windows.to(pred.device)
     return float(mpjpe_mm(pred[keep], target[keep]).mean())
+
+
+def _clip_of(window: MotionSequence) -> str:
+    """The clip a window was cut from: windows of one clip are not independent of each other."""
+    return window.name.rsplit("@", 1)[0]
 
 
 def _captured(window: MotionSequence) -> torch.Tensor:

@@ -124,6 +124,11 @@ class InterpolateTask(Task):
                 "scored_joints": int(positions.sum()),
             },
             inputs_hash=hash_arrays(start, end),
+            per_unit={  # pairs are independent draws of two test poses
+                "unit": "pair",
+                "item": "pair",
+                "values": {f"pair{k}": [v] for k, v in enumerate(dnn.mean(dim=0).tolist())},
+            },
         )
 
     def export_inputs(

@@ -7,6 +7,7 @@ it computes so results can be compared with published numbers where the definiti
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import roma
@@ -77,16 +78,26 @@ def finite_mean(values: torch.Tensor) -> float | None:
     return float(values.mean()) if values.numel() else None
 
 
-def bootstrap_mean_ci(
-    values: np.ndarray, seed: int, resamples: int = 2000, level: float = 0.95
+def cluster_bootstrap_mean(
+    groups: Mapping[str, Sequence[float] | np.ndarray],
+    seed: int,
+    resamples: int = 2000,
+    level: float = 0.95,
 ) -> tuple[float, float, float]:
-    """Mean of ``values`` and its percentile bootstrap interval (resampling the items)."""
-    values = np.asarray(values, dtype=np.float64)
+    """Mean over all items and its percentile bootstrap interval, resampling whole groups
+    (clips) with their items (windows): items of one group are not independent, so the
+    interval is over the groups. With one group the interval is that group's mean, unresolved."""
+    values = [np.asarray(v, dtype=np.float64) for v in groups.values() if len(v)]
+    if not values:
+        raise ValueError("cluster_bootstrap_mean needs at least one non-empty group")
+    sums = np.array([v.sum() for v in values])
+    counts = np.array([len(v) for v in values], dtype=np.float64)
     rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+    picks = rng.integers(0, len(values), size=(resamples, len(values)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(means, [tail, 100 - tail])
-    return float(values.mean()), float(low), float(high)
+    return float(sums.sum() / counts.sum()), float(low), float(high)
 
 
 # --- pose distributions (docs/protocols.md) -----------------------------------------------------

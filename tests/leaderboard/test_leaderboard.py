@@ -267,3 +267,65 @@ def test_html_page_is_the_same_bytes_for_the_same_results(tmp_path):
     first = render(boards, "html")
     assert "<svg" in first
     assert render(boards, "html") == first
+
+
+def write_units(out, prior, seed, clips, data_rows=None):
+    """A denoise result whose main metric comes per clip (lists of window values)."""
+    values = [v for windows in clips.values() for v in windows]
+    return ResultRecord(
+        prior={"name": prior, "version": "1", "checkpoint_sha256": f"{prior}-model"},
+        task={
+            "name": "denoise",
+            "version": "1",
+            "protocol": "humor",
+            "main_metric": "mpjpe_mm",
+            "metrics": METRICS,
+        },
+        dataset={"name": "embedded", "content_hash": "abcdef0123456789"},
+        body_model={"name": "anny"},
+        seed=seed,
+        size="full",
+        device={"type": "cpu"},
+        metrics={"mpjpe_mm": sum(values) / len(values), "recall": 0.5},
+        per_unit={"unit": "clip", "item": "window", "values": clips},
+        data_rows=data_rows or {},
+    ).write(out)
+
+
+def test_ranks_tie_where_the_difference_over_clips_is_not_significant(tmp_path):
+    clips = [f"clip{k}" for k in range(8)]
+    for seed in range(2):
+        # a: always 1 mm better than c, clip by clip; b: better on some clips, worse on others
+        write_units(tmp_path, "a", seed, {c: [20.0 + k, 21.0 + k] for k, c in enumerate(clips)})
+        write_units(tmp_path, "b", seed, {c: [21.0 + k + (4 if k % 2 else -4)] * 2
+                                          for k, c in enumerate(clips)})  # fmt: skip
+        write_units(tmp_path, "c", seed, {c: [21.0 + k, 22.0 + k] for k, c in enumerate(clips)})
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    detail = board.per_task["denoise@humor"]
+    ranks = dict(zip(detail["prior"], detail["rank"], strict=True))
+    assert ranks == {"a": "1", "b": "1", "c": "2"}  # b ties with both; a beats c on every clip
+    assert list(board.display["rank"]) == ["1", "1", "3"]  # overall: competition ranking
+    main = board.stats[board.stats["main"]].set_index("prior")
+    assert main.loc["a", "ci_unit"] == "clip" and main.loc["a", "n_units"] == 8
+    assert main.loc["a", "ci_low"] < main.loc["a", "mean"] < main.loc["a", "ci_high"]
+    assert "(8 clips, 2 seeds)" in board.display.set_index("prior").iloc[0, 1]
+    lines = board.comparisons["denoise@humor"]
+    assert "a − c: -1 [-1, -1] over 8 clips (significant)" in lines
+    assert any(line.startswith("a − b") and "not significant" in line for line in lines)
+    assert "Pairwise differences" in render([board], "md")
+    assert "no interval includes training variance" in board.caption
+
+
+def test_data_rows_are_shown_once_labelled_and_never_ranked(tmp_path):
+    rows = {"train": {"mpjpe_mm": 1.0, "recall": 0.99}}
+    for prior, error in (("a", 10.0), ("b", 12.0)):
+        for seed in range(2):
+            write_units(tmp_path, prior, seed, {"x": [error]}, data_rows=rows)
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    assert list(board.display["prior"]) == ["a", "b", "data: train"]
+    assert list(board.display["rank"]) == ["1", "2", "data"]
+    data = board.stats[board.stats["kind"] == "data"]
+    assert set(data["n"]) == {2}  # two seeds, not four files' copies
+    assert data["rank"].isna().all()
+    detail = board.per_task["denoise@humor"].set_index("prior")
+    assert not detail.loc["data: train"].str.contains(r"\*\*").any()  # better, but not bold

@@ -38,10 +38,24 @@ def test_procrustes_undoes_a_similarity_transform():
     torch.testing.assert_close(metrics.procrustes_align(moved, target), target)
 
 
-def test_bootstrap_interval():
-    assert metrics.bootstrap_mean_ci(np.full(10, 2.5), seed=0) == (2.5, 2.5, 2.5)
-    mean, low, high = metrics.bootstrap_mean_ci(np.arange(100.0), seed=0)
+def test_bootstrap_interval_over_single_items():
+    constant = {str(i): [2.5] for i in range(10)}
+    assert metrics.cluster_bootstrap_mean(constant, seed=0) == (2.5, 2.5, 2.5)
+    spread = {str(i): [float(i)] for i in range(100)}
+    mean, low, high = metrics.cluster_bootstrap_mean(spread, seed=0)
     assert mean == 49.5 and low < 49.5 < high and high - low == pytest.approx(11.3, abs=1.5)
+
+
+def test_bootstrap_interval_is_over_clips_not_windows():
+    """Two clips of 50 windows each, every window of a clip alike: 100 windows but two units."""
+    clips = {"a": [10.0] * 50, "b": [20.0] * 50}
+    mean, low, high = metrics.cluster_bootstrap_mean(clips, seed=0)
+    assert mean == 15.0 and (low, high) == (10.0, 20.0)  # resampling clips: all-a to all-b
+    windows = {str(i): [v] for i, v in enumerate(clips["a"] + clips["b"])}
+    _, low_w, high_w = metrics.cluster_bootstrap_mean(windows, seed=0)
+    assert high_w - low_w < 0.25 * (high - low)  # treating windows as independent overstates
+    unequal = {"a": [1.0] * 3, "b": [4.0]}  # the mean is over windows, not a mean of clip means
+    assert metrics.cluster_bootstrap_mean(unequal, seed=0)[0] == 1.75
 
 
 def test_apd_of_two_poses_one_centimetre_apart():
