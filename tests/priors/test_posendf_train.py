@@ -60,8 +60,13 @@ class StopAfter:
         self.lines.append(message)
 
 
-def quick_config(prior: PoseNDFPrior, steps: int = 8) -> dict:
+NO_MINING = {"every": 0, "starts": 4, "record_steps": [1]}
+MINING = {"every": 3, "starts": 4, "record_steps": [1, 2]}  # rounds at steps 3 and 6
+
+
+def quick_config(prior: PoseNDFPrior, steps: int = 8, mine: dict = NO_MINING) -> dict:
     config = {**prior.config, "quick": True, "seed": 3}
+    config["train"] = {**config["train"], "mine": mine}
     config["quick_overrides"] = {
         **config["quick_overrides"],
         "train": {**config["quick_overrides"]["train"], "steps": steps, "checkpoint_every": 2,
@@ -71,23 +76,28 @@ def quick_config(prior: PoseNDFPrior, steps: int = 8) -> dict:
     return config
 
 
-def test_resume_after_an_interruption_is_bit_identical(tmp_path, toy_plugin):
+@pytest.mark.parametrize("mine", [NO_MINING, MINING], ids=["published", "mining"])
+def test_resume_after_an_interruption_is_bit_identical(tmp_path, toy_plugin, mine):
     dataset = posebench.load_dataset("toy-poses")
     device = torch.device("cpu")
 
     straight = PoseNDFPrior(SMALL)
     progress = StopAfter()
-    straight.fit(dataset, quick_config(straight), tmp_path / "a", device, progress)
+    straight.fit(dataset, quick_config(straight, mine=mine), tmp_path / "a", device, progress)
     assert any("dist" in line and "total" in line for line in progress.lines)
+    mined_lines = [line for line in progress.lines if "mined" in line]
+    assert len(mined_lines) == (2 if mine["every"] else 0)  # steps 3 and 6
 
     broken = PoseNDFPrior(SMALL)
     with pytest.raises(Interrupt):
-        broken.fit(dataset, quick_config(broken), tmp_path / "b", device, StopAfter(5))
+        broken.fit(dataset, quick_config(broken, mine=mine), tmp_path / "b", device, StopAfter(5))
     saved = torch.load(tmp_path / "b" / STATE_FILE, weights_only=True)
     assert saved["step"] == 4  # the last checkpoint before the interruption
+    assert len(saved["mined"]["target"]) == (8 if mine["every"] else 0)  # 4 starts x 2 records
     resumed = PoseNDFPrior(SMALL)
     progress = StopAfter()
-    final = resumed.fit(dataset, quick_config(resumed), tmp_path / "b", device, progress, True)
+    config = quick_config(resumed, mine=mine)
+    final = resumed.fit(dataset, config, tmp_path / "b", device, progress, True)
     assert any("resuming" in line and "step 4" in line for line in progress.lines)
 
     for name, value in straight.model.state_dict().items():
@@ -97,6 +107,30 @@ def test_resume_after_an_interruption_is_bit_identical(tmp_path, toy_plugin):
     assert again.record["device"] == "cpu" and again.record["wall_time_s"] > 0
     pose = dataset.poses("test")
     assert torch.equal(again.energy(pose), straight.energy(pose))
+    if mine["every"]:
+        assert again.record["mining"]["queries"] == 16
+
+
+def test_mined_poses_come_with_their_true_k_nn_targets():
+    from posebench.priors.posendf.mining import mine_projected_starts
+    from posebench.priors.posendf.quat import pose_to_network_input
+    from posebench.priors.posendf.targets import pose_distance
+
+    prior = PoseNDFPrior(SMALL)
+    prior.model = prior._new_model(seed=0)
+    manifold = pose_to_network_input(0.3 * torch.randn(40, 21, 3)).float()
+    config = {"starts": 5, "record_steps": [2, 1]}
+    queries, targets = mine_projected_starts(
+        prior.model, manifold, config, prior.config["sample"], k=3, seed=0, step=7
+    )
+    assert queries.shape == (10, 21, 4)  # 5 starts recorded after 1 and after 2 steps
+    brute = pose_distance(queries.double()[:, None], manifold.double()[None])  # (10, 40)
+    expected = brute.topk(3, dim=1, largest=False).values.mean(dim=1)
+    torch.testing.assert_close(targets.double(), expected, atol=1e-6, rtol=0)
+    again, _ = mine_projected_starts(
+        prior.model, manifold, config, prior.config["sample"], k=3, seed=0, step=7
+    )
+    assert torch.equal(queries, again)  # a round is a pure function of seed and step
 
 
 def test_resume_with_other_settings_is_refused_naming_them(tmp_path, toy_plugin):

@@ -29,6 +29,7 @@ from posebench.core.errors import ConfigError, InputError, PosebenchError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import derive_seed, make_generator
+from posebench.priors.posendf.mining import mine_projected_starts
 from posebench.priors.posendf.model import PoseNDF, build_model
 from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets
@@ -148,10 +149,12 @@ def _state(
     order: torch.Generator,
     cfg: Mapping[str, Any],
     record: Mapping[str, Any],
+    mined: tuple[torch.Tensor, torch.Tensor],
 ) -> dict[str, Any]:
     return {
         "format": STATE_FORMAT,
         "step": step,
+        "mined": {"noisy": mined[0].detach().cpu(), "target": mined[1].detach().cpu()},
         "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "optimizer": optimizer.state_dict(),
         "order_generator": order.get_state(),
@@ -272,11 +275,16 @@ def fit(
                 "--out, or drop --resume"
             )
 
+    mine = tcfg["mine"]
+    mined = (noisy[:0], target[:0])  # queries mined so far (hard negatives) and their targets
     state = resume_state(state_path, resume, "cpu", check)
     if state is not None:
         restore(state, {"model": model, "optimizer": optimizer, "order_generator": order})
         torch.set_rng_state(state["torch_rng"])
         step, record = int(state["step"]), dict(state["record"])
+        saved = state.get("mined")
+        if saved is not None:
+            mined = (saved["noisy"].to(noisy), saved["target"].to(target))
         progress.log(f"posendf: resuming from {state_path} at step {step}")
     elif resume:
         progress.log(f"posendf: no {state_path} to resume from; starting at step 0")
@@ -292,13 +300,39 @@ def fit(
     base_wall = float(record.get("wall_time_s", 0.0))
     last: dict[str, float] = dict(record.get("final_losses", {}))
     model.train()
+    every_mine = int(mine["every"])
     for index in progress.track(range(step, steps), "train posendf", total=steps - step):
-        rows = torch.randint(len(noisy), (int(tcfg["batch_noisy"]),), generator=order)
+        if every_mine > 0 and index > 0 and index % every_mine == 0:
+            queries, truth = mine_projected_starts(
+                model, manifold, mine, cfg["sample"], int(cfg["targets"]["k"]), seed, index
+            )
+            with torch.no_grad():
+                said = model(queries).reshape(-1)
+            mined = (torch.cat([mined[0], queries]), torch.cat([mined[1], truth]))
+            record["mining"] = {
+                "rounds": len(mined[1]) // len(truth),
+                "queries": len(mined[1]),
+                "last_round_network_median": float(said.median()),
+                "last_round_true_median": float(truth.median()),
+            }
+            progress.log(
+                f"posendf step {index}: mined {len(truth)} projected poses (network says "
+                f"{float(said.median()):.4f}, true {float(truth.median()):.4f}, median); "
+                f"{len(mined[1])} in all"
+            )
+        pool_noisy = torch.cat([noisy, mined[0]]) if len(mined[1]) else noisy
+        pool_target = torch.cat([target, mined[1]]) if len(mined[1]) else target
+        rows = torch.randint(len(pool_noisy), (int(tcfg["batch_noisy"]),), generator=order)
         man_rows = torch.randint(len(manifold), (int(tcfg["batch_manifold"]),), generator=order)
         rows = ranks.share(rows, "train.batch_noisy").to(device)
         man_rows = ranks.share(man_rows, "train.batch_manifold").to(device)
         terms = losses(
-            net, noisy[rows], target[rows], manifold[man_rows], tcfg["weights"], tcfg["loss"]
+            net,
+            pool_noisy[rows],
+            pool_target[rows],
+            manifold[man_rows],
+            tcfg["weights"],
+            tcfg["loss"],
         )
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()
@@ -314,6 +348,7 @@ def fit(
             )
         if step % every == 0 or step == steps:
             record = {
+                **({"mining": record["mining"]} if "mining" in record else {}),
                 "steps": step,
                 "final_losses": last,
                 "device": str(device),
@@ -333,7 +368,7 @@ def fit(
                 progress.log(
                     f"posendf step {step}: val mean distance {record['val_mean_distance']:.5g}"
                 )
-            atomic_torch_save(_state(model, optimizer, step, order, cfg, record), state_path)
+            atomic_torch_save(_state(model, optimizer, step, order, cfg, record, mined), state_path)
 
     model.eval().requires_grad_(False)
     prior.model = model.to(device=prior.device, dtype=prior.dtype)
