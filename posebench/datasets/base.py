@@ -59,6 +59,14 @@ class Dataset(abc.ABC):
         """
         raise CapabilityNotSupported("dataset", self.name, "motion sequences")
 
+    def native_sequences(self, split: str) -> list[MotionSequence]:
+        """Every motion sequence of a split at its own rate, for windows taken at each source's
+        native rate (``window.fps: null``). Default: :meth:`sequences`; a dataset whose
+        :meth:`sequences` leaves out rates it cannot resample to the usual window rate serves
+        them here too.
+        """
+        return self.sequences(split)
+
     def observed(self, split: str) -> torch.Tensor:
         """(N, 22) bool aligned with :meth:`poses`: the joints the source captured in each pose
         (SMPL-22 order, pelvis first). Default: every joint.

@@ -255,6 +255,16 @@ class EmbeddedDataset(Dataset):
             out += [mirror_sequence(s) for s in out]
         return out
 
+    def native_sequences(self, split: str) -> list[MotionSequence]:
+        """Every clip of the split at its own rate (24, 30, 60 and 120 Hz clips alike), one
+        sequence each (plus mirrors for a mirrored train split): windows at the native rate
+        need no resampling, so no clip is left out.
+        """
+        out = [self.clip_sequence(c) for c in self.clips_of(split)]
+        if split == "train" and self.mirror_train:
+            out += [mirror_sequence(s) for s in out]
+        return out
+
     def _pose_rows(self, split: str) -> list[np.ndarray]:
         return [np.arange(c.start, c.start + c.frames, c.pose_step()) for c in self.clips_of(split)]
 

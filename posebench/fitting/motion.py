@@ -14,7 +14,8 @@ latent_energy(z)). The schedule is the same for every prior: only w and E change
 
 :func:`fit_windows` fits any number of windows in batches of ``batch_windows`` and poses the
 result; the denoise task and ``posebench denoise`` (one window, :func:`user_motion_inputs`) both
-use it.
+use it. A config whose ``objective.form`` is ``published`` (the ``posendf`` and ``dposer`` denoise
+protocols) is fitted by :mod:`posebench.fitting.published` instead.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import roma
 import torch
 
 from posebench.body.base import BodyModel, BodyOutput
+from posebench.core.errors import ConfigError
 from posebench.core.progress import NullProgress, Progress
 from posebench.datasets.pose_files import MotionInput
+from posebench.fitting.published import PublishedObjective, fit_published, objective_form
 from posebench.priors.base import LatentPrior, Prior
 
 #: Joints rigidly attached to the root (SMPL-22 indices: pelvis, hips, spine1), whose rest
@@ -165,13 +168,33 @@ def fit_windows(
     progress: Progress | None = None,
 ) -> tuple[MotionFit, BodyOutput]:
     """Fit W windows of ``observed`` joints (W, T, 22, 3) in batches of ``batch_windows``
-    (memory) with :func:`fit_motion`; return the fit and the fitted motion's joints and vertices
-    (W, T, ...). ``init_pose`` and ``root`` are as in :func:`fit_motion`.
+    (memory) with :func:`fit_motion`, or with the published objective of the config's
+    ``objective`` block when its form is ``published`` (posebench/fitting/published.py); return
+    the fit and the fitted motion's joints and vertices (W, T, ...).
+    ``init_pose`` and ``root`` are as in :func:`fit_motion`.
     """
     size = config["batch_windows"]
+    published = None
+    if objective_form(config) == "published":
+        published = PublishedObjective.from_config(config["objective"])
+        if init_pose is None or root is None:
+            raise ConfigError(
+                "the published objectives fit the body pose only: they need an initial pose "
+                "and a given root"
+            )
     parts = []
     for start in range(0, len(observed), size):
         part = slice(start, start + size)
+        description = f"denoise windows {start + 1}-{min(start + size, len(observed))}" + (
+            "" if weight else " (no prior)"
+        )
+        part_init = None if init_pose is None else init_pose[part]
+        part_root = None if root is None else (root[0][part], root[1][part])
+        if published is not None:
+            assert part_init is not None and part_root is not None  # checked above
+            args = (prior, weight, body, observed[part], published, part_init, part_root)
+            parts.append(_published_part(*args, progress, description))
+            continue
         parts.append(
             fit_motion(
                 prior,
@@ -179,11 +202,10 @@ def fit_windows(
                 body,
                 observed[part],
                 config,
-                init_pose=None if init_pose is None else init_pose[part],
-                root=None if root is None else (root[0][part], root[1][part]),
+                init_pose=part_init,
+                root=part_root,
                 progress=progress,
-                description=f"denoise windows {start + 1}-{min(start + size, len(observed))}"
-                + ("" if weight else " (no prior)"),
+                description=description,
             )
         )
     fit = MotionFit(
@@ -194,6 +216,30 @@ def fit_windows(
         steps=sum(p.steps for p in parts),
     )
     return fit, body.forward_batched(fit.pose_body, fit.root_orient, fit.trans, chunk=512)
+
+
+def _published_part(
+    prior: Prior,
+    weight: float,
+    body: BodyModel,
+    observed: torch.Tensor,
+    objective: PublishedObjective,
+    init_pose: torch.Tensor,
+    root: tuple[torch.Tensor, torch.Tensor],
+    progress: Progress | None,
+    description: str,
+) -> MotionFit:
+    """One batch of windows fitted by a published objective (root kept), as a MotionFit."""
+    fit = fit_published(
+        prior, weight, body, observed, objective, init_pose, root, progress, description
+    )
+    return MotionFit(
+        pose_body=fit.pose_body,
+        root_orient=root[0].detach().clone(),
+        trans=root[1].detach().clone(),
+        final_loss=fit.final_loss,
+        steps=fit.steps,
+    )
 
 
 def user_motion_inputs(

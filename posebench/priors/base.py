@@ -145,6 +145,11 @@ class Prior(abc.ABC):
         self.device = torch.device(device)
         return self
 
+    def energy_infimum(self) -> float | None:
+        """The greatest lower bound of :meth:`energy` over all poses, where the prior knows it
+        (None: unknown). The published denoising objectives subtract it before squaring."""
+        return None
+
     # --- energy weights ------------------------------------------------------------------------
 
     def energy_weight(self, task: str) -> tuple[float, str]:

@@ -1,9 +1,12 @@
 """Motion denoising: recover clean motion from noisy observations, with every prior the same way.
 
-Protocols: ``humor`` (N(0, 0.04² m²) on the 22 joint positions, root fitted; HuMoR's protocol)
-and ``rotation-0.1`` / ``rotation-0.5`` (N(0, σ²) on the axis-angle body pose, root known;
-Pose-NDF's protocol), see docs/protocols.md. Windows of 60 frames at 30 Hz from the test split.
-The fit is :func:`posebench.fitting.motion.fit_windows`, the same as ``posebench denoise``'s.
+Protocols: ``humor`` (N(0, 0.04² m²) on the 22 joint positions, root fitted; HuMoR's noise
+under posebench's own objective) and ``rotation-0.1`` / ``rotation-0.5`` (N(0, σ²) on the
+axis-angle body pose, root known; Pose-NDF's noise, posebench's objective); ``posendf`` and
+``dposer`` follow Pose-NDF's and DPoser-X's published objectives and setups
+(posebench/fitting/published.py), see docs/protocols.md. Windows of 60 frames at 30 Hz (dposer:
+at each sequence's own rate) from the test split. The fit is
+:func:`posebench.fitting.motion.fit_windows`, the same as ``posebench denoise``'s.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import torch
 
 from posebench.body.base import BodyModel, BodyOutput
 from posebench.core.config import packaged_config
-from posebench.core.errors import InputError
+from posebench.core.errors import ConfigError, InputError
 from posebench.core.progress import Progress
 from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset, MotionSequence, windows
 from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
 from posebench.fitting.motion import fit_windows
+from posebench.fitting.published import PublishedObjective, objective_form
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import (
@@ -34,18 +38,24 @@ from posebench.tasks.metrics import (
 
 
 def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:
-    """The task's windows: ``length`` frames at ``fps`` from the split's sequences."""
+    """The task's windows: ``length`` frames at ``fps`` from the split's sequences, or at each
+    sequence's own rate when ``fps`` is null (from :meth:`Dataset.native_sequences`)."""
     spec = config["window"]
     stride = spec["stride"] or dataset.window_stride or spec["length"]
     out: list[MotionSequence] = []
-    for sequence in dataset.sequences(config["split"]):
-        out.extend(windows(sequence, spec["length"], spec["fps"], stride))
+    native = spec["fps"] is None
+    split = config["split"]
+    sequences = dataset.native_sequences(split) if native else dataset.sequences(split)
+    for sequence in sequences:
+        fps = sequence.fps if native else spec["fps"]
+        out.extend(windows(sequence, spec["length"], fps, stride))
     if config.get("max_windows"):
         out = out[: config["max_windows"]]
     if not out:
+        rate = "its native rate" if native else f"{spec['fps']} Hz"
         raise InputError(
-            f"dataset '{dataset.name}' split {config['split']} has no sequence of "
-            f"{spec['length']} frames at {spec['fps']} Hz; use a shorter window (--task-config)"
+            f"dataset '{dataset.name}' split {split} has no sequence of "
+            f"{spec['length']} frames at {rate}; use a shorter window (--task-config)"
         )
     return out
 
@@ -69,7 +79,7 @@ class DenoiseTask(Task):
 
     name = "denoise"
     version = "1"
-    protocols = ("humor", "rotation-0.1", "rotation-0.5")
+    protocols = ("humor", "rotation-0.1", "rotation-0.5", "posendf", "dposer")
     metrics: ClassVar[dict[str, Metric]] = {
         "mpjpe_mm": Metric(
             "mm",
@@ -92,11 +102,15 @@ class DenoiseTask(Task):
         seed: int,
     ) -> Prepared:  # fmt: skip
         """The windows, their ground truth and the seeded noisy observations (the frozen inputs)."""
+        if config["pose_only"] and config["fit_root"]:
+            raise ConfigError("denoise: pose_only keeps the root at zero; set fit_root: false")
         clips = motion_windows(dataset, config)
         gt_pose, gt_root, gt_trans = (
             torch.stack([getattr(w, key) for w in clips]).to(device=device, dtype=torch.float32)
             for key in ("pose_body", "root_orient", "trans")
         )
+        if config["pose_only"]:  # the pose alone: zero root orientation and translation
+            gt_root, gt_trans = torch.zeros_like(gt_root), torch.zeros_like(gt_trans)
         gt = body.forward_batched(gt_pose, gt_root, gt_trans, chunk=512)
         noise = config["noise"]
         generator = make_generator(seed, "denoise", config["protocol"])
@@ -108,6 +122,12 @@ class DenoiseTask(Task):
             noisy = rotation_noise(gt_pose.cpu(), generator, sigma=noise["sigma"])
             init_pose = noisy.noisy.to(device)
             noisy_out = body.forward_batched(init_pose, gt_root, gt_trans, chunk=512)
+        if config["init"] == "mean-noise":  # the mean pose (zeros) plus small seeded noise
+            init_generator = make_generator(seed, "denoise", config["protocol"], "init")
+            start = config["init_sigma"] * torch.randn(gt_pose.shape, generator=init_generator)
+            init_pose = start.to(device)
+        elif config["init"] != "observed":
+            raise ConfigError(f"denoise: init is {config['init']!r}; use observed or mean-noise")
         if not config["fit_root"]:
             root = (gt_root, gt_trans)
         captured = torch.stack([_captured(w) for w in clips])
@@ -128,7 +148,9 @@ class DenoiseTask(Task):
     ) -> TaskResult:
         inputs = self.prepare(dataset, body, config, device, seed)
         observed = inputs.noisy_out.joints
-        weight, source = prior.energy_weight(self.name)
+        published = objective_form(config) == "published"
+        weight_key = config["objective"]["prior_weight_key"] if published else self.name
+        weight, source = prior.energy_weight(weight_key)
         fit_inputs = (body, observed, config, inputs.init_pose, inputs.root, progress)
         _, fitted = fit_windows(prior, weight, *fit_inputs)
         result = self._score(fitted, inputs)
@@ -151,11 +173,18 @@ class DenoiseTask(Task):
                 f"clips ({len(by_clip)}; their windows resampled together)"
             )
         result.energy_weight, result.energy_weight_source = weight, source
+        result.details["energy_weight_key"] = weight_key
         schedule = config["optimiser"]
+        if published:
+            steps = PublishedObjective.from_config(config["objective"]).total_steps
+        else:
+            steps = (
+                (schedule["root_steps"] if config["fit_root"] else 0)
+                + schedule["frame_steps"]
+                + schedule["steps"]
+            )
         result.details["iterations"] = {
-            "adam_steps_per_batch": (schedule["root_steps"] if config["fit_root"] else 0)
-            + schedule["frame_steps"]
-            + schedule["steps"],
+            "adam_steps_per_batch": steps,
             "window_batches": math.ceil(len(inputs.clips) / config["batch_windows"]),
             "fits": 1 if weight == 0.0 or not config["compare_to_none"] else 2,
         }
@@ -201,10 +230,11 @@ class DenoiseTask(Task):
         arrays: dict[str, Any] = {
             "observed_joints": inputs.noisy_out.joints.cpu().numpy(),
             "window_names": [w.name for w in inputs.clips],
-            "fps": config["window"]["fps"],
+            "fps": config["window"]["fps"] or [w.fps for w in inputs.clips],
         }
         if inputs.init_pose is not None:
-            arrays["noisy_pose_body"] = inputs.init_pose.cpu().numpy()
+            key = "init_pose_body" if config["init"] == "mean-noise" else "noisy_pose_body"
+            arrays[key] = inputs.init_pose.cpu().numpy()
         if inputs.root is not None:
             arrays["root_orient"] = inputs.root[0].cpu().numpy()
             arrays["trans"] = inputs.root[1].cpu().numpy()

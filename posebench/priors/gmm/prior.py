@@ -80,6 +80,12 @@ class GMMPrior(Prior):
         flat = pose.reshape(len(pose), BODY_DIMS).to(mixture.means.dtype)
         return mixture.max_mixture_energy(flat).to(pose.dtype)
 
+    def energy_infimum(self) -> float | None:
+        """The smallest energy of any pose: the best component's constant −log w̃_k (at its
+        mean). The energy is positive everywhere (it includes D/2 log 2π ≈ 57.9 for D = 63), so
+        this is the offset that makes it zero at the most plausible pose."""
+        return float(self._ready().nll_constants.min())
+
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         samples = self._ready().sample(n, generator)
         return samples.reshape(n, 21, 3).to(torch.float32)
