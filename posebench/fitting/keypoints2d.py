@@ -37,8 +37,8 @@ Per view, with a known pinhole camera (focal f, principal point (cx, cy), R = I)
   on the loss: its Geman-McClure acts on raw pixel residuals and only its output is multiplied by
   ``(1000 / H)²``. The quadratic part is then the same, but its outlier threshold is 100 raw
   pixels, which is a larger share of a small image than of a large one. Since
-  ``ρ_σ(k r) = k² ρ_{σ/k}(r)``, the term here equals SMPLify-X's with the threshold set to
-  ``σ · H / 1000`` raw pixels.
+  ``ρ_σ(k r) = k² ρ_{σ/k}(r)``, the robust term here is SMPLify-X's (up to constant weights)
+  with the threshold set to ``σ · H / 1000`` raw pixels.
 * **Side views** (shoulders close together in 2D, or a torso keypoint missing) are fitted
   twice, from the camera stage's rotation and from it turned 180°, and the lower final
   objective wins (SMPLify-X's side-view check).
