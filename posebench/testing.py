@@ -23,8 +23,9 @@ def _random_poses(n: int, seed: int, scale: float = 0.4) -> torch.Tensor:
 
 
 def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
-    """The Prior contract: metadata, energy (shape, finiteness, gradients, bad input), and the
-    optional capabilities (projection, sampling) when the prior has them.
+    """The Prior contract: metadata, energy (shape, finiteness, gradients, bad input), the start
+    pose of fits (deterministic, one pose), and the optional capabilities (projection, sampling)
+    when the prior has them.
     """
     from posebench.priors.base import Prior
 
@@ -92,6 +93,18 @@ def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
         assert torch.equal(first, second), (
             f"prior '{prior.name}': two samples with equally seeded generators differ"
         )
+
+    start = prior.initial_pose(3)
+    assert isinstance(start, torch.Tensor) and start.shape == (3, 21, 3), (
+        f"prior '{prior.name}': initial_pose(3) must be a (3, 21, 3) tensor"
+    )
+    assert torch.isfinite(start).all(), f"prior '{prior.name}': initial_pose is not finite"
+    assert torch.equal(start, prior.initial_pose(3)) and torch.equal(start[:1], start[1:2]), (
+        f"prior '{prior.name}': initial_pose must be deterministic, the same pose in every row"
+    )
+    assert isinstance(prior.initial_pose_description, str) and prior.initial_pose_description, (
+        f"prior '{prior.name}': initial_pose_description must be a non-empty string"
+    )
 
     weight, source = prior.energy_weight("denoise")
     assert isinstance(weight, float) and source in ("tuned", "default", "untuned"), (

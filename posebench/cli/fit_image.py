@@ -36,7 +36,8 @@ def fit_images(
     """Fit every image of ``images_dir`` and write, atomically, one ``<name>_fit.npz`` per fitted
     image (pose, root_orient, transl, shape if any, camera [f, cx, cy], image_size, projected and
     observed keypoints, kp2d_error_px) and ``summary.json`` (per image: fitted or "no person
-    detected", its 2D error; the prior, its energy weight and the config). ``config`` overrides
+    detected", its 2D error; the prior, its energy weight, the pose the fit started from
+    (``start``, the prior's ``initial_pose_description``) and the config). ``config`` overrides
     the task's ``folder`` protocol config (a mapping or a YAML file). Returns the summary.
     """
     progress = progress or NullProgress()
@@ -55,6 +56,7 @@ def fit_images(
         "body_model": body.name,
         "energy_weight": weight,
         "energy_weight_source": source,
+        "start": prior.initial_pose_description,
         "fitted": len(result.people),
         "no_person": len(result.items) - len(result.people),
         "kp2d_error_px": None if errors is None else finite_mean(errors),

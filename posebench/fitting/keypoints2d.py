@@ -13,16 +13,32 @@ Per view, with a known pinhole camera (focal f, principal point (cx, cy), R = I)
   error, confidence² weighted, + ``(w_d (t_z − t_z,init))²``), rest pose, from several yaw
   starts (0°, 90°, 180°, 270°: front/back views); the start with the lowest loss is kept.
 * **Stages 1..k (body).** Body pose (or a latent code for ``LatentPrior`` priors), root
-  orientation and pelvis position (and shape for bodies with ``num_betas``), Adam, fixed steps:
+  orientation and pelvis position (and shape for bodies with ``num_betas``), Adam, fixed steps,
+  starting from the camera stage's root and pelvis and from the prior's own start pose
+  (:meth:`Prior.initial_pose <posebench.priors.base.Prior.initial_pose>`: the GMM's mean pose,
+  VPoser's z = 0 via :meth:`~posebench.priors.base.LatentPrior.initial_latent`, Pose-NDF's
+  projected rest pose, the rest pose for ``none``), as SMPLify and SMPLify-X start theirs:
 
       Σ_k w_k c_k² Σ_xy ρ(r̃_k) / (2 s²) + a_i · w · E(θ) + b_i · B(θ) + d_i · ‖β‖²
 
-  with r̃ the pixel residual scaled to a 1000-px-tall image (SMPLify-X's ``1000 / H`` data
-  weight), ρ Geman-McClure ``σ² r² / (σ² + r²)`` (σ = 100 px), w_k = 0 for the ignored keypoints
-  (Neck, RHip, LHip by default), c_k the detection confidence, s = ``data_sigma_px``, E the
-  prior's energy and w its task weight, B the bending prior (:func:`bending_energy`), and the
-  stage weights a_i, b_i, d_i decreasing stage by stage. The schedule is the same for every
-  prior; only w and E change.
+  with r̃ the pixel residual in reference pixels (below), ρ Geman-McClure
+  ``σ² r² / (σ² + r²)`` (σ = ``gmof_sigma_px`` = 100 reference px), w_k = 0 for the ignored
+  keypoints (Neck, RHip, LHip by default), c_k the detection confidence, s = ``data_sigma_px``
+  (reference px), E the prior's energy and w its task weight, B the bending prior
+  (:func:`bending_energy`), and the stage weights a_i, b_i, d_i decreasing stage by stage. The
+  schedule is the same for every prior; only w, E and the start pose change.
+* **Reference pixels (the robust scale).** Every residual is multiplied by ``1000 / H``
+  (:attr:`Observations.scale`, H the image height) *before* anything else sees it: in
+  :func:`data_term` the scaled residual r̃ = (projected − detected) · 1000 / H is what ρ, σ and s
+  act on, and the camera stage's squared error uses the same r̃. Residuals are therefore measured
+  as in a 1000-px-tall image, so a given σ or s (and the prior weights tuned against them) means
+  the same share of the image at any image size: 100 reference px is a tenth of the image height
+  in a 480-px and in a 1920-px image alike. SMPLify-X also uses ``1000 / H``, but as a weight
+  on the loss: its Geman-McClure acts on raw pixel residuals and only its output is multiplied by
+  ``(1000 / H)²``. The quadratic part is then the same, but its outlier threshold is 100 raw
+  pixels, which is a larger share of a small image than of a large one. Since
+  ``ρ_σ(k r) = k² ρ_{σ/k}(r)``, the robust term here is SMPLify-X's (up to constant weights)
+  with the threshold set to ``σ · H / 1000`` raw pixels.
 * **Side views** (shoulders close together in 2D, or a torso keypoint missing) are fitted
   twice, from the camera stage's rotation and from it turned 180°, and the lower final
   objective wins (SMPLify-X's side-view check).
@@ -140,6 +156,7 @@ class ImageFit:
     init_depth: torch.Tensor  # (B,) the torso-length depth guess, metres
     init_root_orient: torch.Tensor  # (B, 3) after stage 0
     init_transl: torch.Tensor  # (B, 3) after stage 0
+    init_pose: torch.Tensor  # (B, 21, 3) where the body stages started: the prior's start
     orientation_start_deg: torch.Tensor  # (B,) the yaw start kept by stage 0
     fitted_twice: torch.Tensor  # (B,) bool: side views fitted from both facings
     turned: torch.Tensor  # (B,) bool: the 180°-turned fit won
@@ -296,8 +313,13 @@ def _place_pelvis(
 def data_term(
     projected: torch.Tensor, observed: Observations, weights: torch.Tensor, fit: Mapping[str, Any]
 ) -> torch.Tensor:
-    """(B,) robust, confidence-weighted 2D term ``Σ w c² Σ_xy ρ(r̃) / (2 s²)``."""
-    residual = (projected - observed.keypoints[..., :2]) * observed.scale
+    """(B,) robust, confidence-weighted 2D term ``Σ w c² Σ_xy ρ(r̃) / (2 s²)``.
+
+    r̃ is the residual in reference pixels (× 1000 / H, :attr:`Observations.scale`), scaled
+    before the Geman-McClure, so σ = ``gmof_sigma_px`` and s = ``data_sigma_px`` are reference
+    pixels too (see the module docstring for how this differs from SMPLify-X).
+    """
+    residual = (projected - observed.keypoints[..., :2]) * observed.scale  # reference pixels
     robust = gmof(residual, float(fit["gmof_sigma_px"])).sum(dim=-1)  # (B, 25)
     conf = observed.keypoints[..., 2]
     per_point = weights[None] * conf.pow(2) * robust
@@ -331,6 +353,7 @@ class _BodyFit:
     pelvis: torch.Tensor
     betas: torch.Tensor | None
     loss: torch.Tensor  # (B,) final objective per view
+    start: torch.Tensor  # (B, 21, 3) the pose the stages started from
     stage_losses: list[float]
     steps: int
 
@@ -348,26 +371,31 @@ def _fit_body(
     progress: Progress,
     description: str,
 ) -> _BodyFit:
-    """The body stages from a start rotation ``base`` (B, 3, 3) and pelvis position (B, 3)."""
+    """The body stages from a start rotation ``base`` (B, 3, 3) and pelvis position (B, 3);
+    the body pose starts at the prior's :meth:`~posebench.priors.base.Prior.initial_pose` (a
+    latent code at its :meth:`~posebench.priors.base.LatentPrior.initial_latent`)."""
     b, device = observed.keypoints.shape[0], observed.keypoints.device
-    pose = torch.zeros(b, 21, 3, device=device)
+    pose = prior.initial_pose(b).detach().to(device=device, dtype=torch.float32).clone()
     latent: torch.Tensor | None = None
     if bool(fit.get("latent")) and isinstance(prior, LatentPrior) and weight > 0:
-        latent = prior.encode(pose).detach().clone()
+        latent = prior.initial_latent(b).detach().to(device=device, dtype=torch.float32).clone()
     betas = torch.zeros(b, body.num_betas, device=device) if body.num_betas else None
     delta = torch.zeros(b, 3, device=device)
     pelvis = pelvis.clone()
     params = [latent if latent is not None else pose, delta, pelvis]
     if betas is not None:
         params.append(betas)
-    for p in params:
-        p.requires_grad_(True)
 
     def current_pose() -> torch.Tensor:
         if latent is None:
             return pose
         assert isinstance(prior, LatentPrior)  # a latent code exists only for a LatentPrior
         return prior.decode(latent)
+
+    with torch.no_grad():
+        start = current_pose().detach().clone()
+    for p in params:
+        p.requires_grad_(True)
 
     def objective(prior_scale: float, bending: float, shape_weight: float) -> torch.Tensor:
         out = body(current_pose(), delta, None, betas)
@@ -402,7 +430,9 @@ def _fit_body(
         stage_losses.append(float(final.mean()))
     for p in params:
         p.requires_grad_(False)
-    return _BodyFit(current_pose().detach(), delta, pelvis, betas, final, stage_losses, steps)
+    return _BodyFit(
+        current_pose().detach(), delta, pelvis, betas, final, start, stage_losses, steps
+    )
 
 
 def fit_views(
@@ -455,6 +485,7 @@ def fit_views(
         init_depth=depth,
         init_root_orient=roma.rotmat_to_rotvec(base),
         init_transl=pelvis - rest.pelvis,
+        init_pose=result.start[keep],
         orientation_start_deg=best.float() * (360.0 / int(fit["camera"]["orientations"])),
         fitted_twice=twice,
         turned=keep >= b,
@@ -501,7 +532,7 @@ def fit_all(
 #: The per-view fields of an ImageFit, concatenated over batches.
 _PER_VIEW = (
     "pose", "root_orient", "transl", "shape", "init_depth", "init_root_orient", "init_transl",
-    "orientation_start_deg", "fitted_twice", "turned",
+    "init_pose", "orientation_start_deg", "fitted_twice", "turned",
 )  # fmt: skip
 
 

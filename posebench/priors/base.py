@@ -67,6 +67,8 @@ class Prior(abc.ABC):
     version: ClassVar[str] = "0"
     #: Default configuration; a user's ``--prior-config`` may override these keys only.
     default_config: ClassVar[Mapping[str, Any]] = {}
+    #: A few words saying which pose :meth:`initial_pose` gives; fitting tasks record it.
+    initial_pose_description: str = "rest pose"
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
         self.config: dict[str, Any] = self.resolve_config(config)
@@ -99,6 +101,17 @@ class Prior(abc.ABC):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` poses ``(n, 21, 3)`` drawn from the prior."""
         raise self.unsupported("sampling")
+
+    def initial_pose(self, n: int) -> torch.Tensor:
+        """The pose an optimisation under this prior starts from, ``(n, 21, 3)`` on the prior's
+        device, the same pose in every row and the same on every call (no randomness).
+
+        Fitting tasks (image fitting) start the body pose here, as SMPLify starts from its
+        GMM's mean pose and SMPLify-X from VPoser's zero latent. The default is the rest pose
+        (zero axis-angle), so priors that do not override it start where they always did;
+        :attr:`initial_pose_description` says in words which pose this is.
+        """
+        return torch.zeros(n, 21, 3, device=self.device)
 
     def interpolate(self, start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
         """A path of ``steps + 1`` poses ``(steps + 1, B, 21, 3)`` from ``start`` towards ``end``.
@@ -192,3 +205,11 @@ class LatentPrior(Prior):
     @abc.abstractmethod
     def latent_energy(self, z: torch.Tensor) -> torch.Tensor:
         """``(B,)`` energy of latent codes (e.g. squared norm under a standard normal)."""
+
+    def initial_latent(self, n: int) -> torch.Tensor:
+        """The latent code a latent-space optimisation starts from, ``(n, latent_dim)``,
+        deterministic. The default encodes :meth:`initial_pose`; a prior whose latent space has
+        a natural centre overrides it (VPoser: z = 0) and :meth:`initial_pose` with its decoding.
+        """
+        with torch.no_grad():
+            return self.encode(self.initial_pose(n)).detach()

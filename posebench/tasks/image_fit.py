@@ -10,7 +10,9 @@ Protocols:
   (keypoints-only, e.g. a written synthetic set). No 3D ground truth: only the 2D metric.
 
 The fitter is :func:`posebench.fitting.keypoints2d.fit_all` (SMPLify-style, staged, robust
-2D term, prior energy, bending prior, shape prior for bodies with shape). Metrics:
+2D term, prior energy, bending prior, shape prior for bodies with shape). The body pose starts at
+the prior's own start (:meth:`~posebench.priors.base.Prior.initial_pose`, e.g. the GMM's mean
+pose or VPoser's z = 0), recorded in ``details["start"]``. Metrics:
 
 * ``kp2d_error_px``: per view, the mean over the keypoints the fitter uses (detected, c > 0, and
   not in ``fit.ignore_keypoints``) of ‖projected − detected‖ in pixels; mean over views.
@@ -82,7 +84,8 @@ class ImageFitTask(Task):
     """Fit the body to 2D keypoints SMPLify-style; 2D error always, 3D errors with ground truth."""
 
     name = "image_fit"
-    version = "1"
+    #: 2: the body pose starts at the prior's initial_pose (was the rest pose for every prior).
+    version = "2"
     protocols = ("synthetic", "folder")
     metrics: ClassVar[dict[str, Metric]] = {
         "kp2d_error_px": Metric("px", False, "fitted keypoints vs detections (c > 0), mean"),
@@ -147,6 +150,7 @@ class ImageFitTask(Task):
             "view_names": [v.name for v in views],
             "no_person": [v.name for v in views if not v.detected],
             "shape_prior": _shape_note(body),
+            "start": prior.initial_pose_description,
             "synthetic": {**definition_record(), "config": dict(config["synthetic"])},
             "alignment": {
                 "mpjpe_mm": "the captured of the 22 joints, pelvis subtracted",
@@ -210,8 +214,9 @@ class ImageFitTask(Task):
         in_image = (clean[..., 2] > 0) & fitted_mask(torch.ones_like(clean), config)
         kp2d = keypoint_error_px(projected, observed.keypoints, used)
         kp2d_clean = keypoint_error_px(projected, clean, in_image)
+        # where the body stages started: the prior's start pose, the camera stage's root
         start = body.forward_batched(
-            torch.zeros_like(fit.pose), fit.init_root_orient, fit.init_transl, chunk=128
+            fit.init_pose, fit.init_root_orient, fit.init_transl, chunk=128
         )
         init_kp2d = keypoint_error_px(
             project(body25_of(start), observed.camera), observed.keypoints, used
@@ -288,6 +293,7 @@ class ImageFitTask(Task):
             "images": str(config["images"]),
             "per_image": result.per_image(),
             "shape_prior": _shape_note(body),
+            "start": prior.initial_pose_description,
         }
         if result.fit is not None and result.errors is not None:
             metrics["kp2d_error_px"] = finite_mean(result.errors)

@@ -357,3 +357,42 @@ def test_fit_image_command(body, toy, tmp_path, capsys):
         ["fit-image", "--prior", "gmm", "--images", str(tmp_path / "nowhere"), "--out", "x"]
     )
     assert code == 2 and "nowhere" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the start pose
+
+
+@pytest.mark.parametrize(
+    ("name", "weight", "latent"),
+    [("none", 0.0, False), ("gmm", 1.0, False), ("vposer", 1.0, True), ("vposer", 1.0, False),
+     ("posendf", 1.0, False)],
+)  # fmt: skip
+def test_the_body_stages_start_at_the_priors_initial_pose(body, toy, name, weight, latent):
+    """With no body steps the fit returns its start: the prior's initial pose, in every view
+    (side views fitted twice too), whether the pose or VPoser's latent is optimised."""
+    prior = posebench.load_prior(name)
+    views = make_synthetic_views(toy[0].poses("test")[:3], body, 0)
+    config = fit_config(steps=0, camera_steps=2)
+    config["fit"]["latent"] = latent
+    fit = fit_views(prior, weight, body, observations(views), config)
+    expected = prior.initial_pose(3)
+    torch.testing.assert_close(fit.init_pose, expected)
+    torch.testing.assert_close(fit.pose, expected)
+    if name != "none":
+        assert not torch.equal(expected, torch.zeros_like(expected))
+    assert fit.steps == 2
+
+
+def test_the_task_records_the_start_and_draws_views_from_the_test_split(body, toy):
+    dataset, _ = toy
+    task = ImageFitTask()
+    assert task.version == "2"  # version 1 started every prior at the rest pose
+    config = task.config("synthetic", quick=True)
+    assert config["split"] == "test"
+    config["fit"]["camera"]["steps"], config["fit"]["stages"]["steps"] = 2, 0
+    prior = posebench.load_prior("gmm")
+    run = task.run(prior, dataset, body, config, torch.device("cpu"), 0, NullProgress())
+    assert run.details["start"] == prior.initial_pose_description
+    views, chosen = task.synthetic_views(dataset, body, config, 0)
+    test_poses = dataset.poses("test")[chosen].numpy()
+    np.testing.assert_allclose(np.stack([v.pose for v in views]), test_poses, atol=1e-6)

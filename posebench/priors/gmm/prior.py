@@ -34,6 +34,7 @@ class GMMPrior(Prior):
     name = "gmm"
     version = "1"
     default_config = packaged_config("priors/gmm.yaml")
+    initial_pose_description = "gmm mean pose (weighted mean of the component means)"
 
     def __init__(self, config: Mapping[str, Any] | str | None = None) -> None:
         super().__init__(config)
@@ -89,6 +90,22 @@ class GMMPrior(Prior):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         samples = self._ready().sample(n, generator)
         return samples.reshape(n, 21, 3).to(torch.float32)
+
+    def mean_pose(self) -> torch.Tensor:
+        """``(21, 3)``: the mixture's mean, ``Σ_k w_k μ_k / Σ_k w_k``.
+
+        This is the mean of the mixture distribution, not its mode and not one component's
+        mean; it is the body pose SMPLify starts its fits from (the component means weighted by
+        the mixture weights; the division only guards a file whose weights do not sum to 1).
+        """
+        mixture = self._ready()
+        weights = mixture.weights / mixture.weights.sum()
+        return (weights @ mixture.means).reshape(21, 3)
+
+    def initial_pose(self, n: int) -> torch.Tensor:
+        """SMPLify's start: :meth:`mean_pose` in every row, ``(n, 21, 3)`` float32."""
+        mean = self.mean_pose().to(device=self.device, dtype=torch.float32)
+        return mean.expand(n, 21, 3).clone()
 
     @torch.no_grad()
     def project(

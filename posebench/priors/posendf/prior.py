@@ -43,6 +43,7 @@ class PoseNDFPrior(Prior):
     name = "posendf"
     version = "1"
     default_config = DEFAULT_CONFIG
+    initial_pose_description = "posendf rest pose projected onto the zero level set"
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
         self.official_config: str | None = official_source(config)
@@ -146,6 +147,21 @@ class PoseNDFPrior(Prior):
             bf16=bool(self.config["bf16"]),
             on_step=on_step,
         )
+
+    def initial_pose(self, n: int) -> torch.Tensor:
+        """The rest pose projected onto the network's zero level set (:meth:`project` with the
+        config's ``projection`` settings), the same pose in each of the ``n`` rows.
+
+        Pose-NDF has neither a mean pose (GMM) nor a latent centre (VPoser); its model of
+        plausibility is the zero level set, so the counterpart of those starts is the plausible
+        pose nearest the neutral one. The rest pose itself would ignore the prior, and a sample
+        would need randomness. The projection is a fixed number of gradient steps from a fixed
+        input, computed for one pose and repeated, so it does not depend on ``n`` or a seed.
+        """
+        self._require_weights()
+        rest = torch.zeros(1, 21, 3, device=self.device, dtype=self.dtype)
+        start = self.project(rest).to(torch.float32)
+        return start.expand(n, 21, 3).clone()
 
     def project_steps(
         self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None

@@ -16,6 +16,8 @@ Latent space (``LatentPrior``): ``encode`` = posterior mean, ``decode`` = decode
 ``latent_energy(z) = ||z||²`` exactly as SMPLify-X's ``Σ z²`` (twice the negative log-density of
 N(0, I) up to a constant; their published weights are for this scale). Projection is VPoser's
 reconstruction, ``decode(encode(θ))``, repeated ``steps`` times. Sampling decodes z ~ N(0, I).
+Fits start from z = 0 (``initial_latent``), i.e. the pose ``decode(0)`` (``initial_pose``), as
+SMPLify-X does.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class VPoserPrior(LatentPrior):
     version = "1"
     latent_dim = LATENT_DIM
     default_config = packaged_config("priors/vposer.yaml")
+    initial_pose_description = "vposer zero latent (z = 0, decoded)"
 
     def __init__(self, config: Mapping[str, Any] | str | None = None) -> None:
         super().__init__(config)
@@ -175,6 +178,17 @@ class VPoserPrior(LatentPrior):
         """``||z||²`` per code, ``(B,)`` (SMPLify-X's and HuMoR's latent penalty)."""
         self._check_latent(z)
         return z.square().sum(dim=-1)
+
+    def initial_latent(self, n: int) -> torch.Tensor:
+        """SMPLify-X's start: z = 0, the mode of VPoser's standard-normal latent, ``(n, 32)``."""
+        self._ready()
+        return torch.zeros(n, self.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def initial_pose(self, n: int) -> torch.Tensor:
+        """The decoded zero latent, ``decode(0)``, ``(n, 21, 3)`` (the pose :meth:`initial_latent`
+        stands for, so pose-space and latent-space fits start at the same body)."""
+        return self.decode(self.initial_latent(n))
 
     def _check_latent(self, z: torch.Tensor) -> None:
         if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim:
