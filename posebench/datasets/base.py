@@ -67,6 +67,12 @@ class Dataset(abc.ABC):
         """
         return self.sequences(split)
 
+    def pose_clips(self, split: str) -> list[str] | None:
+        """The clip each pose of :meth:`poses` comes from (poses of one clip are not independent
+        of each other), or None when the dataset does not say (then each pose is its own unit).
+        """
+        return None
+
     def observed(self, split: str) -> torch.Tensor:
         """(N, 22) bool aligned with :meth:`poses`: the joints the source captured in each pose
         (SMPL-22 order, pelvis first). Default: every joint.

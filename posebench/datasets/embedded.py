@@ -278,6 +278,12 @@ class EmbeddedDataset(Dataset):
             poses = torch.cat([poses, mirror_pose(poses)])
         return poses
 
+    def pose_clips(self, split: str) -> list[str]:
+        """The clip id of every pose of :meth:`poses` (mirrored train poses: their clip's)."""
+        ids = [c.id for c, rows in zip(self.clips_of(split), self._pose_rows(split), strict=True)
+               for _ in rows]  # fmt: skip
+        return ids * 2 if split == "train" and self.mirror_train else ids
+
     def observed(self, split: str) -> torch.Tensor:
         """(N, 22) bool, aligned with :meth:`poses`: which joints the source captured."""
         rows = torch.from_numpy(np.concatenate(self._pose_rows(split)))

@@ -33,6 +33,7 @@ Camera for user folders: see :mod:`posebench.datasets.image_folder`.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -179,6 +180,7 @@ class ImageFitTask(Task):
             inputs_hash=views_hash(views),
             energy_weight=weight,
             energy_weight_source=source,
+            per_unit=_per_clip(dataset, config["split"], views, chosen, details.get("per_view")),
         )
 
     def _score_synthetic(
@@ -317,3 +319,26 @@ def _run_record(fit: ImageFit, n_views: int) -> dict[str, Any]:
         "seconds_per_view": fit.seconds / max(n_views, 1),
         "stage_losses": fit.stage_losses,
     }
+
+
+def _per_clip(
+    dataset: Dataset,
+    split: str,
+    views: list[View],
+    chosen: list[int],
+    per_view: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """PA-MPJPE of the fitted views grouped by the clip their pose came from (views of one clip
+    are not independent), or one unit per view when the dataset names no clips."""
+    if not per_view:
+        return {}
+    clips = dataset.pose_clips(split)
+    by_name = dict(zip(per_view["name"], per_view["pa_mpjpe_mm"], strict=True))
+    values: dict[str, list[float]] = {}
+    for view, pose_index in zip(views, chosen, strict=True):
+        error = by_name.get(view.name)
+        if error is None or not math.isfinite(error):
+            continue  # not fitted (no person) or nothing scored
+        unit = clips[pose_index] if clips is not None else view.name
+        values.setdefault(unit, []).append(float(error))
+    return {"unit": "clip" if clips is not None else "view", "item": "view", "values": values}

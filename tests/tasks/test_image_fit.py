@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -396,3 +397,22 @@ def test_the_task_records_the_start_and_draws_views_from_the_test_split(body, to
     views, chosen = task.synthetic_views(dataset, body, config, 0)
     test_poses = dataset.poses("test")[chosen].numpy()
     np.testing.assert_allclose(np.stack([v.pose for v in views]), test_poses, atol=1e-6)
+
+
+def test_views_are_grouped_by_the_clip_their_pose_came_from():
+    from posebench.datasets.embedded import EmbeddedDataset
+    from posebench.tasks.image_fit import _per_clip
+
+    dataset = EmbeddedDataset()
+    clips = dataset.pose_clips("test")
+    assert len(clips) == len(dataset.poses("test"))
+    first, last = 0, len(clips) - 1
+    views = [SimpleNamespace(name="view_0000"), SimpleNamespace(name="view_0001")]
+    per_view = {"name": ["view_0000", "view_0001"], "pa_mpjpe_mm": [10.0, 30.0]}
+    units = _per_clip(dataset, "test", views, [first, last], per_view)
+    assert units == {
+        "unit": "clip",
+        "item": "view",
+        "values": {clips[first]: [10.0], clips[last]: [30.0]},
+    }
+    assert clips[first] != clips[last]
