@@ -196,7 +196,7 @@ def _caption(dataset: str, body: str, size: str, group: pd.DataFrame, results: p
         f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
         f"{versions}. Cells: mean [95 % bootstrap interval over independent units] (units, "
         "evaluation seeds averaged within each unit) where the task reports its main metric per "
-        "unit (denoise: clips, their windows resampled together; interpolate: pairs), else mean "
+        "unit (clips, with their windows, pairs or views resampled together), else mean "
         f"± std over evaluation seeds (n seeds); {training}. Ranks: per task 1 + the number of "
         "priors significantly better (paired bootstrap over units), so ties share a rank; by "
         "mean where there are no units; overall: the mean of the task ranks. Best in bold; "

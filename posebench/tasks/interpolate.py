@@ -1,25 +1,43 @@
 """Pose interpolation: each prior's own path between test poses, scored for plausibility along
 the path (dNN), smoothness (largest step, jerk) and how close it ends to the target pose.
+
+The endpoints are two frames of one test sequence ``gap_s`` apart, so the real motion between
+them exists and is scored the same way (the ``real motion`` data row): what real movement
+between the same poses scores on each metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
 from posebench.body.base import BodyModel
+from posebench.body.rotations import slerp_axis_angle
 from posebench.core.config import packaged_config
-from posebench.core.errors import InputError
+from posebench.core.errors import CapabilityNotSupported, InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import Progress
 from posebench.core.seeding import make_generator
-from posebench.datasets.base import Dataset
+from posebench.datasets.base import Dataset, MotionSequence
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import nearest_neighbour_geodesic, position_joints
 from posebench.tasks.sample import DNN_DEFINITION
+
+
+@dataclass
+class Pairs:
+    """Start and end poses (K, 21, 3), and the real motion between them when they come from
+    one sequence: (M + 1, K, 21, 3) resampled to the path's M steps, else None."""
+
+    start: torch.Tensor
+    end: torch.Tensor
+    real_path: torch.Tensor | None
+    source: str
+    clips: list[str] | None = None  # the sequence each pair comes from, when they do
 
 
 def choose_pairs(
@@ -42,11 +60,61 @@ def choose_pairs(
     )
 
 
+def resample_motion(frames: torch.Tensor, steps: int) -> torch.Tensor:
+    """``steps + 1`` poses evenly spaced in time along ``frames`` (F, 21, 3): per joint slerp
+    between the two frames around each fractional time."""
+    position = torch.linspace(0, len(frames) - 1, steps + 1, dtype=torch.float64)
+    low = position.floor().long().clamp(max=len(frames) - 2)
+    fraction = (position - low).to(frames.dtype)
+    return slerp_axis_angle(frames[low], frames[low + 1], fraction[:, None])
+
+
+def choose_motion_pairs(
+    sequences: list[MotionSequence], config: Mapping[str, Any], seed: int
+) -> Pairs:
+    """Pairs ``gap_s`` seconds apart within one sequence (a uniformly drawn frame of the split,
+    the end ``gap_s`` later), at least ``min_separation`` apart, with the real motion between."""
+    n_pairs, steps = config["n_pairs"], config["steps"]
+    gaps = [round(config["gap_s"] * s.fps) for s in sequences]
+    starts = [(k, t) for k, s in enumerate(sequences) for t in range(len(s) - max(gaps[k], 1))]
+    if not starts or min(gaps) < 1:
+        raise InputError(
+            f"no sequence of the {config['split']} split is longer than gap_s = "
+            f"{config['gap_s']} s; lower gap_s with --task-config"
+        )
+    generator = make_generator(seed, "interpolate-pairs")
+    chosen: list[tuple[int, int]] = []
+    for _ in range(50 * n_pairs):
+        k, t = starts[int(torch.randint(len(starts), (1,), generator=generator))]
+        motion = sequences[k].pose_body
+        separation = nearest_neighbour_geodesic(
+            motion[t : t + 1], motion[t + gaps[k] : t + gaps[k] + 1]
+        )
+        if float(separation) >= config["min_separation"]:
+            chosen.append((k, t))
+        if len(chosen) == n_pairs:
+            break
+    if len(chosen) < n_pairs:
+        raise InputError(
+            f"found only {len(chosen)} of {n_pairs} {config['split']} motion pairs "
+            f"{config['gap_s']} s apart and at least {config['min_separation']} rad apart; lower "
+            "min_separation or n_pairs, or raise gap_s, with --task-config"
+        )
+    paths = [
+        resample_motion(sequences[k].pose_body[t : t + gaps[k] + 1].float(), steps)
+        for k, t in chosen
+    ]
+    real = torch.stack(paths, dim=1)  # (M + 1, K, 21, 3)
+    names = sorted({sequences[k].name for k, _ in chosen})
+    source = f"motion {config['gap_s']} s apart in {len(names)} clips"
+    return Pairs(real[0], real[-1], real, source, [sequences[k].name for k, _ in chosen])
+
+
 class InterpolateTask(Task):
     """K start/end pairs, M steps each, through the prior's ``interpolate``."""
 
     name = "interpolate"
-    version = "1"
+    version = "2"
     protocols = ("default",)
     metrics: ClassVar[dict[str, Metric]] = {
         "path_dnn_mean": Metric("rad", False, "mean dNN of the poses along the paths"),
@@ -72,20 +140,39 @@ class InterpolateTask(Task):
         seed: int,
         progress: Progress,
     ) -> TaskResult:
-        start, end = self._pairs(dataset, config, device, seed)
-        path = prior.interpolate(start, end, config["steps"]).detach()  # (M + 1, K, 21, 3)
-        return self._score(path, start, end, dataset, body, config)
+        pairs = self._pairs(dataset, config, device, seed)
+        path = prior.interpolate(pairs.start, pairs.end, config["steps"]).detach()  # (M+1, K, ..)
+        result = self._score(path, pairs, dataset, body, config)
+        if pairs.real_path is not None:  # the same metrics for the real motion between the ends
+            real = self._score(pairs.real_path, pairs, dataset, body, config)
+            result.data_rows = {"real motion": real.metrics}
+        return result
 
     def _pairs(
         self, dataset: Dataset, config: Mapping[str, Any], device: torch.device, seed: int
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> Pairs:
+        """Motion pairs ``gap_s`` apart in one sequence (with the real motion between), or,
+        with ``gap_s`` null or a dataset without motion, pairs of random poses of the split."""
+        if config["gap_s"] is not None:
+            try:
+                sequences = dataset.sequences(config["split"])
+            except CapabilityNotSupported:
+                sequences = []
+            if sequences:
+                pairs = choose_motion_pairs(sequences, config, seed)
+                real = None if pairs.real_path is None else pairs.real_path.to(device)
+                return Pairs(
+                    pairs.start.to(device), pairs.end.to(device), real, pairs.source, pairs.clips
+                )
         test = dataset.poses(config["split"]).to(device)
-        return choose_pairs(test, config["n_pairs"], config["min_separation"], seed)
+        start, end = choose_pairs(test, config["n_pairs"], config["min_separation"], seed)
+        return Pairs(start, end, None, "random poses of the split (no motion between them)")
 
     def _score(
-        self, path: torch.Tensor, start: torch.Tensor, end: torch.Tensor, dataset: Dataset,
-        body: BodyModel, config: Mapping[str, Any],
+        self, path: torch.Tensor, pairs: Pairs, dataset: Dataset, body: BodyModel,
+        config: Mapping[str, Any],
     ) -> TaskResult:  # fmt: skip
+        start, end = pairs.start, pairs.end
         steps = config["steps"]
         reference = dataset.poses(config["reference_split"]).to(path.device)
         if path.shape != (steps + 1, *start.shape):
@@ -118,37 +205,34 @@ class InterpolateTask(Task):
             },
             details={
                 "n_pairs": n_pairs,
+                "pairs": pairs.source,
                 "steps": steps,
                 "dnn_definition": DNN_DEFINITION,
                 "pairs_hash": hash_arrays(start, end),
                 "scored_joints": int(positions.sum()),
             },
             inputs_hash=hash_arrays(start, end),
-            per_unit={  # pairs are independent draws of two test poses
-                "unit": "pair",
-                "item": "pair",
-                "values": {f"pair{k}": [v] for k, v in enumerate(dnn.mean(dim=0).tolist())},
-            },
+            per_unit=_per_unit(dnn.mean(dim=0).tolist(), pairs.clips),
         )
 
     def export_inputs(
         self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
         seed: int,
     ) -> tuple[dict[str, Any], str]:  # fmt: skip
-        start, end = self._pairs(dataset, config, device, seed)
+        pairs = self._pairs(dataset, config, device, seed)
         arrays = {
-            "start_pose_body": start.reshape(-1, 63).cpu().numpy(),
-            "end_pose_body": end.reshape(-1, 63).cpu().numpy(),
+            "start_pose_body": pairs.start.reshape(-1, 63).cpu().numpy(),
+            "end_pose_body": pairs.end.reshape(-1, 63).cpu().numpy(),
             "steps": config["steps"],
         }
-        return arrays, hash_arrays(start, end)
+        return arrays, hash_arrays(pairs.start, pairs.end)
 
     def score(
         self, predictions: Mapping[str, Any], dataset: Dataset, body: BodyModel,
         config: Mapping[str, Any], device: torch.device, seed: int,
     ) -> TaskResult:  # fmt: skip
         """Score ``path_pose_body`` (M + 1, K, 63) paths for the exported pairs."""
-        start, end = self._pairs(dataset, config, device, seed)
+        pairs = self._pairs(dataset, config, device, seed)
         if "path_pose_body" not in predictions:
             raise InputError("predictions lack 'path_pose_body' (steps + 1, pairs, 63)")
         path = torch.as_tensor(predictions["path_pose_body"], dtype=torch.float32, device=device)
@@ -157,4 +241,19 @@ class InterpolateTask(Task):
                 f"predictions 'path_pose_body' have shape {tuple(path.shape)} or non-finite "
                 "values; expected finite (steps + 1, pairs, 63)"
             )
-        return self._score(path.reshape(*path.shape[:2], 21, 3), start, end, dataset, body, config)
+        return self._score(path.reshape(*path.shape[:2], 21, 3), pairs, dataset, body, config)
+
+
+def _per_unit(values: list[float], clips: list[str] | None) -> dict[str, Any]:
+    """Per-pair values grouped by the clip the pair comes from (pairs of one clip are not
+    independent), or one unit per pair for pairs of random poses."""
+    if clips is None:
+        return {
+            "unit": "pair",
+            "item": "pair",
+            "values": {f"pair{k}": [v] for k, v in enumerate(values)},
+        }
+    grouped: dict[str, list[float]] = {}
+    for clip, value in zip(clips, values, strict=True):
+        grouped.setdefault(clip, []).append(value)
+    return {"unit": "clip", "item": "pair", "values": grouped}

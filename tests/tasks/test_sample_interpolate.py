@@ -64,3 +64,19 @@ def test_impossible_pair_separation_is_a_clear_error(parts):
     dataset, body, gauss = parts
     with pytest.raises(posebench.core.errors.InputError, match="at least 100.0 rad apart"):
         run(InterpolateTask(), gauss(), dataset, body, min_separation=100.0)
+
+
+def test_pairs_come_from_real_motion_which_is_scored_beside_the_priors(parts):
+    from posebench.tasks.interpolate import resample_motion
+
+    dataset, body, _ = parts
+    task = InterpolateTask()
+    result = run(task, posebench.load_prior("none"), dataset, body, min_separation=0.5)
+    real = result.data_rows["real motion"]
+    assert real["endpoint_error_mm"] < 1e-3  # the real motion ends at the end pose
+    assert "1.0 s apart" in result.details["pairs"]
+    # resampling a motion to as many steps as it has frames gives the frames back
+    frames = dataset.sequences("test")[0].pose_body[:11]
+    torch.testing.assert_close(resample_motion(frames, 10), frames, atol=1e-5, rtol=0)
+    random = run(task, posebench.load_prior("none"), dataset, body, min_separation=0.5, gap_s=None)
+    assert random.data_rows == {} and "random poses" in random.details["pairs"]
