@@ -48,3 +48,16 @@ def geodesic_error(pose: torch.Tensor, target: torch.Tensor) -> float:
             ]
         ).mean()
     )
+
+
+@pytest.mark.slow
+def test_shipped_checkpoint_has_no_spurious_zeros():
+    """Random sampling starts projected by the shipped network end no further from the training
+    poses than 3x the validation poses' distance, where the network says they have arrived."""
+    from posebench.priors.posendf.calibration import spurious_zero_check
+
+    prior = posebench.load_prior("posendf")
+    dataset = posebench.load_dataset("embedded")
+    report = spurious_zero_check(prior, dataset.poses("train"), dataset.poses("val"), starts=128)
+    assert report.passed, report.line()
+    assert report.near_zero_share > 0.25  # the check is not passed by having no near-zero starts
