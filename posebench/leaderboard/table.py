@@ -164,7 +164,8 @@ def _unit_intervals(
     comparisons: dict[str, list[Comparison]] = {}
     for task, rows in priors[priors["main"]].groupby("task"):
         averaged = {
-            prior: seed_averaged(runs["per_unit"].tolist()) for prior, runs in rows.groupby("prior")
+            prior: seed_averaged(runs.sort_values("seed")["per_unit"].tolist())
+            for prior, runs in rows.groupby("prior")
         }
         units = {prior: a for prior, a in averaged.items() if a is not None}
         if len(units) != len(averaged) or len({u for u, _ in units.values()}) != 1:
@@ -194,9 +195,10 @@ def _caption(dataset: str, body: str, size: str, group: pd.DataFrame, results: p
     )
     return (
         f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
-        f"{versions}. Cells: mean [95 % bootstrap interval over independent units] (units, "
-        "evaluation seeds averaged within each unit) where the task reports its main metric per "
-        "unit (clips, with their windows, pairs or views resampled together), else mean "
+        f"{versions}. Cells: mean [95 % bootstrap interval over independent units] (number "
+        "of units, seeds) where the task reports its main metric per unit (clips, resampled "
+        "with all their windows, pairs or views; seeds that share their items are averaged, "
+        "seeds with other items pooled within each clip), else mean "
         f"± std over evaluation seeds (n seeds); {training}. Ranks: per task 1 + the number of "
         "priors significantly better (paired bootstrap over units), so ties share a rank; by "
         "mean where there are no units; overall: the mean of the task ranks. Best in bold; "

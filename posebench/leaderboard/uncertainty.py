@@ -46,23 +46,28 @@ class Comparison:
 
 
 def seed_averaged(records: Iterable[Mapping[str, Any]]) -> tuple[str, Units] | None:
-    """Average the per-unit items of several seeds' ``per_unit`` records (the same units and
-    item counts in each, as the same task config gives); None when any run lacks them or
-    they disagree."""
+    """One set of per-unit items from several seeds' ``per_unit`` records (pass them in seed
+    order). Seeds that share their units and item counts (the same windows with other noise)
+    are averaged item by item; seeds that drew other items (other pairs, other views) have
+    their items pooled within each unit. None when any run lacks per-unit values, the records
+    name different kinds of unit, or a value is not finite."""
     records = list(records)
     if not records or any(not r or not r.get("values") for r in records):
         return None
     unit = str(records[0].get("unit", "unit"))
-    keys = set(records[0]["values"])
-    if any(str(r.get("unit")) != unit or set(r["values"]) != keys for r in records):
+    if any(str(r.get("unit")) != unit for r in records):
         return None
-    averaged: Units = {}
-    for key in sorted(keys):
-        stacked = [np.asarray(r["values"][key], dtype=np.float64) for r in records]
-        if len({len(s) for s in stacked}) != 1 or not all(np.isfinite(s).all() for s in stacked):
-            return None
-        averaged[key] = np.mean(stacked, axis=0)
-    return unit, averaged
+    stacked = [
+        {key: np.asarray(items, dtype=np.float64) for key, items in r["values"].items()}
+        for r in records
+    ]
+    if not all(np.isfinite(v).all() for values in stacked for v in values.values()):
+        return None
+    shapes = [{key: len(v) for key, v in values.items()} for values in stacked]
+    if all(shape == shapes[0] for shape in shapes):
+        return unit, {key: np.mean([s[key] for s in stacked], axis=0) for key in sorted(shapes[0])}
+    keys = sorted({key for values in stacked for key in values})
+    return unit, {key: np.concatenate([s[key] for s in stacked if key in s]) for key in keys}
 
 
 def interval(unit: str, units: Units) -> Interval:

@@ -329,3 +329,14 @@ def test_data_rows_are_shown_once_labelled_and_never_ranked(tmp_path):
     assert data["rank"].isna().all()
     detail = board.per_task["denoise@humor"].set_index("prior")
     assert not detail.loc["data: train"].str.contains(r"\*\*").any()  # better, but not bold
+
+
+def test_seeds_that_drew_other_items_are_pooled_within_each_clip(tmp_path):
+    # seed 0 drew two pairs from clip x, seed 1 one pair from x and one from y
+    for prior, shift in (("a", 0.0), ("b", 1.0)):
+        write_units(tmp_path, prior, 0, {"x": [1.0 + shift, 3.0 + shift]})
+        write_units(tmp_path, prior, 1, {"x": [5.0 + shift], "y": [7.0 + shift]})
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    main = board.stats[board.stats["main"]].set_index("prior")
+    assert main.loc["a", "n_units"] == 2  # clips x and y, items of both seeds pooled
+    assert "a − b: -1 [-1, -1] over 2 clips (significant)" in board.comparisons["denoise@humor"]
