@@ -54,3 +54,13 @@ def body() -> AnnyBody:
 def body64() -> AnnyBody:
     """The embedded body as a float64 copy, for checks at double precision."""
     return AnnyBody().to(dtype=torch.float64)
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Small batches gain nothing from threads and lose a lot on a shared, busy CPU: a module
+    that uses this (``pytestmark = pytest.mark.usefixtures("one_thread")``) runs on one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -22,8 +22,8 @@ from posebench.leaderboard.board import Leaderboard
 from posebench.leaderboard.uncertainty import (
     Comparison,
     Interval,
+    combine_seeds,
     interval,
-    seed_averaged,
     tie_aware_ranks,
 )
 from posebench.results import ResultRecord, read_result
@@ -164,7 +164,7 @@ def _unit_intervals(
     comparisons: dict[str, list[Comparison]] = {}
     for task, rows in priors[priors["main"]].groupby("task"):
         averaged = {
-            prior: seed_averaged(runs.sort_values("seed")["per_unit"].tolist())
+            prior: combine_seeds(runs.sort_values("seed")["per_unit"].tolist())
             for prior, runs in rows.groupby("prior")
         }
         units = {prior: a for prior, a in averaged.items() if a is not None}

@@ -45,7 +45,7 @@ class Comparison:
     significant: bool
 
 
-def seed_averaged(records: Iterable[Mapping[str, Any]]) -> tuple[str, Units] | None:
+def combine_seeds(records: Iterable[Mapping[str, Any]]) -> tuple[str, Units] | None:
     """One set of per-unit items from several seeds' ``per_unit`` records (pass them in seed
     order). Seeds that share their units and item counts (the same windows with other noise)
     are averaged item by item; seeds that drew other items (other pairs, other views) have

@@ -22,9 +22,10 @@ METRICS = {
 }
 
 
-def write(out, prior, seed, mpjpe, recall, version="1", size="full"):
+def write(out, prior, seed, mpjpe, recall, version="1", size="full", **fields):
+    """A denoise result file; ``fields`` adds record fields (per_unit, data_rows, ...)."""
     return ResultRecord(
-        prior={"name": prior, "version": "1"},
+        prior={"name": prior, "version": "1", "checkpoint_sha256": f"{prior}-model"},
         task={
             "name": "denoise",
             "version": version,
@@ -38,6 +39,7 @@ def write(out, prior, seed, mpjpe, recall, version="1", size="full"):
         size=size,
         device={"type": "cpu"},
         metrics={"mpjpe_mm": mpjpe, "recall": recall},
+        **fields,
     ).write(out)
 
 
@@ -272,24 +274,9 @@ def test_html_page_is_the_same_bytes_for_the_same_results(tmp_path):
 def write_units(out, prior, seed, clips, data_rows=None):
     """A denoise result whose main metric comes per clip (lists of window values)."""
     values = [v for windows in clips.values() for v in windows]
-    return ResultRecord(
-        prior={"name": prior, "version": "1", "checkpoint_sha256": f"{prior}-model"},
-        task={
-            "name": "denoise",
-            "version": "1",
-            "protocol": "humor",
-            "main_metric": "mpjpe_mm",
-            "metrics": METRICS,
-        },
-        dataset={"name": "embedded", "content_hash": "abcdef0123456789"},
-        body_model={"name": "anny"},
-        seed=seed,
-        size="full",
-        device={"type": "cpu"},
-        metrics={"mpjpe_mm": sum(values) / len(values), "recall": 0.5},
-        per_unit={"unit": "clip", "item": "window", "values": clips},
-        data_rows=data_rows or {},
-    ).write(out)
+    per_unit = {"unit": "clip", "item": "window", "values": clips}
+    mean = sum(values) / len(values)
+    return write(out, prior, seed, mean, 0.5, per_unit=per_unit, data_rows=data_rows or {})
 
 
 def test_ranks_tie_where_the_difference_over_clips_is_not_significant(tmp_path):

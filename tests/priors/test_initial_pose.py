@@ -12,13 +12,7 @@ from posebench.priors.gmm.mixture import Mixture
 from posebench.priors.gmm.prior import GMMPrior
 from posebench.priors.vposer.prior import VPoserPrior
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class PlainPrior(Prior):

@@ -39,13 +39,7 @@ from posebench.testing import check_task
 CLEAN = {"noise": {"pixel_sigma": 0.0, "drop_rate": 0.0}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These small batches gain nothing from threads, and lose a lot on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
