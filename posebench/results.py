@@ -139,6 +139,9 @@ class ResultRecord:
     #: real data scored like the prior's output (name -> metric -> value), e.g. training poses
     #: scored as samples; the same for every prior of a (task, seed)
     data_rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    #: prior-free methods scored on the same inputs (name -> metric -> value), e.g. a moving
+    #: average of the noisy joints; the same for every prior of a (task, seed)
+    baseline_rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
     #: the main metric per independent unit: {"unit": "clip", "item": "window", "values":
     #: {unit id: [item values]}}; empty when the task has no units finer than its seed
     per_unit: dict[str, Any] = field(default_factory=dict)
@@ -179,10 +182,11 @@ class ResultRecord:
         data = asdict(self)
         ordered = {"schema_version": data.pop("schema_version"), **data}
         ordered["metrics"] = {k: _finite_or_none(v) for k, v in self.metrics.items()}
-        ordered["data_rows"] = {
-            name: {k: _finite_or_none(v) for k, v in row.items()}
-            for name, row in self.data_rows.items()
-        }
+        for rows in ("data_rows", "baseline_rows"):
+            ordered[rows] = {
+                name: {k: _finite_or_none(v) for k, v in row.items()}
+                for name, row in getattr(self, rows).items()
+            }
         return ordered
 
     def write(self, out: str | Path) -> Path:
@@ -217,7 +221,7 @@ def result_path(
 
 _REQUIRED = {f.name for f in fields(ResultRecord)} - {
     "timings", "inputs_hash", "not_supported", "details", "git", "environment", "created",
-    "data_rows", "per_unit",
+    "data_rows", "baseline_rows", "per_unit",
 }  # fmt: skip
 
 
@@ -278,22 +282,30 @@ def _field_problem(data: dict[str, Any]) -> str:
     units = data.get("per_unit", {})
     if not isinstance(units, dict) or not isinstance(units.get("values", {}), dict):
         return f"has per_unit {_short(units)}; expected an object with unit and values"
-    rows = data.get("data_rows", {})
-    if not isinstance(rows, dict) or not all(isinstance(r, dict) for r in rows.values()):
-        return f"has data_rows {_short(rows)}; expected an object of name -> metrics"
-    for name, row in rows.items():
-        for metric, value in row.items():
-            if value is not None and not _is_number(value):
-                return (
-                    f"has data row {_short(name)} metric {_short(metric)} = {_short(value)}; "
-                    "expected a number or null"
-                )
+    for key, label in (("data_rows", "data row"), ("baseline_rows", "baseline row")):
+        problem = _rows_problem(data.get(key, {}), key, label)
+        if problem:
+            return problem
     if not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
         return f"has seed {_short(data['seed'])}; expected an integer"
     if data["size"] not in SIZES:
         return f"has size {_short(data['size'])}; expected quick or full"
     if not isinstance(data["posebench_version"], str):
         return f"has posebench_version {_short(data['posebench_version'])}; expected a string"
+    return ""
+
+
+def _rows_problem(rows: Any, key: str, label: str) -> str:
+    """What is wrong with a reference-rows field (name -> metric -> number or null), or ''."""
+    if not isinstance(rows, dict) or not all(isinstance(r, dict) for r in rows.values()):
+        return f"has {key} {_short(rows)}; expected an object of name -> metrics"
+    for name, row in rows.items():
+        for metric, value in row.items():
+            if value is not None and not _is_number(value):
+                return (
+                    f"has {label} {_short(name)} metric {_short(metric)} = {_short(value)}; "
+                    "expected a number or null"
+                )
     return ""
 
 

@@ -36,7 +36,9 @@ def test_path_layout_keeps_every_run_apart(tmp_path):
 
 
 def test_round_trip_keeps_every_field(tmp_path):
-    record = make_record()
+    record = make_record(
+        data_rows={"val": {"mpjpe_mm": 11.0}}, baseline_rows={"moving average": {"mpjpe_mm": 30.0}}
+    )
     path = record.write(tmp_path)
     data = json.loads(path.read_text())
     assert next(iter(data)) == "schema_version" and data["schema_version"] == SCHEMA_VERSION
@@ -107,6 +109,9 @@ def test_atomic_files_get_normal_permissions(tmp_path):
         ({"size": "huge"}, 'has size "huge"; expected quick or full'),
         ({"task": {"name": "denoise", "protocol": None}}, "has task protocol null"),
         ({"posebench_version": 1}, "has posebench_version 1"),
+        ({"data_rows": {"train": {"fid": "low"}}}, 'has data row "train" metric "fid"'),
+        ({"baseline_rows": {"moving average": [1]}}, 'has baseline_rows {"moving average"'),
+        ({"baseline_rows": {"sg": {"mpjpe_mm": "30"}}}, 'has baseline row "sg" metric'),
     ],
 )
 def test_fields_of_the_wrong_type_are_refused_with_one_line(tmp_path, change, message):

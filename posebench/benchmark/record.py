@@ -57,5 +57,6 @@ def build_record(
         not_supported=result.not_supported,
         details=result.details,
         data_rows=result.data_rows,
+        baseline_rows=result.baseline_rows,
         per_unit=result.per_unit,
     )

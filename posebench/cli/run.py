@@ -12,6 +12,8 @@ from posebench.cli import options as opt
 from posebench.core.errors import ConfigError, PosebenchError, suggest
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from posebench.results import ResultRecord
 
 #: The run options ``export`` and ``score`` take (an outside method needs no prior).
@@ -255,6 +257,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def reference_table(record: ResultRecord) -> Table | None:
+    """The run's reference rows (real data; prior-free baselines) beside its result, on the
+    metrics they have, or None when the task has none."""
+    from rich.table import Table
+
+    rows = [(f"data: {name}", row) for name, row in record.data_rows.items()]
+    rows += [(f"baseline: {name}", row) for name, row in record.baseline_rows.items()]
+    if not rows:
+        return None
+    metrics = [m for m in record.metrics if any(row.get(m) is not None for _, row in rows)]
+    table = Table(title="for reference: real data and prior-free baselines, same inputs")
+    table.add_column("row")
+    for metric in metrics:
+        table.add_column(metric)
+    table.add_row(
+        record.prior["name"], *(_shown(record.metrics.get(m)) for m in metrics), style="bold"
+    )
+    for label, row in rows:
+        table.add_row(label, *(_shown(row.get(m)) for m in metrics))
+    return table
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
 def print_metrics(record: ResultRecord) -> None:
     """One run's metrics as a rich table on stdout, with units and which direction is better."""
     from rich.table import Table
@@ -271,10 +299,13 @@ def print_metrics(record: ResultRecord) -> None:
         table.add_column(column)
     for name, value in record.metrics.items():
         spec = task["metrics"][name]
-        shown = "n/a" if value is None else f"{value:.6g}"
+        shown = _shown(value)
         marker = " (main)" if name == task["main_metric"] else ""
         arrow = "↑ higher" if spec["higher_is_better"] else "↓ lower"
         table.add_row(f"{name}{marker}", shown, spec["unit"], arrow)
     stdout.print(table)
+    references = reference_table(record)
+    if references is not None:
+        stdout.print(references)
     if record.not_supported:
         print(f"note: {record.not_supported}")

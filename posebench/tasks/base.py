@@ -44,7 +44,9 @@ class TaskResult:
     small arrays worth keeping beside the result file (a few samples, for pictures), which the
     runner writes to ``seed<k>.npz`` next to ``seed<k>.json``. ``data_rows`` maps a name (e.g. a
     split) to the same metrics computed on real data instead of the prior's output: reference
-    rows the leaderboard shows beside the priors, labelled as data. ``per_unit`` holds the main
+    rows the leaderboard shows beside the priors, labelled as data. ``baseline_rows`` maps a
+    name to the same metrics for a prior-free method on the same inputs (e.g. a moving average
+    of the noisy joints): reference rows labelled as baselines. ``per_unit`` holds the main
     metric per independent unit (e.g. ``{"unit": "clip", "item": "window", "values": {clip:
     [per-window values]}}``), for intervals and significance over units rather than seeds.
     """
@@ -57,6 +59,7 @@ class TaskResult:
     energy_weight_source: str | None = None
     arrays: dict[str, Any] = field(default_factory=dict)
     data_rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    baseline_rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
     per_unit: dict[str, Any] = field(default_factory=dict)
 
 

@@ -28,6 +28,7 @@ from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
 from posebench.fitting.motion import fit_windows
 from posebench.fitting.published import PublishedObjective, objective_form
 from posebench.priors.base import Prior
+from posebench.tasks import denoise_baselines
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import (
     accel_error_mm,
@@ -172,6 +173,8 @@ class DenoiseTask(Task):
             result.details["mpjpe_vs_none_interval_unit"] = (
                 f"clips ({len(by_clip)}; their windows resampled together)"
             )
+        if config["baselines"]:
+            self._add_baselines(result, inputs, dataset, body, config, device, seed)
         result.energy_weight, result.energy_weight_source = weight, source
         result.details["energy_weight_key"] = weight_key
         schedule = config["optimiser"]
@@ -189,6 +192,32 @@ class DenoiseTask(Task):
             "fits": 1 if weight == 0.0 or not config["compare_to_none"] else 2,
         }
         return result
+
+    def _add_baselines(
+        self, result: TaskResult, inputs: Prepared, dataset: Dataset, body: BodyModel,
+        config: Mapping[str, Any], device: torch.device, seed: int,
+    ) -> None:  # fmt: skip
+        """Score the classical filters (:mod:`posebench.tasks.denoise_baselines`) on the same
+        observations, each family's window tuned on ``baselines.tune_split``."""
+        spec = config["baselines"]
+        frames = inputs.gt.joints.shape[1]
+        families = denoise_baselines.candidates(spec, frames)
+        if not families:
+            return
+        tuning = self.prepare(dataset, body, {**config, "split": spec["tune_split"]}, device, seed)
+        tuned = denoise_baselines.tune(
+            families, tuning.noisy_out.joints, tuning.gt.joints, tuning.joints
+        )
+        observed = inputs.noisy_out.joints
+        for family, chosen in tuned.items():
+            filtered = BodyOutput(joints=chosen.chosen.apply(observed), vertices=None)
+            metrics = self._score(filtered, inputs).metrics
+            result.baseline_rows[family] = {
+                k: v for k, v in metrics.items() if not k.startswith("noisy_")
+            }
+        result.details["baselines"] = denoise_baselines.record(
+            tuned, spec["tune_split"], len(tuning.clips)
+        )
 
     def _score(self, fitted: BodyOutput, inputs: Prepared) -> TaskResult:
         """Metrics of fitted motion against the ground truth (and the noisy input's)."""
