@@ -167,6 +167,14 @@ def check_body_model(body: Any, batch: int = 3) -> None:
     assert torch.allclose(batched.joints[0], out.joints.detach(), atol=1e-5), (
         f"body '{body.name}': forward_batched disagrees with forward"
     )
+    skeleton = body.forward_skeleton(pose.detach())
+    assert skeleton.vertices is None and torch.allclose(
+        skeleton.joints, out.joints.detach(), atol=1e-5
+    ), f"body '{body.name}': forward_skeleton must give forward's joints and no vertices"
+    if out.body25 is not None:
+        assert skeleton.body25 is not None and torch.allclose(
+            skeleton.body25, out.body25.detach(), atol=1e-5
+        ), f"body '{body.name}': forward_skeleton must give forward's BODY_25 keypoints"
 
 
 def check_task(task: Any, prior: Any, dataset: Any, body: Any, seed: int = 0) -> None:

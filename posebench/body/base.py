@@ -111,6 +111,19 @@ class BodyModel(abc.ABC):
     ) -> BodyOutput:
         return self.forward(pose, root_orient, transl, shape)
 
+    def forward_skeleton(
+        self,
+        pose: torch.Tensor,
+        root_orient: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+        shape: torch.Tensor | None = None,
+    ) -> BodyOutput:
+        """Joints and keypoints without the mesh (``vertices`` None): what a fitting loop needs
+        at every step. This default poses the whole body and drops the vertices; a body with a
+        mesh overrides it to skip skinning them."""
+        out = self.forward(pose, root_orient, transl, shape)
+        return BodyOutput(joints=out.joints, vertices=None, body25=out.body25)
+
     def forward_batched(
         self,
         pose: torch.Tensor,

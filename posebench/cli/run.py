@@ -267,7 +267,7 @@ def reference_table(record: ResultRecord) -> Table | None:
     if not rows:
         return None
     metrics = [m for m in record.metrics if any(row.get(m) is not None for _, row in rows)]
-    table = Table(title="for reference: real data and prior-free baselines, same inputs")
+    table = Table(title="for reference, on the same inputs")
     table.add_column("row")
     for metric in metrics:
         table.add_column(metric)

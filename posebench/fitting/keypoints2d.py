@@ -398,7 +398,7 @@ def _fit_body(
         p.requires_grad_(True)
 
     def objective(prior_scale: float, bending: float, shape_weight: float) -> torch.Tensor:
-        out = body(current_pose(), delta, None, betas)
+        out = body.forward_skeleton(current_pose(), delta, None, betas)
         local = body25_of(out) - rest.pelvis  # rest pelvis: where the root rotates about
         points = local @ base.transpose(1, 2) + pelvis[:, None]
         loss = data_term(project(points, observed.camera), observed, keypoint_weights, fit)

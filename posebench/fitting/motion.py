@@ -115,7 +115,9 @@ def fit_motion(
 
     def loss_fn(smooth: bool, with_prior: bool) -> torch.Tensor:
         current = _decoded(prior, latent, pose)
-        joints = body(current, root_orient, trans).joints.reshape(n_windows, n_frames, 22, 3)
+        joints = body.forward_skeleton(current, root_orient, trans).joints.reshape(
+            n_windows, n_frames, 22, 3
+        )
         total = (joints - observed).pow(2).sum() / (2 * terms["data_sigma"] ** 2)
         if smooth:
             accel = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
@@ -260,7 +262,7 @@ def user_motion_inputs(
         trans = (motion.trans if motion.trans is not None else zeros).to(device)
         if motion.joints is None:
             with torch.no_grad():
-                observed = body(init[0], root_orient, trans).joints
+                observed = body.forward_skeleton(init[0], root_orient, trans).joints
             root = (root_orient[None], trans[None])
     if motion.joints is not None:
         observed = motion.joints.to(device)

@@ -201,9 +201,11 @@ def fit_published(
     root_orient, trans = (r.reshape(n, 3) for r in root)
     pose = init_pose.reshape(n, 21, 3).clone().requires_grad_(True)
     floor = energy_floor(prior) if weight > 0 else 0.0
+    # the mesh only when the temporal term moves its vertices; joints alone skip skinning
+    pose_body = body.forward if objective.temporal_points == "vertices" else body.forward_skeleton
 
     def step_loss(it: int) -> torch.Tensor:
-        out = body(pose, root_orient, trans)
+        out = pose_body(pose, root_orient, trans)
         joints = out.joints.reshape(n_windows, n_frames, 22, 3)
         points = joints
         if objective.temporal_points == "vertices" and out.vertices is not None:

@@ -168,6 +168,19 @@ def test_forward_matches_an_independent_numpy_forward(body):
     np.testing.assert_allclose(out.vertices.numpy(), verts, atol=1e-5)
 
 
+def test_skeleton_forward_gives_the_full_forwards_joints_and_keypoints_and_gradients(body64):
+    pose = _pose(4, 0.5, seed=6, dtype=torch.float64).requires_grad_()
+    root = _pose(1, 1.0, seed=7, dtype=torch.float64)[0, :4]
+    transl = torch.randn(4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    full, skeleton = body64(pose, root, transl), body64.forward_skeleton(pose, root, transl)
+    assert skeleton.vertices is None  # the point: the mesh is never skinned
+    for name in ("joints", "body25"):
+        torch.testing.assert_close(getattr(skeleton, name), getattr(full, name), atol=1e-12, rtol=0)
+    (full_grad,) = torch.autograd.grad(full.body25.square().sum(), pose)
+    (skeleton_grad,) = torch.autograd.grad(skeleton.body25.square().sum(), pose)
+    torch.testing.assert_close(skeleton_grad, full_grad, atol=1e-10, rtol=0)
+
+
 def test_root_orient_and_transl_move_the_whole_body_rigidly(body64):
     pose = _pose(2, 0.3, seed=4, dtype=torch.float64)
     root = torch.tensor([[0.3, -1.2, 0.5], [0.0, math.pi / 2, 0.0]], dtype=torch.float64)
