@@ -48,12 +48,16 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
     prior = ready.prior
     assert prior is not None  # the spec names one
     started = time.perf_counter()
-    weight_file = use_tuned_weight(prior, spec.out, spec.dataset, spec.task)
+    weight_file = use_tuned_weight(prior, spec.out, spec.dataset, spec.task, spec.quick)
     if weight_file is not None:
         check_tuned_data(weight_file, ready.dataset)
     load_s = ready.load_s + time.perf_counter() - started
 
     task = ready.task
+    progress.log(
+        f"{spec.prior} on {spec.task}@{setup.protocol}: {spec.dataset} data, {spec.body_model} "
+        f"body, seed {spec.seed}, {spec.size} sizes, on {ready.device}"
+    )
     started = time.perf_counter()
     try:
         result = task.run(

@@ -100,6 +100,6 @@ def tune(
         "posebench_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = tuned_path(spec.out, spec.dataset, prior, task)
+    path = tuned_path(spec.out, spec.dataset, prior, task, spec.quick)
     atomic_write_json(path, document)
     return path, document

@@ -1,7 +1,9 @@
 """Tuned energy-weight files: where ``posebench tune`` writes them, how runs and YAMLs use them.
 
-A tuned file ``<out>/tuned/<dataset>/<prior>/<task>.json`` holds the best weight of a grid
-search on the validation split, with the content hash of the data it was tuned on.
+A tuned file ``<out>/tuned/<dataset>/<prior>/<task>.json`` (``<task>.quick.json`` when tuned
+with ``--quick``) holds the best weight of a grid search on the validation split, with the
+content hash of the data it was tuned on. A run uses only the file of its own size: a weight tuned
+on the quick sizes says nothing about the full protocol, and the reverse.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from posebench.datasets.base import Dataset
 from posebench.priors.base import Prior
 
 
-def tuned_path(out: str | Path, dataset: str, prior: str, task: str) -> Path:
+def tuned_path(out: str | Path, dataset: str, prior: str, task: str, quick: bool = False) -> Path:
     """Where the tuned weight of ``prior`` for ``task`` on ``dataset`` lives under ``out``."""
-    return Path(out) / "tuned" / dataset / prior / f"{task}.json"
+    return Path(out) / "tuned" / dataset / prior / f"{task}{'.quick' if quick else ''}.json"
 
 
 def read_tuned(path: Path) -> dict[str, Any]:
@@ -38,12 +40,22 @@ def read_tuned(path: Path) -> dict[str, Any]:
     return data
 
 
-def use_tuned_weight(prior: Prior, out: str | Path, dataset: str, task: str) -> Path | None:
-    """Use the weight ``posebench tune`` wrote under ``<out>/tuned/`` for this prior and task."""
-    path = tuned_path(out, dataset, prior.name, task)
+def use_tuned_weight(
+    prior: Prior, out: str | Path, dataset: str, task: str, quick: bool = False
+) -> Path | None:
+    """Use the weight ``posebench tune`` wrote under ``<out>/tuned/`` for this prior, task and
+    size (quick or full); refuse a file whose recorded size is the other one."""
+    path = tuned_path(out, dataset, prior.name, task, quick)
     if not path.is_file():
         return None
-    prior.config["energy_weights"][task] = {"value": read_tuned(path)["weight"], "source": "tuned"}
+    data = read_tuned(path)
+    size = "quick" if quick else "full"
+    if data.get("size", size) != size:
+        raise PosebenchError(
+            f"tuned weight file {path} was tuned with {data['size']} sizes, but this run is "
+            f"{size}; re-run posebench tune {'with' if quick else 'without'} --quick, or delete it"
+        )
+    prior.config["energy_weights"][task] = {"value": data["weight"], "source": "tuned"}
     return path
 
 
@@ -57,9 +69,20 @@ def check_tuned_data(path: Path, dataset: Dataset) -> None:
         )
 
 
+def installed_package_file(path: Path) -> bool:
+    """True for a file inside an installed package (site-packages or dist-packages)."""
+    return any(part in ("site-packages", "dist-packages") for part in path.resolve().parts)
+
+
 def apply_tuned(tuned_file: str | Path, prior_yaml: str | Path) -> float:
     """Write a tuned weight into a prior's YAML defaults (``energy_weights.<task>``), atomically."""
     tuned_file, prior_yaml = Path(tuned_file), Path(prior_yaml)
+    if installed_package_file(prior_yaml):
+        raise ConfigError(
+            f"{prior_yaml} belongs to an installed package, where edits are lost on the next "
+            "install; copy it and use the copy (--prior-config COPY), or keep the tuned file "
+            f"where runs find it: posebench run --out DIR uses DIR/tuned/ (from tune --out DIR)"
+        )
     data = read_tuned(tuned_file)
     try:
         text = prior_yaml.read_text(encoding="utf-8")

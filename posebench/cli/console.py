@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -34,6 +35,9 @@ class RichProgress:
     ) -> Iterator[T]:
         if total is None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
+        if not self.disable and not self.console.is_terminal:
+            yield from self._track_plain(iterable, description, total)
+            return
         columns = (
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
@@ -49,6 +53,17 @@ class RichProgress:
             for item in iterable:
                 yield item
                 progress.advance(task)
+
+    def _track_plain(
+        self, iterable: Iterable[T], description: str, total: int | None
+    ) -> Iterator[T]:
+        """Not a terminal (a log file, a pipe, CI): no live bars, one line when a stage starts
+        and one when it ends, so the output shows what is running and how long each part took."""
+        size = f" ({total} steps)" if total else ""
+        self.log(f"{description}{size} ...")
+        started = time.perf_counter()
+        yield from iterable
+        self.log(f"{description}: done in {time.perf_counter() - started:.1f} s")
 
     def log(self, message: str) -> None:
         if not self.disable:  # --quiet silences status lines too; results still print

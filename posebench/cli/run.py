@@ -107,6 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     outcome = run(RunSpec(**options), progress=make_progress(args.quiet))
     assert outcome.record is not None  # forced: never skipped
     print_metrics(outcome.record)
+    note = weight_note(outcome.record)
+    if note:
+        print(note)
     print(f"result: {outcome.path}")
     return 0
 
@@ -255,6 +258,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     final = prior.fit(dataset, config, out_dir, device, progress, resume=args.resume)
     print(f"checkpoint: {final}")
     return 0
+
+
+def weight_note(record: ResultRecord) -> str | None:
+    """One line on the prior's energy weight in a task that weighs it against data: where it
+    came from, and how to tune it when it was not tuned (None for other tasks and for a zero
+    weight, the fit without a prior)."""
+    from posebench.benchmark import components
+
+    if not components.load_task(record.task["name"]).weighs_prior_energy:
+        return None
+    weight, source = record.prior.get("energy_weight"), record.prior.get("energy_weight_source")
+    if not weight:
+        return None
+    if source == "tuned":
+        key = record.details.get("energy_weight_key", record.task["name"])
+        entry = ((record.prior.get("config") or {}).get("energy_weights") or {}).get(key)
+        shipped = entry.get("tuned_on") if isinstance(entry, dict) else None
+        where = record.prior.get("energy_weight_file") or shipped or "the prior's shipped defaults"
+        return f"prior energy weight {weight:g}: tuned on {where}"
+    return (
+        f"note: prior energy weight {weight:g} is {source}, not tuned for this task on this "
+        f"data; posebench tune --prior {record.prior['name']} --task {record.task['name']} "
+        "tunes it on the val split"
+    )
 
 
 def reference_table(record: ResultRecord) -> Table | None:

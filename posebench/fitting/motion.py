@@ -128,20 +128,23 @@ def fit_motion(
 
     body_params = [latent if latent is not None else pose]
     root_params = [root_orient, trans] if fit_root else []
-    stages = [  # (parameters, learning rate, steps, smoothness term, prior term)
-        (root_params, schedule["root_lr"], schedule["root_steps"] if fit_root else 0, False, False),
-        (body_params + root_params, schedule["frame_lr"], schedule["frame_steps"], False, True),
-        (body_params + root_params, schedule["lr"], schedule["steps"], True, True),
-    ]
+    stages = [  # (name, parameters, learning rate, steps, smoothness term, prior term)
+        ("root", root_params, schedule["root_lr"], schedule["root_steps"] if fit_root else 0,
+         False, False),
+        ("frames", body_params + root_params, schedule["frame_lr"], schedule["frame_steps"],
+         False, True),
+        ("motion", body_params + root_params, schedule["lr"], schedule["steps"], True, True),
+    ]  # fmt: skip
     loss = torch.tensor(float("nan"))
     steps = 0
-    for stage, (params, lr, n_steps, smooth, with_prior) in enumerate(stages):
+    for stage, (name, params, lr, n_steps, smooth, with_prior) in enumerate(stages):
         if n_steps == 0:
             continue
+        stage_label = f"{description}, stage {stage + 1}/{len(stages)} ({name})"
         for p in params:
             p.requires_grad_(True)
         optimiser = torch.optim.Adam(params, lr=lr)
-        for _ in progress.track(range(n_steps), f"{description} (stage {stage + 1})", n_steps):
+        for _ in progress.track(range(n_steps), stage_label, n_steps):
             optimiser.zero_grad(set_to_none=True)
             loss = loss_fn(smooth, with_prior)
             loss.backward()
@@ -168,12 +171,14 @@ def fit_windows(
     init_pose: torch.Tensor | None = None,
     root: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: Progress | None = None,
+    label: str | None = None,
 ) -> tuple[MotionFit, BodyOutput]:
     """Fit W windows of ``observed`` joints (W, T, 22, 3) in batches of ``batch_windows``
     (memory) with :func:`fit_motion`, or with the published objective of the config's
     ``objective`` block when its form is ``published`` (posebench/fitting/published.py); return
     the fit and the fitted motion's joints and vertices (W, T, ...).
-    ``init_pose`` and ``root`` are as in :func:`fit_motion`.
+    ``init_pose`` and ``root`` are as in :func:`fit_motion`; ``label`` names this fit in the
+    progress display (default: with or without the prior).
     """
     size = config["batch_windows"]
     published = None
@@ -187,9 +192,9 @@ def fit_windows(
     parts = []
     for start in range(0, len(observed), size):
         part = slice(start, start + size)
-        description = f"denoise windows {start + 1}-{min(start + size, len(observed))}" + (
-            "" if weight else " (no prior)"
-        )
+        name = label or (f"fitting with {prior.name}" if weight else "fitting without a prior")
+        end = min(start + size, len(observed))
+        description = f"{name}: windows {start + 1}-{end} of {len(observed)}"
         part_init = None if init_pose is None else init_pose[part]
         part_root = None if root is None else (root[0][part], root[1][part])
         if published is not None:

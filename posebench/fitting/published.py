@@ -223,7 +223,7 @@ def fit_published(
     for it in range(objective.outer_iterations):
         if it > 0 and objective.adam_state == "fresh":
             optimiser = adam()
-        label = f"{description} (iteration {it + 1}/{objective.outer_iterations})"
+        label = f"{description}, iteration {it + 1}/{objective.outer_iterations}"
         for _ in progress.track(range(objective.steps), label, objective.steps):
             optimiser.zero_grad(set_to_none=True)
             loss = step_loss(it)

@@ -153,13 +153,16 @@ class DenoiseTask(Task):
         weight_key = config["objective"]["prior_weight_key"] if published else self.name
         weight, source = prior.energy_weight(weight_key)
         fit_inputs = (body, observed, config, inputs.init_pose, inputs.root, progress)
-        _, fitted = fit_windows(prior, weight, *fit_inputs)
+        fits = 2 if weight != 0.0 and config["compare_to_none"] else 1
+        label = f"fit 1/{fits}, with {prior.name}" if weight else "fit 1/1, without a prior"
+        _, fitted = fit_windows(prior, weight, *fit_inputs, label=label)
         result = self._score(fitted, inputs)
         per_window = torch.tensor(result.details["per_window_mpjpe_mm"])
         if weight == 0.0:
             result.metrics["mpjpe_vs_none_mm"] = 0.0
         elif config["compare_to_none"]:
-            _, baseline = fit_windows(prior, 0.0, *fit_inputs)
+            label = "fit 2/2, without a prior (for mpjpe_vs_none_mm)"
+            _, baseline = fit_windows(prior, 0.0, *fit_inputs, label=label)
             baseline_error = mpjpe_mm(baseline.joints, inputs.gt.joints, inputs.joints)
             difference = (per_window - baseline_error.cpu()).tolist()
             by_clip: dict[str, list[float]] = {}

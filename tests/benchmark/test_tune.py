@@ -25,7 +25,8 @@ def test_tune_picks_the_best_weight_on_val_and_run_uses_it(tmp_path, capsys, toy
                  "--task-config", str(task_config), "--out", str(tmp_path)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
-    path = tuned_path(tmp_path, "toy-poses", "toy-gauss", "denoise")
+    path = tuned_path(tmp_path, "toy-poses", "toy-gauss", "denoise", quick=True)
+    assert path.name == "denoise.quick.json"
     document = json.loads(path.read_text())
     assert document["split"] == "val" and [r["weight"] for r in document["grid"]] == [0, 1, 1000]
     best = min(document["grid"], key=lambda r: r["mpjpe_mm"])
@@ -39,6 +40,37 @@ def test_tune_picks_the_best_weight_on_val_and_run_uses_it(tmp_path, capsys, toy
     assert record.prior["energy_weight"] == document["weight"]
     assert record.prior["energy_weight_source"] == "tuned"
     assert record.prior["energy_weight_file"] == str(path)
+
+
+def test_a_run_never_uses_a_weight_tuned_at_the_other_size(tmp_path, capsys, toy_plugin):
+    task_config = tmp_path / "fast.yaml"
+    task_config.write_text(FAST)
+    common = ["--prior", "toy-gauss", "--task", "denoise", *TOY, "--task-config",
+              str(task_config), "--out", str(tmp_path)]  # fmt: skip
+    assert main(["tune", *common, "--grid", "0,1000"]) == 0  # quick sizes (TOY has --quick)
+    full = [arg for arg in common if arg != "--quick"]
+    assert main(["run", *full, "--seed", "1"]) == 0  # full: the quick file is not its weight
+    (result,) = (tmp_path / "toy-poses").rglob("seed1.json")
+    assert read_result(result).prior["energy_weight_source"] != "tuned"
+    quick_file = tuned_path(tmp_path, "toy-poses", "toy-gauss", "denoise", quick=True)
+    shutil.copy(quick_file, tuned_path(tmp_path, "toy-poses", "toy-gauss", "denoise"))
+    capsys.readouterr()
+    assert main(["run", *full, "--seed", "2"]) == 2  # a quick-tuned file where a full run looks
+    assert "was tuned with quick sizes, but this run is full" in capsys.readouterr().err
+
+
+def test_apply_refuses_to_edit_an_installed_package(tmp_path):
+    installed = tmp_path / "lib" / "site-packages" / "posebench" / "configs" / "priors"
+    installed.mkdir(parents=True)
+    prior_yaml = installed / "gmm.yaml"
+    shutil.copy(resources.files("posebench") / "configs" / "priors" / "gmm.yaml", prior_yaml)
+    before = prior_yaml.read_text()
+    tuned = tmp_path / "denoise.json"
+    tuned.write_text(json.dumps({"weight": 3.5, "task": "denoise", "dataset": "embedded",
+                                 "split": "val", "size": "full", "seed": 0}))  # fmt: skip
+    with pytest.raises(ConfigError, match="belongs to an installed package.*--prior-config"):
+        apply_tuned(tuned, prior_yaml)
+    assert prior_yaml.read_text() == before
 
 
 def test_tuning_a_task_without_a_weight_is_refused(tmp_path, capsys, toy_plugin):

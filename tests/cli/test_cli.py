@@ -338,3 +338,24 @@ def test_python_api_run_returns_the_outcome(tmp_path, toy_plugin):
     assert read_result(outcome.path).metrics == outcome.record.metrics
     again = posebench.run("none", "toy-energy-gap", force=False, **options)
     assert again.skipped and again.path == outcome.path and again.record is None
+
+
+def test_run_says_what_it_is_doing_when_output_is_not_a_terminal(capsys, tmp_path, toy_plugin):
+    fast = tmp_path / "fast.yaml"
+    fast.write_text(
+        "optimiser: {root_steps: 2, frame_steps: 2, steps: 2}\nbootstrap_resamples: 10\n"
+    )
+    code, out, err = run_cli(
+        capsys, "run", "--prior", "toy-gauss", "--task", "denoise", "--dataset", "toy-poses",
+        "--body-model", "toy-stick", "--quick", "--task-config", str(fast), "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, err
+    lines = err.splitlines()  # captured: not a terminal, so plain lines instead of live bars
+    assert lines[0].startswith("toy-gauss on denoise@humor: toy-poses data, toy-stick body")
+    assert "fit 1/2, with toy-gauss: windows 1-2 of 2, stage 1/3 (root) (2 steps) ..." in lines
+    assert any(line.startswith("fit 2/2, without a prior") and "done in" in line for line in lines)
+    assert "baseline: moving average" in out and "baseline: Savitzky-Golay" in out
+    assert "not tuned for this task on this data; posebench tune --prior toy-gauss" in out
+    quiet = run_cli(capsys, "run", "--prior", "toy-gauss", "--task", "denoise", *TOY, "--quick",
+                    "--task-config", str(fast), "--out", str(tmp_path), "--seed", "1")  # fmt: skip
+    assert quiet[0] == 0 and quiet[2] == ""
