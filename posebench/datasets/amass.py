@@ -445,7 +445,10 @@ class AmassDataset(Dataset):
 
     def poses(self, split: str) -> torch.Tensor:
         """The sampled body poses of a pose split, ``(N, 21, 3)`` float32, memory-mapped."""
-        return torch.from_numpy(self._array(f"poses_{self.check_split(split)}.npy"))
+        poses = torch.from_numpy(self._array(f"poses_{self.check_split(split)}.npy"))
+        if len(poses) == 0:
+            raise self._empty_split("pose", split, POSE_SPLITS[split])
+        return poses
 
     def sequences(self, split: str) -> list[MotionSequence]:
         """The motion split's sequences at 30 Hz, middle 80 %, each canonicalised at frame 0.
@@ -470,7 +473,17 @@ class AmassDataset(Dataset):
             meta = {k: v for k, v in entry.items() if k not in ("offset", "length", "name")}
             sequence = MotionSequence(pose, root, trans, MOTION_FPS, entry["name"], meta)
             out.append(canonicalize(sequence))
+        if not out:
+            raise self._empty_split("motion", split, MOTION_SPLITS[split])
         return out
+
+    def _empty_split(self, kind: str, split: str, sub_datasets: tuple[str, ...]) -> InputError:
+        """The one-line error for a split the user's AMASS copy has nothing in."""
+        return InputError(
+            f"the prepared AMASS folder {self.root} has an empty {kind} split '{split}': its "
+            f"sub-datasets ({', '.join(sub_datasets)}) were not in the AMASS copy it was prepared "
+            "from; download at least one of them and run 'posebench data prepare amass' again"
+        )
 
     @property
     def provenance(self) -> dict[str, Any]:

@@ -395,6 +395,26 @@ class _State:
         }
 
 
+def empty_split_warnings(summary: dict[str, Any]) -> list[str]:
+    """One warning per empty split: a copy of AMASS without some sub-datasets prepares fine, but
+    every task that needs the missing split will refuse it, so say so now."""
+    counts = summary["counts"]
+    warnings = [
+        f"warning: pose split {split} is empty: none of {', '.join(POSE_SPLITS[split])} was "
+        "found; tasks that need it will refuse this folder"
+        for split in POSE_SPLITS
+        if not counts["poses_total"].get(split)
+    ]
+    warnings += [
+        f"warning: motion split {split} is empty: none of {', '.join(MOTION_SPLITS[split])} "
+        "with motion of at least the minimum length was found; motion tasks on it will refuse "
+        "this folder"
+        for split in summary["motion"]["splits"]
+        if not sum(counts["sequences"].get(split, {}).values())
+    ]
+    return warnings
+
+
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """A few human-readable lines about a preparation, for the command line to print."""
     counts, skipped = summary["counts"], summary["skipped"]
@@ -412,5 +432,6 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     ]
     if skipped["unassigned_files"]:
         lines.append("not in any split: " + ", ".join(skipped["unassigned_files"]))
+    lines.extend(empty_split_warnings(summary))
     lines.extend(f"bad file: {entry['error']}" for entry in skipped["bad_files"])
     return lines

@@ -16,6 +16,7 @@ import roma
 import torch
 
 from posebench import plugins
+from posebench.cli.main import main
 from posebench.core.errors import InputError
 from posebench.core.seeding import numpy_rng
 from posebench.datasets.amass import (
@@ -509,13 +510,27 @@ def test_summary_lines_name_counts_and_skips(prepared) -> None:
     assert "poses: train" in text and "DanceDB" in text and "3 shape files" in text
 
 
-def test_an_empty_split_is_an_empty_tensor(tmp_path: Path) -> None:
+def test_an_empty_split_is_a_one_line_error_naming_the_missing_sub_datasets(
+    tmp_path: Path, capsys
+) -> None:
     write_motion(tmp_path / "amass" / "CMU" / "01" / "a_poses.npz", 100)
-    prepare_amass(tmp_path / "amass", tmp_path / "out")
+    summary = prepare_amass(tmp_path / "amass", tmp_path / "out")
+    warnings = [line for line in summary_lines(summary) if line.startswith("warning:")]
+    assert any("pose split test is empty: none of SSM_synced, Transitions_mocap" in w
+               for w in warnings)  # fmt: skip
     dataset = AmassDataset(tmp_path / "out")
-    check_dataset(dataset)
-    assert dataset.poses("test").shape == (0, 21, 3)
-    assert dataset.sequences("test") == []
+    check_dataset(dataset)  # train still serves
+    with pytest.raises(InputError, match="empty pose split 'test'.*SSM_synced, Transitions_mocap"):
+        dataset.poses("test")
+    with pytest.raises(InputError, match="empty motion split 'test'.*HumanEva, Transitions_mocap"):
+        dataset.sequences("test")
+    for task in ("sample", "interpolate"):  # these ended in a torch.cat traceback before
+        code = main(["run", "--prior", "none", "--task", task, "--dataset", "amass",
+                     "--amass-dir", str(tmp_path / "out"), "--quick", "--quiet",
+                     "--out", str(tmp_path / "results")])  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert "empty" in err and "posebench data prepare amass" in err
 
 
 def test_dataset_without_a_folder_says_where_to_get_amass(monkeypatch) -> None:
