@@ -2,8 +2,8 @@
 
 ``--body-model smpl --body-model-path DIR`` (or a file). posebench ships no SMPL data: the files
 come from https://smpl.is.tue.mpg.de (or smpl-x / mano.is.tue.mpg.de) under MPI's licence, and
-the ``smplx`` package (``pip install 'posebench[smpl]'``) is under a non-commercial licence too,
-so both stay optional.
+the ``smplx`` package (``pip install 'pose-prior-bench[smpl]'``) is under a non-commercial
+licence too, so both stay optional.
 
 smplx's SMPL class reads only plain pickles, and the official ``.pkl`` files hold chumpy arrays
 (chumpy does not import on current Python). posebench reads the file itself: ``.npz``, or
@@ -33,6 +33,7 @@ from posebench.body.anny import check_inputs
 from posebench.body.base import SMPL22_PARENTS, BodyModel, BodyOutput
 from posebench.body.keypoints import SMPL_TO_BODY25, h36m_to_lsp14
 from posebench.core.errors import CapabilityNotSupported, InputError, PosebenchError
+from posebench.core.version import extra_hint
 
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 REQUIRED_KEYS = (
@@ -286,7 +287,7 @@ class SMPLBody(BodyModel):
         except ImportError as exc:
             raise PosebenchError(
                 f"the smpl body model needs the smplx package ({exc}); install it with "
-                "pip install 'posebench[smpl]' (smplx is under a non-commercial licence)"
+                f"{extra_hint('smpl')} (smplx is under a non-commercial licence)"
             ) from None
         arrays = read_model_file(self.path)
         self.n_joints = arrays["kintree_table"].shape[1]

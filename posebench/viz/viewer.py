@@ -24,7 +24,7 @@ from posebench.viz.frames import ViewScene
 from posebench.viz.guard import protect
 from posebench.viz.playback import Playback
 
-VIZ_HINT = "posebench view needs the optional extra 'viz': pip install 'posebench[viz]'"
+VIZ_HINT = "posebench view needs the optional extra 'viz': pip install 'pose-prior-bench[viz]'"
 TICK_S = 1.0 / 30.0  # how often playing updates the scene, whatever the motion's rate
 HEAD_JOINT = 15
 #: Body colours, one per --input (ground truth, noisy, denoised, ...).

@@ -306,5 +306,7 @@ def test_bake_command_errors_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "anny", None)  # as if anny were not installed
     assert main(["body", "bake", "--out", str(tmp_path / "b.npz")]) == 2
     err = capsys.readouterr().err
-    assert "needs the anny package" in err and "posebench[bake]" in err and err.count("\n") == 1
+    assert (
+        "needs the anny package" in err and "pose-prior-bench[bake]" in err and err.count("\n") == 1
+    )
     assert not (tmp_path / "b.npz").exists()

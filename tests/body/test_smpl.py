@@ -334,7 +334,7 @@ def test_lsp14_needs_the_h36m_regressor(tmp_path, model):
 def test_missing_smplx_is_a_clear_error(files, monkeypatch):
     monkeypatch.setitem(sys.modules, "smplx", None)
     with pytest.raises(
-        PosebenchError, match=r"needs the smplx package .* pip install 'posebench\[smpl\]'"
+        PosebenchError, match=r"needs the smplx package .* pip install 'pose-prior-bench\[smpl\]'"
     ):
         SMPLBody(path=files["npz"])
 

@@ -359,3 +359,24 @@ def test_run_says_what_it_is_doing_when_output_is_not_a_terminal(capsys, tmp_pat
     quiet = run_cli(capsys, "run", "--prior", "toy-gauss", "--task", "denoise", *TOY, "--quick",
                     "--task-config", str(fast), "--out", str(tmp_path), "--seed", "1")  # fmt: skip
     assert quiet[0] == 0 and quiet[2] == ""
+
+
+def test_a_clashing_posebench_distribution_is_named_with_the_fix(capsys, monkeypatch):
+    from importlib import metadata
+
+    class Metadata:
+        def get_all(self, key):
+            return ["Comprehensive benchmarking of protein-ligand structure prediction"]
+
+    class Docking:
+        version = "1.1.0"
+        metadata = Metadata()
+
+    real = metadata.distribution
+    monkeypatch.setattr(
+        metadata, "distribution", lambda name: Docking() if name == "posebench" else real(name)
+    )
+    code, _, err = run_cli(capsys, "plugins")
+    assert code == 0
+    assert "posebench 1.1.0 (Comprehensive benchmarking of protein-ligand" in err
+    assert "pip uninstall posebench" in err and "pose-prior-bench" in err

@@ -136,7 +136,7 @@ def test_html_page_without_matplotlib_still_has_tables(tmp_path, monkeypatch, ca
     out = tmp_path / "board.html"
     assert main(["leaderboard", "--results", str(tmp_path), "--out", str(out)]) == 0
     page = out.read_text()
-    assert "<table" in page and "<svg" not in page and "posebench[report]" in page
+    assert "<table" in page and "<svg" not in page and "pose-prior-bench[report]" in page
     assert "no charts" in capsys.readouterr().err
 
 

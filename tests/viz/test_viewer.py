@@ -204,7 +204,7 @@ def test_unknown_prior_split_and_missing_viser_are_one_line_errors(capsys, monke
     assert "no split 'tset'" in one_line_error(code, err)
     monkeypatch.setitem(sys.modules, "viser", None)  # as if the extra were not installed
     code, _, err = run_cli(capsys, monkeypatch, "--input", steps)
-    assert "pip install 'posebench[viz]'" in one_line_error(code, err)
+    assert "pip install 'pose-prior-bench[viz]'" in one_line_error(code, err)
 
 
 # --- the server, from Python ------------------------------------------------------------------
