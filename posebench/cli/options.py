@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -45,7 +46,15 @@ SUITE_DEFAULTS: dict[str, Any] = {
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line and exit status 2."""
+    """argparse whose usage errors are one line and exit status 2; ``help_extra``, when set,
+    computes more help text at the moment ``--help`` prints (e.g. the registered tasks, which
+    building the parser must not import)."""
+
+    help_extra: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        return f"{text}\n{self.help_extra()}\n" if self.help_extra else text
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -65,10 +74,29 @@ class Commands(Protocol):
 
 
 def subcommands(parser: argparse.ArgumentParser, dest: str, metavar: str) -> Commands:
-    """Required subcommands of ``parser`` whose usage errors are one line too."""
+    """Required subcommands of ``parser`` whose usage errors are one line too, each with the
+    description and examples of :mod:`posebench.cli.help_text`."""
     commands = parser.add_subparsers(dest=dest, metavar=metavar, parser_class=OneLineErrorParser)
     commands.required = True
-    return commands
+    return _DocumentedCommands(commands, parser.prog)
+
+
+class _DocumentedCommands:
+    """Adds subcommands with their entry of :data:`posebench.cli.help_text.COMMANDS`."""
+
+    def __init__(self, commands: Any, prog: str) -> None:
+        self._commands, self._prog = commands, prog
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        from posebench.cli.help_text import COMMANDS
+
+        doc = COMMANDS.get(f"{self._prog} {name}")
+        if doc is not None:
+            kwargs.setdefault("description", textwrap.fill(doc.description, 88))
+            kwargs.setdefault("epilog", doc.epilog())
+            kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        parser: argparse.ArgumentParser = self._commands.add_parser(name, **kwargs)
+        return parser
 
 
 # --- value types ------------------------------------------------------------------------------
@@ -346,12 +374,13 @@ def add_components(parser: Container) -> None:
     add_amass_dir(parser)
 
 
-def add_common(parser: Container, seed: bool = True) -> None:
-    """Device, seed, output folder, --config and --quiet of a benchmark command."""
+def add_common(parser: Container, seed: bool = True, out_help: str | None = None) -> None:
+    """Device, seed, output (a folder unless ``out_help`` says otherwise), --config and --quiet
+    of a benchmark command."""
     add_device(parser)
     if seed:
         add_seed(parser)
-    add_out(parser, help=f"folder for results and checkpoints (default {DEFAULT_OUT}/)")
+    add_out(parser, help=out_help or f"folder for results and checkpoints (default {DEFAULT_OUT}/)")
     add_config(parser)
     add_quiet(parser)
 

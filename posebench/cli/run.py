@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from posebench.benchmark.spec import DEFAULT_DATASET, DEFAULT_OUT, DEFAULT_SEED, RunSpec
 from posebench.cli import options as opt
+from posebench.cli.help_text import tasks_and_protocols
 from posebench.core.errors import ConfigError, PosebenchError, suggest
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ EXTERNAL_KEYS = ("protocol", "dataset", "body_model", "body_model_path", "task_c
 def add_parsers(commands: opt.Commands) -> None:
     """Register run, suite, tune, export, score and train."""
     p = commands.add_parser("run", help="run one prior on one task and write its result file")
+    if isinstance(p, opt.OneLineErrorParser):  # the tasks load when --help prints, not before
+        p.help_extra = tasks_and_protocols
     opt.add_prior(p)
     opt.add_task(p)
     opt.add_checkpoint(p)
@@ -61,7 +64,7 @@ def add_parsers(commands: opt.Commands) -> None:
     opt.add_task(p, required=True)
     opt.add_task_options(p)
     opt.add_components(p)
-    opt.add_common(p)
+    opt.add_common(p, out_help="the npz FILE to write (default <task>-inputs.npz)")
     p.set_defaults(handler=cmd_export)
 
     p = commands.add_parser("score", help="turn an outside method's predictions into a result")

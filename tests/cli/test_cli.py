@@ -380,3 +380,32 @@ def test_a_clashing_posebench_distribution_is_named_with_the_fix(capsys, monkeyp
     assert code == 0
     assert "posebench 1.1.0 (Comprehensive benchmarking of protein-ligand" in err
     assert "pip uninstall posebench" in err and "pose-prior-bench" in err
+
+
+def _all_parsers(parser, prog="posebench"):
+    """(full name, parser) of every command and nested command."""
+    import argparse
+
+    yield prog, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _all_parsers(sub, f"{prog} {name}")
+
+
+def test_every_command_has_a_description_and_examples_and_run_lists_tasks(capsys):
+    from posebench.cli.help_text import COMMANDS
+    from posebench.cli.main import build_parser
+
+    commands = dict(_all_parsers(build_parser()))
+    assert set(COMMANDS) == set(commands) - {"posebench"}  # no command without, no stale entry
+    for name, parser in commands.items():
+        if name == "posebench":
+            continue
+        text = parser.format_help()
+        assert parser.description and "examples:\n  posebench" in text, name
+    code, out, _ = run_cli(capsys, "run", "--help")
+    assert code == 0
+    assert "denoise: humor, rotation-0.1, rotation-0.5, posendf, dposer" in out
+    assert "sample: default" in out
+    assert "the npz FILE to write" in run_cli(capsys, "export", "--help")[1]
