@@ -11,7 +11,8 @@ import pandas as pd
 
 import posebench.leaderboard.plots as plots
 from posebench.core.errors import PosebenchError
-from posebench.leaderboard.board import BOLD, Leaderboard
+from posebench.leaderboard.board import BOLD, INPUT_LABEL, LEGEND_LABEL, Leaderboard
+from posebench.leaderboard.table import INPUT_KIND
 
 if TYPE_CHECKING:
     from posebench.body.base import BodyModel
@@ -25,7 +26,7 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
-.caption, .note { color: #555; font-size: 0.9rem; }
+.caption, .note, .legend { color: #555; font-size: 0.9rem; }
 .warning { color: #8a5300; }
 figure { margin: 0.5rem 0 1.5rem; }
 figure img { max-width: 100%; }
@@ -64,6 +65,11 @@ def _html_cell(text: str) -> str:
 def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: bool) -> str:
     frame = board.per_task[task]
     parts = [f"<h3>{html.escape(task)}</h3>", _table(frame)]
+    if board.inputs.get(task):
+        parts.append(f"<p class='note'>{INPUT_LABEL}: {html.escape(board.inputs[task])}</p>")
+    if board.legends.get(task):
+        items = "".join(f"<li>{html.escape(note.text())}</li>" for note in board.legends[task])
+        parts.append(f"<p class='legend'>{LEGEND_LABEL}:</p><ul class='legend'>{items}</ul>")
     if board.comparisons.get(task):
         items = "".join(f"<li>{html.escape(line)}</li>" for line in board.comparisons[task])
         parts.append(
@@ -71,7 +77,7 @@ def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: b
             f"</p><ul class='note'>{items}</ul>"
         )
     if plot:
-        stats = board.stats[board.stats["task"] == task]
+        stats = board.stats[(board.stats["task"] == task) & (board.stats["kind"] != INPUT_KIND)]
         order = [str(p) for p in frame["prior"]]
         parts.append(
             f"<figure class='chart'>{plots.task_chart(stats, order, colors)}"

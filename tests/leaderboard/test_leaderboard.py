@@ -327,3 +327,99 @@ def test_seeds_that_drew_other_items_are_pooled_within_each_clip(tmp_path):
     main = board.stats[board.stats["main"]].set_index("prior")
     assert main.loc["a", "n_units"] == 2  # clips x and y, items of both seeds pooled
     assert "a − b: -1 [-1, -1] over 2 clips (significant)" in board.comparisons["denoise@humor"]
+
+
+def with_input_metric(value, declared=None, task=None):
+    """A change adding ``noisy_mpjpe_mm`` (the input's own error) to a result file, declared as
+    ``declared`` (older files declare no description or input flag), maybe of another task."""
+
+    def change(data):
+        data["metrics"]["noisy_mpjpe_mm"] = value
+        spec = {"unit": "mm", "higher_is_better": False} if declared is None else declared
+        data["task"]["metrics"]["noisy_mpjpe_mm"] = spec
+        if task:
+            data["task"]["name"], data["task"]["version"] = task
+
+    return change
+
+
+INPUT = {"unit": "mm", "higher_is_better": False, "description": "the input's error",
+         "describes_input": True}  # fmt: skip
+
+
+def test_input_metrics_show_once_per_task_never_ranked_bold_or_plotted(tmp_path):
+    for seed in range(2):
+        edit(write(tmp_path, "posendf", seed, 10.0, 0.5), with_input_metric(40.0, INPUT))
+        edit(write(tmp_path, "none", seed, 20.0, 0.9), with_input_metric(40.0, INPUT))
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    detail = board.per_task["denoise@humor"]
+    assert not any("noisy" in column for column in detail.columns)  # no column per prior
+    assert list(detail["prior"]) == ["posendf", "none"]  # and no row of dashes either
+    assert board.inputs == {"denoise@humor": "noisy_mpjpe_mm 40 ± 0 mm (n=2)"}
+    rows = board.stats[board.stats["metric"] == "noisy_mpjpe_mm"]
+    assert list(rows["prior"]) == ["input"] and list(rows["kind"]) == ["input"]
+    assert rows["rank"].isna().all() and list(rows["n"]) == [2]  # once, over the two seeds
+    assert "show once per task" in board.caption and board.warnings == []
+    md = render([board], "md")
+    assert md.count("Input (the same for every prior, not ranked): noisy_mpjpe_mm 40") == 1
+    assert "**40" not in md
+    csv = render([board], "csv")
+    assert sum(line.startswith("input,denoise@humor,noisy_mpjpe_mm") for line in csv.split()) == 1
+    html_board = leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"])
+    page = render(html_board, "html")
+    assert "Input (the same for every prior, not ranked): noisy_mpjpe_mm 40" in page
+    assert "<b>40" not in page
+    if "<svg" in page:  # with matplotlib: the chart has a panel for mpjpe_mm and recall only
+        assert "noisy_mpjpe_mm (mm)" not in " ".join(re.findall(r"<!--(.*?)-->", page))
+
+
+def test_files_before_the_input_flag_fall_back_to_the_installed_task_then_the_prefix(tmp_path):
+    # denoise v1 is installed: its declaration says noisy_mpjpe_mm describes the input
+    edit(write(tmp_path, "a", 0, 10.0, 0.5), with_input_metric(40.0))
+    # a task not installed here: the noisy_ prefix is all an old file has to go by
+    edit(write(tmp_path, "a", 1, 10.0, 0.5), with_input_metric(7.0, task=("retired", "1")))
+    # a file that declares the flag is believed, whatever the name
+    declared = {**INPUT, "describes_input": False}
+    edit(write(tmp_path, "a", 2, 10.0, 0.5), with_input_metric(3.0, declared, ("new", "1")))
+    (board,) = leaderboard_tables(collect_results(tmp_path))  # one file per task
+    assert board.inputs == {
+        "denoise@humor": "noisy_mpjpe_mm 40 mm",
+        "retired@humor": "noisy_mpjpe_mm 7 mm",
+    }
+    assert any("noisy_mpjpe_mm" in column for column in board.per_task["new@humor"].columns)
+    legend = {n.metric: n.text() for n in board.legends["denoise@humor"]}
+    assert "MPJPE of the noisy input" in legend["noisy_mpjpe_mm"]  # the installed task's words
+    assert (
+        "no description declared"
+        in {n.metric: n.text() for n in board.legends["retired@humor"]}["noisy_mpjpe_mm"]
+    )
+
+
+def test_each_task_has_a_legend_of_its_metrics_in_markdown_and_html(tmp_path):
+    described = {
+        "mpjpe_mm": {"unit": "mm", "higher_is_better": False, "description": "joint error"},
+        "recall": {"unit": "", "higher_is_better": True, "description": f"coverage {SCRIPT}"},
+    }
+    path = write(tmp_path, "a", 0, 10.0, 0.5)
+    edit(path, lambda d: d["task"].update(name="toy", metrics=described))
+    edit(path, with_input_metric(40.0, INPUT))
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    lines = [note.text() for note in board.legends["toy@humor"]]
+    assert lines == [
+        "mpjpe_mm (mm; lower is better; ★ main metric): joint error",
+        f"recall (higher is better): coverage {SCRIPT}",
+        "noisy_mpjpe_mm (mm; of the input itself, not ranked): the input's error",
+    ]  # column order, then the input's metrics
+    md = render([board], "md")
+    assert "Metrics:\n\n- mpjpe_mm (mm; lower is better; ★ main metric): joint error\n" in md
+    page = render([board], "html")
+    assert "<li>recall (higher is better): coverage &lt;script&gt;" in page
+    assert "<script" not in page.lower()
+
+
+def test_copies_of_the_input_that_disagree_between_priors_are_reported(tmp_path):
+    edit(write(tmp_path, "a", 0, 10.0, 0.5), with_input_metric(40.0, INPUT))
+    edit(write(tmp_path, "b", 0, 12.0, 0.5), with_input_metric(41.0, INPUT))
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    (warning,) = board.warnings
+    assert "disagree on input noisy_mpjpe_mm (seed 0: 40 to 41)" in warning
