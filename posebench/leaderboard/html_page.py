@@ -31,6 +31,7 @@ th { background: #f3f3f3; }
 figure { margin: 0.5rem 0 1.5rem; }
 figure img { max-width: 100%; }
 figcaption { font-size: 0.85rem; color: #444; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; margin: 0 0.3em 0 0.8em; }
 """
 
 
@@ -87,6 +88,30 @@ def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: b
     return "\n".join(parts)
 
 
+def page_colors(boards: list[Leaderboard]) -> dict[str, str]:
+    """The colour of every row name on the page: each prior one colour from the palette by its
+    place among all the page's priors (so it keeps it in every section), reference rows grey."""
+    rows = pd.concat([b.stats[["prior", "kind"]] for b in boards]).drop_duplicates()
+    priors = rows[rows["kind"] == "prior"]["prior"].astype(str)
+    references = rows[~rows["kind"].isin(["prior", INPUT_KIND])]["prior"].astype(str)
+    return plots.prior_colors(priors, references)
+
+
+def _color_key(colors: dict[str, str], references: bool) -> str:
+    """The page's one colour legend: a swatch per prior, one grey swatch for reference rows."""
+    items = [
+        (color, html.escape(name))
+        for name, color in colors.items()
+        if color != plots.REFERENCE_COLOR
+    ]
+    if references:
+        items.append((plots.REFERENCE_COLOR, "reference rows (not priors)"))
+    swatches = "".join(
+        f"<span class='swatch' style='background: {color}'></span>{name}" for color, name in items
+    )
+    return f"<p class='legend'>Colours in every chart:{swatches}</p>"
+
+
 def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
     files = next((f for task, f in board.arrays.items() if task.startswith("sample@")), None)
     if not files or body_model is None:
@@ -116,9 +141,9 @@ def html_document(
     """A standalone HTML page: per table its caption, summary, warnings, tasks, charts, and
     pictures of sampled poses drawn with ``body_model(name)`` (none without it)."""
     plot = plots.matplotlib_available()
+    colors = page_colors(boards) if boards else {}
     sections = []
     for board in boards:
-        colors = plots.prior_colors([str(p) for p in board.display["prior"]])
         heading = f"{board.dataset} · {board.body_model} · {board.size}"
         warnings = "".join(f"<p class='warning'>⚠ {html.escape(w)}</p>" for w in board.warnings)
         tasks = "\n".join(_task_section(board, task, colors, plot) for task in board.per_task)
@@ -127,8 +152,9 @@ def html_document(
             f"<p class='caption'>{html.escape(board.caption)}</p>\n{_table(board.display)}\n"
             f"{warnings}\n{tasks}\n{_poses_section(board, body_model)}</section>"
         )
+    references = plots.REFERENCE_COLOR in colors.values()
     note = (
-        ""
+        _color_key(colors, references)
         if plot
         else f"<p class='note'>Charts need matplotlib: {html.escape(plots.REPORT_EXTRA_HINT)}.</p>"
     )

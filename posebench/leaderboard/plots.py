@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -26,11 +27,21 @@ def matplotlib_available() -> bool:
     return True
 
 
-def prior_colors(priors: list[str]) -> dict[str, str]:
-    """A fixed colour per prior (by sorted name), the same in every chart."""
-    palette = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3",
-               "#8C8C8C", "#CCB974", "#64B5CD"]  # fmt: skip
-    return {prior: palette[i % len(palette)] for i, prior in enumerate(sorted(priors))}
+#: The priors' colours, handed out in sorted order of their names (no grey: that is for rows
+#: that are not priors); more priors than colours start the palette again.
+PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3",
+           "#CCB974", "#64B5CD")  # fmt: skip
+#: The one colour of every reference row (real data, baselines): neutral, so no prior's.
+REFERENCE_COLOR = "#A0A0A0"
+
+
+def prior_colors(priors: Iterable[str], references: Iterable[str] = ()) -> dict[str, str]:
+    """One colour per name: priors by their place among all the priors' sorted names (pass
+    every prior of the page, so a prior keeps its colour in every chart), reference rows grey."""
+    names = sorted(set(priors))
+    colors = dict.fromkeys(references, REFERENCE_COLOR)
+    colors.update({prior: PALETTE[i % len(PALETTE)] for i, prior in enumerate(names)})
+    return colors
 
 
 def task_chart(stats: pd.DataFrame, order: list[str], colors: dict[str, str]) -> str:

@@ -176,6 +176,8 @@ def test_html_page_escapes_names_from_result_files_and_forbids_scripts(tmp_path)
     markup = re.sub(r"<!--.*?-->", "", page, flags=re.DOTALL)
     assert "onmouseover='" not in markup and "x&#x27; onmouseover=&#x27;alert(1)&quot;" in page
     assert "<b>10</b>" in page  # the best-value marks stay markup
+    if "<svg" in page:  # the colour legend names the prior as text too
+        assert "></span>&lt;script&gt;alert(1)&lt;/script&gt;" in page
     csp = re.search(r"<meta http-equiv='Content-Security-Policy' content=\"([^\"]+)\">", page)
     assert csp and page.index(csp.group(0)) < page.index("<style>")
     policy = csp.group(1)
@@ -423,3 +425,42 @@ def test_copies_of_the_input_that_disagree_between_priors_are_reported(tmp_path)
     (board,) = leaderboard_tables(collect_results(tmp_path))
     (warning,) = board.warnings
     assert "disagree on input noisy_mpjpe_mm (seed 0: 40 to 41)" in warning
+
+
+def test_each_prior_has_one_colour_in_every_section_and_reference_rows_are_grey(
+    tmp_path, monkeypatch
+):
+    pytest.importorskip("matplotlib")
+    from posebench.leaderboard import plots
+
+    rows = {"train": {"mpjpe_mm": 1.0, "recall": 0.99}}
+    for prior, error in (("a", 10.0), ("b", 12.0), ("c", 14.0)):
+        write(tmp_path, prior, 0, error, 0.5)
+    for prior, error in (("b", 11.0), ("c", 9.0)):  # another table, without a: b comes first
+        write(tmp_path, prior, 0, error, 0.5, size="quick", data_rows=rows)
+        write_sample(tmp_path, prior, 0, error)
+    charts = []
+
+    def recording(stats, order, colors):
+        svg = original(stats, order, colors)
+        charts.append((order, colors, svg))
+        return svg
+
+    original = plots.task_chart
+    monkeypatch.setattr(plots, "task_chart", recording)
+    page = render(leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"]), "html")
+    assert len(charts) == 3  # denoise in both tables, sample in the full one
+    seen: dict[str, set[str]] = {}
+    for order, colors, svg in charts:
+        for name in order:
+            seen.setdefault(name, set()).add(colors[name])
+            assert f"fill: {colors[name].lower()}" in svg  # its bars are drawn in its colour
+    assert all(len(found) == 1 for found in seen.values()), seen
+    color = {name: found.pop() for name, found in seen.items()}
+    assert color["data: train"] == plots.REFERENCE_COLOR
+    assert len({color[p] for p in "abc"} | {plots.REFERENCE_COLOR}) == 4  # all different
+    assert color == {**plots.prior_colors("abc", ["data: train"])}
+    key = re.search(r"<p class='legend'>Colours in every chart:(.*?)</p>", page).group(1)
+    for name in ("a", "b", "c"):  # the page's one legend says the same
+        assert f"<span class='swatch' style='background: {color[name]}'></span>{name}" in key
+    assert f"background: {plots.REFERENCE_COLOR}'></span>reference rows" in key
