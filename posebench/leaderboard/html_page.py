@@ -82,8 +82,10 @@ def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: b
         order = [str(p) for p in frame["prior"]]
         parts.append(
             f"<figure class='chart'>{plots.task_chart(stats, order, colors)}"
-            "<figcaption>Bars: mean over seeds; error bars: one standard deviation over seeds "
-            "(shown where there are several).</figcaption></figure>"
+            "<figcaption>Bars: mean over seeds, the value at each bar's end; error bars: one "
+            "standard deviation over seeds (shown where there are several); a panel whose values "
+            "span more than 1.5 orders of magnitude has a log axis, said on the axis."
+            "</figcaption></figure>"
         )
     return "\n".join(parts)
 

@@ -464,3 +464,30 @@ def test_each_prior_has_one_colour_in_every_section_and_reference_rows_are_grey(
     for name in ("a", "b", "c"):  # the page's one legend says the same
         assert f"<span class='swatch' style='background: {color[name]}'></span>{name}" in key
     assert f"background: {plots.REFERENCE_COLOR}'></span>reference rows" in key
+
+
+@pytest.mark.parametrize(
+    ("values", "scale"),
+    [
+        ([24.7, 24.9, 75.3], "linear"),
+        ([0.0184, 0.54, 5.11, 17.3], "log"),  # 3 orders of magnitude: small bars would vanish
+        ([-0.237, -0.0238, 0.0, 50.4], "symlog"),  # as wide, with zero and negatives
+        ([0.0, 5.0, float("nan")], "linear"),  # one non-zero value: nothing to compare
+        ([1.0, 30.0], "linear"),  # 1.48 orders of magnitude: still linear
+    ],
+)
+def test_panels_whose_values_span_orders_of_magnitude_get_a_log_axis(values, scale):
+    from posebench.leaderboard.plots import value_scale
+
+    assert value_scale(values) == scale
+
+
+def test_charts_label_every_bar_and_say_when_the_axis_is_logarithmic(tmp_path):
+    pytest.importorskip("matplotlib")
+    for prior, error, recall in (("a", 0.02, 0.5), ("b", 40.0, 0.25), ("c", 7.5, 0.0)):
+        write(tmp_path, prior, 0, error, recall)
+    page = render(leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"]), "html")
+    labels = re.findall(r"<!-- (.*?) -->", page)  # matplotlib notes every text it draws
+    assert "log scale" in labels  # mpjpe_mm spans three orders of magnitude
+    assert {"0.02", "40", "7.5", "0.5", "0.25", "0"} <= set(labels)  # a value on every bar
+    assert sum(label.startswith("symlog") for label in labels) == 0  # recall: linear
