@@ -193,12 +193,57 @@ def test_markdown_keeps_rows_whole_when_names_hold_pipes_and_newlines(tmp_path):
     assert "| a\\|b c |" in md and "\nc" not in md
 
 
-def test_terminal_tables_show_markup_like_names_as_text(tmp_path, capsys):
+def terminal(monkeypatch, width=80):
+    """stdout as a terminal of ``width`` columns: the leaderboard command draws rich tables."""
+    import io
+
+    from rich.console import Console
+
+    from posebench.cli import console
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=width)
+    monkeypatch.setattr(console, "stdout", screen)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    return screen.file
+
+
+def test_terminal_tables_show_markup_like_names_as_text(tmp_path, monkeypatch):
     from posebench.cli.main import main
 
     edit(write(tmp_path, "none", 0, 20.0, 0.9), lambda d: d["prior"].update(name="[/x]"))
+    screen = terminal(monkeypatch)
     assert main(["leaderboard", "--results", str(tmp_path)]) == 0
-    assert "[/x]" in capsys.readouterr().out
+    assert "[/x]" in screen.getvalue()
+
+
+LONG = "a-prior-with-a-name-far-longer-than-any-terminal-is-wide-" * 2
+
+
+@pytest.mark.parametrize("fmt", [None, "md", "csv"])
+def test_piped_markdown_and_csv_are_never_wrapped_or_cut(tmp_path, capsys, fmt):
+    from posebench.cli.main import main
+
+    write(tmp_path, LONG, 0, 10.0, 0.5)
+    write(tmp_path, "none", 0, 20.0, 0.9)
+    argv = ["leaderboard", "--results", str(tmp_path)] + (["--format", fmt] if fmt else [])
+    assert main(argv) == 0  # stdout is captured: a pipe, not a terminal
+    out = capsys.readouterr().out
+    assert "…" not in out and "┃" not in out  # no rich table, nothing cut
+    if fmt == "csv":
+        assert f"{LONG},denoise@humor,mpjpe_mm," in out
+        return
+    assert f"| {LONG} | 1 | **10** |" in out  # Markdown (the default when piped), one row a line
+    assert max(len(line) for line in out.splitlines()) > 200
+
+
+def test_terminal_tables_fold_long_cells_instead_of_cutting_them(tmp_path, monkeypatch):
+    from posebench.cli.main import main
+
+    write(tmp_path, LONG, 0, 10.0, 0.5)
+    screen = terminal(monkeypatch, width=60)
+    assert main(["leaderboard", "--results", str(tmp_path)]) == 0
+    shown = screen.getvalue()
+    assert "…" not in shown and "┃" in shown  # a rich table, its name and headers folded
 
 
 MALFORMED = {
