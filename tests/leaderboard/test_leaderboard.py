@@ -148,18 +148,24 @@ def edit(path, change):
 
 
 SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 QUOTES = "x' onmouseover='alert(1)\" <img src=x onerror=alert(2)>"
 
 
 def hostile(data):
-    """Markup in every name the page shows: prior, task, dataset, body, metric, unit."""
+    """Markup in every name the page shows: prior, task, dataset, body, metric, unit, the
+    description in the legend, and an input metric's name and unit in the line under a table."""
     data["prior"]["name"] = SCRIPT
     data["task"]["name"] = QUOTES
     data["dataset"]["name"] = SCRIPT
     data["body_model"]["name"] = QUOTES
     data["task"]["metrics"]["recall"]["unit"] = SCRIPT
     data["metrics"][SCRIPT] = 1.0
-    data["task"]["metrics"][SCRIPT] = {"unit": QUOTES, "higher_is_better": True}
+    data["task"]["metrics"][SCRIPT] = {"unit": QUOTES, "higher_is_better": True,
+                                       "description": SCRIPT}  # fmt: skip
+    data["metrics"][f"in{SCRIPT}"] = 2.0
+    data["task"]["metrics"][f"in{SCRIPT}"] = {"unit": SCRIPT, "higher_is_better": False,
+                                              "describes_input": True}  # fmt: skip
 
 
 def test_html_page_escapes_names_from_result_files_and_forbids_scripts(tmp_path):
@@ -176,6 +182,8 @@ def test_html_page_escapes_names_from_result_files_and_forbids_scripts(tmp_path)
     markup = re.sub(r"<!--.*?-->", "", page, flags=re.DOTALL)
     assert "onmouseover='" not in markup and "x&#x27; onmouseover=&#x27;alert(1)&quot;" in page
     assert "<b>10</b>" in page  # the best-value marks stay markup
+    assert f"in{ESCAPED} 2 {ESCAPED}</p>" in page  # the input line
+    assert f"&gt;; higher is better): {ESCAPED}</li>" in page  # the legend
     if "<svg" in page:  # the colour legend names the prior as text too
         assert "></span>&lt;script&gt;alert(1)&lt;/script&gt;" in page
     csp = re.search(r"<meta http-equiv='Content-Security-Policy' content=\"([^\"]+)\">", page)
