@@ -1,15 +1,17 @@
 """Build leaderboard tables from result files: a pure function of a results folder.
 
 One table per (dataset, body model, size): priors as rows, then reference rows (kinds in
-:data:`REFERENCE_KINDS`, e.g. real data as ``data: <name>``; never ranked), every task@protocol
-metric as a column (unit and direction in the header, the best prior's value in bold, main
-metrics first). Metrics that describe a task's input (the same for every prior, e.g. the noisy
-motion's error) are no column: they are one row of kind ``input`` per task, shown once, and
-every task gets a legend of its metrics as the tasks declare them. A main metric the task reports
-per independent unit shows a bootstrap interval over those units and is ranked with ties
-(:mod:`posebench.leaderboard.uncertainty`); other cells show mean ± std over seeds. Quick and
-full runs, and different protocols, are never averaged together; mixed posebench versions, task
-versions or seed sets are reported as warnings under the table.
+:data:`REFERENCE_KINDS`: real data as ``data: <name>``, prior-free methods as ``baseline:
+<name>``; never ranked), every task@protocol metric as a column (unit and direction in the
+header, the best prior's value in bold, main metrics first). Metrics that describe a task's
+input (the same for every prior, e.g. the noisy motion's error) are no column: they are one row
+of kind ``input`` per task, shown once, and every task gets a legend of its metrics as the tasks
+declare them. A main metric the task reports per independent unit shows a bootstrap interval
+over those units and is ranked with ties (:mod:`posebench.leaderboard.uncertainty`); other cells
+show mean ± std over seeds. Quick and full runs, and different protocols, are never averaged
+together; mixed posebench versions, task versions or seed sets are reported as warnings under
+the table. (Result files older than metric descriptions get theirs from the installed tasks:
+:mod:`posebench.leaderboard.declared`.)
 """
 
 from __future__ import annotations
@@ -38,14 +40,16 @@ class RowKind:
     """A kind of reference row: scored like a prior and shown after the priors with its kind in
     the rank column, but never ranked, never marked best, and grey in the charts."""
 
+    field: str  # the result file's field that holds them: name -> metric -> value
     prefix: str  # its rows are named prefix + name
     about: str  # what the caption says its rows are
 
 
-#: Reference rows by kind, in the order they follow the priors. A result file's ``data_rows``
-#: are kind "data"; another kind (e.g. classical baselines) is one entry here and one source of
-#: rows in ``_rows``.
-REFERENCE_KINDS: dict[str, RowKind] = {"data": RowKind("data: ", "real data scored like a prior")}
+#: Reference rows by kind, in the order they follow the priors; another kind is one entry here.
+REFERENCE_KINDS: dict[str, RowKind] = {
+    "data": RowKind("data_rows", "data: ", "real data scored like a prior"),
+    "baseline": RowKind("baseline_rows", "baseline: ", "prior-free methods on the same inputs"),
+}
 DATA_PREFIX = REFERENCE_KINDS["data"].prefix
 
 #: Kind and row name of the metrics that describe a task's input: one row per task, not ranked.
@@ -81,8 +85,8 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
 
 def _rows(record: ResultRecord, path: Path, declarations: Declarations) -> list[dict[str, Any]]:
     """The rows of one result file: one per metric of the prior, one per metric of each
-    real-data reference row (``kind`` "data", named ``data: <name>``), and the metrics that
-    describe the task's input as kind and row ``input``."""
+    reference row (e.g. ``kind`` "data", named ``data: <name>``), and the metrics that describe
+    the task's input as kind and row ``input``."""
     common = {
         "dataset": record.dataset["name"],
         "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
@@ -96,7 +100,9 @@ def _rows(record: ResultRecord, path: Path, declarations: Declarations) -> list[
         "path": str(path),
     }
     sources = [("prior", record.prior["name"], record.metrics)] + [
-        ("data", f"{DATA_PREFIX}{name}", values) for name, values in record.data_rows.items()
+        (kind, f"{row.prefix}{name}", values)
+        for kind, row in REFERENCE_KINDS.items()
+        for name, values in getattr(record, row.field).items()
     ]
     rows = []
     for kind, name, values in sources:

@@ -544,3 +544,25 @@ def test_charts_label_every_bar_and_say_when_the_axis_is_logarithmic(tmp_path):
     assert "log scale" in labels  # mpjpe_mm spans three orders of magnitude
     assert {"0.02", "40", "7.5", "0.5", "0.25", "0"} <= set(labels)  # a value on every bar
     assert sum(label.startswith("symlog") for label in labels) == 0  # recall: linear
+
+
+def test_baseline_rows_are_reference_rows_after_the_data_never_ranked_and_grey(tmp_path):
+    from posebench.leaderboard import plots
+    from posebench.leaderboard.html_page import page_colors
+
+    data = {"train": {"mpjpe_mm": 1.0, "recall": 0.99}}
+    baselines = {"moving average": {"mpjpe_mm": 5.0, "recall": 0.95}}
+    for prior, error in (("a", 10.0), ("b", 12.0)):
+        for seed in range(2):
+            write(tmp_path, prior, seed, error, 0.5, data_rows=data, baseline_rows=baselines)
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    assert list(board.display["prior"]) == ["a", "b", "data: train", "baseline: moving average"]
+    assert list(board.display["rank"]) == ["1", "2", "data", "baseline"]
+    rows = board.stats[board.stats["kind"] == "baseline"]
+    assert set(rows["n"]) == {2} and rows["rank"].isna().all()  # one copy per seed, unranked
+    detail = board.per_task["denoise@humor"].set_index("prior")
+    assert detail.loc["a"].str.contains(r"\*\*").any()  # the best prior is bold
+    assert not detail.loc["baseline: moving average"].str.contains(r"\*\*").any()  # not this
+    assert "rows 'baseline: …' are prior-free methods on the same inputs" in board.caption
+    colors = page_colors([board])
+    assert colors["baseline: moving average"] == colors["data: train"] == plots.REFERENCE_COLOR
