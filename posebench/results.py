@@ -49,11 +49,17 @@ class PriorRecord(_PriorRecord, total=False):
     energy_weight_file: str | None
 
 
-class MetricRecord(TypedDict):
-    """A declared metric: its unit and which direction is better."""
-
+class _MetricRecord(TypedDict):
     unit: str
     higher_is_better: bool
+
+
+class MetricRecord(_MetricRecord, total=False):
+    """A declared metric: its unit, which direction is better, what it is, and whether it
+    describes the task's input rather than the prior (files before these two keys lack them)."""
+
+    description: str
+    describes_input: bool
 
 
 class TaskRecord(TypedDict):
@@ -339,9 +345,12 @@ def _task_problem(task: dict[str, Any]) -> str:
             return f"declares metric {name} as {_short(spec)}; expected an object"
         if not isinstance(spec.get("unit", ""), str):
             return f"declares metric {name} with unit {_short(spec['unit'])}; expected a string"
-        if not isinstance(spec.get("higher_is_better", False), bool):
-            higher = _short(spec["higher_is_better"])
-            return f"declares metric {name} with higher_is_better {higher}; expected true/false"
+        for key in ("higher_is_better", "describes_input"):
+            if not isinstance(spec.get(key, False), bool):
+                return f"declares metric {name} with {key} {_short(spec[key])}; expected true/false"
+        if not isinstance(spec.get("description", ""), str):
+            text = _short(spec["description"])
+            return f"declares metric {name} with description {text}; expected a string"
     return ""
 
 

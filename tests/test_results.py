@@ -35,6 +35,14 @@ def test_path_layout_keeps_every_run_apart(tmp_path):
     assert full.name == "seed3.json" and "denoise@rotation" in full.parts
 
 
+def test_metric_descriptions_and_the_input_flag_are_read_back(tmp_path):
+    declared = {"unit": "mm", "higher_is_better": False, "description": "the input's error",
+                "describes_input": True}  # fmt: skip
+    task = {**make_record().task, "metrics": {"mpjpe_mm": declared}}
+    again = read_result(make_record(task=task).write(tmp_path))
+    assert again.task["metrics"]["mpjpe_mm"] == declared
+
+
 def test_round_trip_keeps_every_field(tmp_path):
     record = make_record(
         data_rows={"val": {"mpjpe_mm": 11.0}}, baseline_rows={"moving average": {"mpjpe_mm": 30.0}}
@@ -95,6 +103,13 @@ def test_atomic_files_get_normal_permissions(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
+def task_declaring(key, value):
+    """A task section whose one metric declares ``key: value``."""
+    task = make_record().task
+    metric = {"unit": "mm", "higher_is_better": False, key: value}
+    return {"task": {**task, "metrics": {"mpjpe_mm": metric}}}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -112,6 +127,11 @@ def test_atomic_files_get_normal_permissions(tmp_path):
         ({"data_rows": {"train": {"fid": "low"}}}, 'has data row "train" metric "fid"'),
         ({"baseline_rows": {"moving average": [1]}}, 'has baseline_rows {"moving average"'),
         ({"baseline_rows": {"sg": {"mpjpe_mm": "30"}}}, 'has baseline row "sg" metric'),
+        (task_declaring("describes_input", "yes"), 'metric "mpjpe_mm" with describes_input "yes"'),
+        (
+            task_declaring("description", 3),
+            'metric "mpjpe_mm" with description 3; expected a string',
+        ),
     ],
 )
 def test_fields_of_the_wrong_type_are_refused_with_one_line(tmp_path, change, message):

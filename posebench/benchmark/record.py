@@ -36,7 +36,12 @@ def build_record(
             "config": dict(config),
             "main_metric": task.main_metric,
             "metrics": {
-                name: {"unit": m.unit, "higher_is_better": m.higher_is_better}
+                name: {
+                    "unit": m.unit,
+                    "higher_is_better": m.higher_is_better,
+                    "description": m.description,
+                    "describes_input": m.describes_input,
+                }
                 for name, m in task.metrics.items()
             },
         },

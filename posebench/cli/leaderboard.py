@@ -21,22 +21,28 @@ def add_parsers(commands: opt.Commands) -> None:
     p.add_argument(
         "--results", default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT}/)"
     )
-    p.add_argument("--format", choices=("md", "html", "csv"), help="write this format")
+    p.add_argument(
+        "--format", choices=("md", "html", "csv"),
+        help="write this format (default: a table on a terminal, Markdown when piped)",
+    )  # fmt: skip
     opt.add_out(p, help="file to write (default: stdout)")
     p.set_defaults(handler=cmd_leaderboard)
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    """Tables of the results folder: rich on the terminal, or Markdown, HTML or CSV."""
+    """Tables of the results folder: rich on a terminal, or Markdown, HTML or CSV written as
+    they are (Markdown too when stdout is a pipe or file: a rich table there would be cut to
+    80 columns)."""
     from posebench.leaderboard import BOLD, collect_results, leaderboard_tables, render
 
     results = collect_results(args.results)
     for reason in results.attrs.get("skipped", ()):
         print(f"posebench: warning: skipped {reason}", file=sys.stderr)
-    if args.format is None and args.out is None:
+    if args.format is None and args.out is None and sys.stdout.isatty():
         print_tables(leaderboard_tables(results, bold=BOLD["rich"]))
         return 0
-    fmt = args.format or Path(args.out).suffix.lstrip(".").replace("markdown", "md") or "md"
+    suffix = Path(args.out).suffix if args.out else ""
+    fmt = args.format or suffix.lstrip(".").replace("markdown", "md") or "md"
     if fmt == "html":
         from posebench.leaderboard.plots import REPORT_EXTRA_HINT, matplotlib_available
 
@@ -64,7 +70,8 @@ def _body_model(name: str) -> BodyModel:
 
 def print_tables(boards: list[Leaderboard]) -> None:
     """Each table as a rich table on stdout, its warnings under it. Names from result files are
-    escaped, so only the best-value marks are rich markup."""
+    escaped, so only the best-value marks are rich markup; long cells and headers fold onto
+    more lines rather than being cut."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -75,7 +82,7 @@ def print_tables(boards: list[Leaderboard]) -> None:
         table = Table(title=escape(f"{board.dataset} · {board.body_model} · {board.size}"),
                       caption=escape(board.caption))  # fmt: skip
         for column in board.display.columns:
-            table.add_column(escape(str(column)))
+            table.add_column(escape(str(column)), overflow="fold")
         columns = list(board.display.columns)
         for row in board.display.itertuples(index=False):
             table.add_row(

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from posebench.core.errors import InputError
-from posebench.leaderboard.board import Leaderboard
+from posebench.leaderboard.board import INPUT_LABEL, LEGEND_LABEL, Leaderboard
 from posebench.leaderboard.html_page import BodyFactory, html_document
 
 FORMATS = ("md", "html", "csv")
@@ -32,12 +32,28 @@ def render(boards: list[Leaderboard], fmt: str, body_model: BodyFactory | None =
         title = _line(f"{board.dataset} · {board.body_model} · {board.size}")
         notes = "".join(f"\n\n> ⚠ {_line(w)}" for w in board.warnings)
         tasks = "".join(
-            f"\n\n#### {_line(task)}\n\n{_markdown(frame)}{_comparisons(board, task)}"
+            f"\n\n#### {_line(task)}\n\n{_markdown(frame)}{_inputs(board, task)}"
+            f"{_legend(board, task)}{_comparisons(board, task)}"
             for task, frame in board.per_task.items()
         )
         caption = _line(board.caption)
         parts.append(f"### {title}\n\n{caption}\n\n{_markdown(board.display)}{notes}{tasks}")
     return "\n\n".join(parts) + "\n"
+
+
+def _inputs(board: Leaderboard, task: str) -> str:
+    """The task's input metrics, once, as a line under its table ('' if it has none)."""
+    line = board.inputs.get(task)
+    return f"\n\n{INPUT_LABEL}: {_line(line)}" if line else ""
+
+
+def _legend(board: Leaderboard, task: str) -> str:
+    """What each of the task's metrics is, as its task declares it, as a Markdown list."""
+    notes = board.legends.get(task)
+    if not notes:
+        return ""
+    items = "".join(f"\n- {_line(note.text())}" for note in notes)
+    return f"\n\n{LEGEND_LABEL}:\n{items}"
 
 
 def _comparisons(board: Leaderboard, task: str) -> str:

@@ -11,7 +11,8 @@ import pandas as pd
 
 import posebench.leaderboard.plots as plots
 from posebench.core.errors import PosebenchError
-from posebench.leaderboard.board import BOLD, Leaderboard
+from posebench.leaderboard.board import BOLD, INPUT_LABEL, LEGEND_LABEL, Leaderboard
+from posebench.leaderboard.table import INPUT_KIND
 
 if TYPE_CHECKING:
     from posebench.body.base import BodyModel
@@ -25,11 +26,12 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
-.caption, .note { color: #555; font-size: 0.9rem; }
+.caption, .note, .legend { color: #555; font-size: 0.9rem; }
 .warning { color: #8a5300; }
 figure { margin: 0.5rem 0 1.5rem; }
 figure img { max-width: 100%; }
 figcaption { font-size: 0.85rem; color: #444; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; margin: 0 0.3em 0 0.8em; }
 """
 
 
@@ -64,6 +66,11 @@ def _html_cell(text: str) -> str:
 def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: bool) -> str:
     frame = board.per_task[task]
     parts = [f"<h3>{html.escape(task)}</h3>", _table(frame)]
+    if board.inputs.get(task):
+        parts.append(f"<p class='note'>{INPUT_LABEL}: {html.escape(board.inputs[task])}</p>")
+    if board.legends.get(task):
+        items = "".join(f"<li>{html.escape(note.text())}</li>" for note in board.legends[task])
+        parts.append(f"<p class='legend'>{LEGEND_LABEL}:</p><ul class='legend'>{items}</ul>")
     if board.comparisons.get(task):
         items = "".join(f"<li>{html.escape(line)}</li>" for line in board.comparisons[task])
         parts.append(
@@ -71,14 +78,40 @@ def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: b
             f"</p><ul class='note'>{items}</ul>"
         )
     if plot:
-        stats = board.stats[board.stats["task"] == task]
+        stats = board.stats[(board.stats["task"] == task) & (board.stats["kind"] != INPUT_KIND)]
         order = [str(p) for p in frame["prior"]]
         parts.append(
             f"<figure class='chart'>{plots.task_chart(stats, order, colors)}"
-            "<figcaption>Bars: mean over seeds; error bars: one standard deviation over seeds "
-            "(shown where there are several).</figcaption></figure>"
+            "<figcaption>Bars: mean over seeds, the value at each bar's end; error bars: one "
+            "standard deviation over seeds (shown where there are several); a panel whose values "
+            "span more than 1.5 orders of magnitude has a log axis, said on the axis."
+            "</figcaption></figure>"
         )
     return "\n".join(parts)
+
+
+def page_colors(boards: list[Leaderboard]) -> dict[str, str]:
+    """The colour of every row name on the page: each prior one colour from the palette by its
+    place among all the page's priors (so it keeps it in every section), reference rows grey."""
+    rows = pd.concat([b.stats[["prior", "kind"]] for b in boards]).drop_duplicates()
+    priors = rows[rows["kind"] == "prior"]["prior"].astype(str)
+    references = rows[~rows["kind"].isin(["prior", INPUT_KIND])]["prior"].astype(str)
+    return plots.prior_colors(priors, references)
+
+
+def _color_key(colors: dict[str, str], references: bool) -> str:
+    """The page's one colour legend: a swatch per prior, one grey swatch for reference rows."""
+    items = [
+        (color, html.escape(name))
+        for name, color in colors.items()
+        if color != plots.REFERENCE_COLOR
+    ]
+    if references:
+        items.append((plots.REFERENCE_COLOR, "reference rows (not priors)"))
+    swatches = "".join(
+        f"<span class='swatch' style='background: {color}'></span>{name}" for color, name in items
+    )
+    return f"<p class='legend'>Colours in every chart:{swatches}</p>"
 
 
 def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
@@ -110,9 +143,9 @@ def html_document(
     """A standalone HTML page: per table its caption, summary, warnings, tasks, charts, and
     pictures of sampled poses drawn with ``body_model(name)`` (none without it)."""
     plot = plots.matplotlib_available()
+    colors = page_colors(boards) if boards else {}
     sections = []
     for board in boards:
-        colors = plots.prior_colors([str(p) for p in board.display["prior"]])
         heading = f"{board.dataset} · {board.body_model} · {board.size}"
         warnings = "".join(f"<p class='warning'>⚠ {html.escape(w)}</p>" for w in board.warnings)
         tasks = "\n".join(_task_section(board, task, colors, plot) for task in board.per_task)
@@ -121,8 +154,9 @@ def html_document(
             f"<p class='caption'>{html.escape(board.caption)}</p>\n{_table(board.display)}\n"
             f"{warnings}\n{tasks}\n{_poses_section(board, body_model)}</section>"
         )
+    references = plots.REFERENCE_COLOR in colors.values()
     note = (
-        ""
+        _color_key(colors, references)
         if plot
         else f"<p class='note'>Charts need matplotlib: {html.escape(plots.REPORT_EXTRA_HINT)}.</p>"
     )

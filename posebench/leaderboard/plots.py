@@ -1,14 +1,19 @@
 """Bar charts of a leaderboard (matplotlib, the optional extra ``report``), as inline SVG.
 
 One figure per task: a panel per metric, a bar per prior (in leaderboard order, one colour per
-prior across all figures), error bars of one standard deviation over seeds where there are
-several seeds, the unit and the better direction in each panel's title.
+prior across all figures), its value printed at its end, error bars of one standard deviation
+over seeds where there are several seeds, the unit and the better direction in each panel's
+title. A panel whose values span more than :data:`LOG_SPAN_DECADES` orders of magnitude has a
+log axis (symmetric log where some are zero or negative), said on the axis, so that small bars
+beside large ones do not vanish.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -26,11 +31,67 @@ def matplotlib_available() -> bool:
     return True
 
 
-def prior_colors(priors: list[str]) -> dict[str, str]:
-    """A fixed colour per prior (by sorted name), the same in every chart."""
-    palette = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3",
-               "#8C8C8C", "#CCB974", "#64B5CD"]  # fmt: skip
-    return {prior: palette[i % len(palette)] for i, prior in enumerate(sorted(priors))}
+#: The priors' colours, handed out in sorted order of their names (no grey: that is for rows
+#: that are not priors); more priors than colours start the palette again.
+PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3",
+           "#CCB974", "#64B5CD")  # fmt: skip
+#: Orders of magnitude between a panel's smallest and largest value above which it is drawn on
+#: a log axis.
+LOG_SPAN_DECADES = 1.5
+
+#: The one colour of every reference row (real data, baselines): neutral, so no prior's.
+REFERENCE_COLOR = "#A0A0A0"
+
+
+def prior_colors(priors: Iterable[str], references: Iterable[str] = ()) -> dict[str, str]:
+    """One colour per name: priors by their place among all the priors' sorted names (pass
+    every prior of the page, so a prior keeps its colour in every chart), reference rows grey."""
+    names = sorted(set(priors))
+    colors = dict.fromkeys(references, REFERENCE_COLOR)
+    colors.update({prior: PALETTE[i % len(PALETTE)] for i, prior in enumerate(names)})
+    return colors
+
+
+def value_scale(values: Iterable[float]) -> str:
+    """The y axis for a panel's values: "linear", unless the non-zero ones span more than
+    :data:`LOG_SPAN_DECADES` orders of magnitude: then "log", or "symlog" where some value is
+    zero or negative (a log axis cannot show those)."""
+    finite = [v for v in values if math.isfinite(v)]
+    magnitudes = [abs(v) for v in finite if v != 0]
+    if len(magnitudes) < 2 or math.log10(max(magnitudes) / min(magnitudes)) <= LOG_SPAN_DECADES:
+        return "linear"
+    return "log" if all(v > 0 for v in finite) else "symlog"
+
+
+def _draw_panel(axis: Any, priors: list[str], values: pd.DataFrame, colors: dict[str, str]) -> None:
+    """One metric's bars, their error bars and value labels, on the scale its values need."""
+    means = values["mean"].astype(float).to_numpy()
+    errors = values["std"].astype(float).where(values["n"] > 1).fillna(0).to_numpy()
+    scale = value_scale(means)
+    bottom = 0.0
+    if scale == "log":  # bars rise from a power of ten below the smallest value
+        bottom = 10 ** math.floor(math.log10(min(m for m in means if math.isfinite(m))))
+        axis.set_yscale("log")
+        axis.set_ylabel("log scale", fontsize=7)
+    elif scale == "symlog":  # linear within ± the smallest magnitude, logarithmic beyond
+        smallest = min(abs(m) for m in means if math.isfinite(m) and m != 0)
+        axis.set_yscale("symlog", linthresh=smallest)
+        axis.set_ylabel(f"symlog scale (linear within ±{smallest:.2g})", fontsize=6.5)
+    heights = [m - bottom if math.isfinite(m) else 0.0 for m in means]
+    axis.bar(
+        range(len(priors)), heights, bottom=bottom, color=[colors[p] for p in priors],
+        yerr=errors, capsize=3, error_kw={"elinewidth": 1},
+    )  # fmt: skip
+    for x, (mean, error) in enumerate(zip(means, errors, strict=True)):
+        if not math.isfinite(mean):
+            axis.text(x, bottom, "n/a", ha="center", va="bottom", fontsize=7, color="#666666")
+            continue
+        end, below = (mean - error, True) if mean < 0 else (mean + error, False)
+        axis.annotate(
+            f"{mean:.3g}", (x, end), xytext=(0, -2 if below else 2), textcoords="offset points",
+            ha="center", va="top" if below else "bottom", fontsize=6.5,
+        )  # fmt: skip
+    axis.margins(y=0.15)  # room for the labels
 
 
 def task_chart(stats: pd.DataFrame, order: list[str], colors: dict[str, str]) -> str:
@@ -54,15 +115,7 @@ def task_chart(stats: pd.DataFrame, order: list[str], colors: dict[str, str]) ->
         rows_of_metric = stats[stats["metric"] == metric].set_index("prior")
         priors = [p for p in order if p in rows_of_metric.index]
         values = rows_of_metric.loc[priors]
-        means = values["mean"].astype(float)
-        errors = values["std"].astype(float).where(values["n"] > 1)
-        axis.bar(
-            range(len(priors)), means.fillna(0).to_numpy(), color=[colors[p] for p in priors],
-            yerr=errors.fillna(0).to_numpy(), capsize=3, error_kw={"elinewidth": 1},
-        )  # fmt: skip
-        for x, mean in enumerate(means):
-            if math.isnan(mean):
-                axis.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, color="#666666")
+        _draw_panel(axis, priors, values, colors)
         first = values.iloc[0]
         unit = f" ({first['unit']})" if first["unit"] else ""
         arrow = "↑ better" if first["higher_is_better"] else "↓ better"

@@ -1,24 +1,30 @@
 """Build leaderboard tables from result files: a pure function of a results folder.
 
-One table per (dataset, body model, size): priors as rows, then real-data reference rows
-(``data: <name>``, never ranked), every task@protocol metric as a column (unit and direction in
-the header, the best prior's value in bold, main metrics first). A main metric the task reports
-per independent unit shows a bootstrap interval over those units and is ranked with ties
-(:mod:`posebench.leaderboard.uncertainty`); other cells show mean ± std over seeds. Quick and
-full runs, and different protocols, are never averaged together; mixed posebench versions, task
-versions or seed sets are reported as warnings under the table.
+One table per (dataset, body model, size): priors as rows, then reference rows (kinds in
+:data:`REFERENCE_KINDS`: real data as ``data: <name>``, prior-free methods as ``baseline:
+<name>``; never ranked), every task@protocol metric as a column (unit and direction in the
+header, the best prior's value in bold, main metrics first). Metrics that describe a task's
+input (the same for every prior, e.g. the noisy motion's error) are no column: they are one row
+of kind ``input`` per task, shown once, and every task gets a legend of its metrics as the tasks
+declare them. A main metric the task reports per independent unit shows a bootstrap interval
+over those units and is ranked with ties (:mod:`posebench.leaderboard.uncertainty`); other cells
+show mean ± std over seeds. Quick and full runs, and different protocols, are never averaged
+together; mixed posebench versions, task versions or seed sets are reported as warnings under
+the table. (Result files older than metric descriptions get theirs from the installed tasks:
+:mod:`posebench.leaderboard.declared`.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from posebench.core.errors import InputError
-from posebench.leaderboard.board import Leaderboard
+from posebench.leaderboard.board import Leaderboard, MetricNote
+from posebench.leaderboard.declared import Declarations
 from posebench.leaderboard.uncertainty import (
     Comparison,
     Interval,
@@ -28,8 +34,26 @@ from posebench.leaderboard.uncertainty import (
 )
 from posebench.results import ResultRecord, read_result
 
-#: Real-data reference rows are named ``data: <name>`` and never ranked.
-DATA_PREFIX = "data: "
+
+@dataclass(frozen=True)
+class RowKind:
+    """A kind of reference row: scored like a prior and shown after the priors with its kind in
+    the rank column, but never ranked, never marked best, and grey in the charts."""
+
+    field: str  # the result file's field that holds them: name -> metric -> value
+    prefix: str  # its rows are named prefix + name
+    about: str  # what the caption says its rows are
+
+
+#: Reference rows by kind, in the order they follow the priors; another kind is one entry here.
+REFERENCE_KINDS: dict[str, RowKind] = {
+    "data": RowKind("data_rows", "data: ", "real data scored like a prior"),
+    "baseline": RowKind("baseline_rows", "baseline: ", "prior-free methods on the same inputs"),
+}
+DATA_PREFIX = REFERENCE_KINDS["data"].prefix
+
+#: Kind and row name of the metrics that describe a task's input: one row per task, not ranked.
+INPUT_KIND = "input"
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
@@ -40,13 +64,14 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
         raise InputError(f"results folder {results_dir} does not exist; run 'posebench run' first")
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
+    declarations = Declarations()
     for path in sorted(results_dir.rglob("seed*.json")):
         try:
             record = read_result(path)
         except InputError as exc:  # one bad file costs its row, not the leaderboard
             skipped.append(str(exc))
             continue
-        rows.extend(_rows(record, path))
+        rows.extend(_rows(record, path, declarations))
     if not rows:
         found = f" ({len(skipped)} skipped; first: {skipped[0]})" if skipped else ""
         raise InputError(
@@ -58,9 +83,10 @@ def collect_results(results_dir: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _rows(record: ResultRecord, path: Path) -> list[dict[str, Any]]:
-    """The rows of one result file: one per metric of the prior, and one per metric of each
-    real-data reference row (``kind`` "data", named ``data: <name>``)."""
+def _rows(record: ResultRecord, path: Path, declarations: Declarations) -> list[dict[str, Any]]:
+    """The rows of one result file: one per metric of the prior, one per metric of each
+    reference row (e.g. ``kind`` "data", named ``data: <name>``), and the metrics that describe
+    the task's input as kind and row ``input``."""
     common = {
         "dataset": record.dataset["name"],
         "dataset_hash": str(record.dataset.get("content_hash") or "")[:12],
@@ -74,23 +100,27 @@ def _rows(record: ResultRecord, path: Path) -> list[dict[str, Any]]:
         "path": str(path),
     }
     sources = [("prior", record.prior["name"], record.metrics)] + [
-        ("data", f"{DATA_PREFIX}{name}", values) for name, values in record.data_rows.items()
+        (kind, f"{row.prefix}{name}", values)
+        for kind, row in REFERENCE_KINDS.items()
+        for name, values in getattr(record, row.field).items()
     ]
     rows = []
     for kind, name, values in sources:
         for metric, value in values.items():
             # a file may lack a metric's declaration or parts of it: fall back per key
-            spec: Mapping[str, Any] = record.task["metrics"].get(metric, {})
-            main = metric == record.task["main_metric"]
+            declared = declarations.of(record.task, metric)
+            of_input = declared.describes_input
+            main = metric == record.task["main_metric"] and not of_input
             rows.append(
                 {
                     **common,
-                    "prior": name,
-                    "kind": kind,
+                    "prior": INPUT_KIND if of_input else name,
+                    "kind": INPUT_KIND if of_input else kind,
                     "metric": metric,
                     "main": main,
-                    "unit": spec.get("unit", ""),
-                    "higher_is_better": bool(spec.get("higher_is_better", False)),
+                    "unit": declared.unit,
+                    "higher_is_better": declared.higher_is_better,
+                    "description": declared.description,
                     "value": value,
                     "per_unit": record.per_unit if main and kind == "prior" else None,
                 }
@@ -148,10 +178,25 @@ def _warnings(group: pd.DataFrame) -> list[str]:
 
 
 def _deduplicated(group: pd.DataFrame) -> pd.DataFrame:
-    """Each prior's result file repeats the data rows of its (task, seed): keep one copy."""
-    data = group["kind"] == "data"
+    """Each prior's result file repeats the reference and input rows of its (task, seed): keep
+    one copy."""
+    shared = group["kind"] != "prior"
     keys = ["task", "prior", "seed", "metric"]
-    return pd.concat([group[~data], group[data].drop_duplicates(keys)], ignore_index=True)
+    return pd.concat([group[~shared], group[shared].drop_duplicates(keys)], ignore_index=True)
+
+
+def _disagreements(group: pd.DataFrame) -> list[str]:
+    """Where the copies of a reference or input row in the priors' files differ (the table
+    shows the first): they should be the same numbers."""
+    shared = group[(group["kind"] != "prior") & group["value"].notna()]
+    spread = shared.groupby(["task", "prior", "metric", "seed"])["value"].agg(["min", "max"])
+    scale = spread.abs().max(axis=1).clip(lower=1e-12)
+    differ = spread[(spread["max"] - spread["min"]) > 1e-6 * scale]
+    return [
+        f"{task}: the priors' files disagree on {prior} {metric} (seed {seed}: "
+        f"{row['min']:.6g} to {row['max']:.6g}); the first file's value is shown"
+        for (task, prior, metric, seed), row in differ.iterrows()
+    ]
 
 
 def _unit_intervals(
@@ -202,9 +247,22 @@ def _caption(dataset: str, body: str, size: str, group: pd.DataFrame, results: p
         f"± std over evaluation seeds (n seeds); {training}. Ranks: per task 1 + the number of "
         "priors significantly better (paired bootstrap over units), so ties share a rank; by "
         "mean where there are no units; overall: the mean of the task ranks. Best in bold; "
-        f"★ main metric; rows '{DATA_PREFIX}…' are real data scored like a prior, not ranked."
+        f"★ main metric{_reference_note(group)}."
         + skipped_note(len(results.attrs.get("skipped", ())))
     )
+
+
+def _reference_note(group: pd.DataFrame) -> str:
+    """What the caption says about the reference rows and input metrics there are."""
+    kinds = set(group["kind"])
+    notes = [
+        f"rows '{row.prefix}…' are {row.about}, not ranked"
+        for kind, row in REFERENCE_KINDS.items()
+        if kind in kinds
+    ]
+    if INPUT_KIND in kinds:
+        notes.append("metrics of the input itself (the same for every prior) show once per task")
+    return "".join(f"; {note}" for note in notes)
 
 
 def leaderboard_tables(
@@ -214,6 +272,7 @@ def leaderboard_tables(
     boards = []
     for (dataset, body, size), raw in results.groupby(["dataset", "body_model", "size"], sort=True):
         group = _deduplicated(raw)
+        group["description"] = group["description"].fillna("")
         keys = ["kind", "prior", "task", "metric", "unit", "higher_is_better", "main"]
         stats = group.groupby(keys)["value"].agg(mean="mean", std="std").reset_index()
         stats["n"] = (
@@ -248,10 +307,11 @@ def leaderboard_tables(
         ]]  # fmt: skip
         main_ranks = stats[stats["main"] & ranked].groupby("prior")["rank"].mean()
         overall = main_ranks.rank(method="min")
-        display = _frame(stats[stats["main"]], bold, overall)
+        shown = stats[stats["kind"] != INPUT_KIND]  # input metrics: a line, not a column
+        display = _frame(shown[shown["main"]], bold, overall)
         per_task = {  # ranked by the task's own main metric
             task: _frame(rows, bold, rows[rows["main"]].set_index("prior")["rank"])
-            for task, rows in stats.groupby("task", sort=True)
+            for task, rows in shown.groupby("task", sort=True)
         }
         boards.append(
             Leaderboard(
@@ -262,9 +322,11 @@ def leaderboard_tables(
                 stats,
                 display,
                 per_task,
-                _warnings(group),
+                _warnings(group) + _disagreements(raw),
                 _arrays_files(group[group["kind"] == "prior"]),
                 {task: [_comparison_line(c) for c in found] for task, found in comparisons.items()},
+                inputs=_input_lines(stats[stats["kind"] == INPUT_KIND]),
+                legends=_legends(stats, group),
             )
         )
     return boards
@@ -290,9 +352,46 @@ def _arrays_files(group: pd.DataFrame) -> dict[str, dict[str, Path]]:
     return files
 
 
+def _input_lines(inputs: pd.DataFrame) -> dict[str, str]:
+    """Per task, its input metrics' values as one line: "noisy_mpjpe_mm 64.06 mm, ..."."""
+    lines = {}
+    for task, rows in inputs.sort_values(["task", "metric"]).groupby("task", sort=True):
+        items = []
+        for row in rows.itertuples():
+            if pd.isna(row.mean):
+                items.append(f"{row.metric} n/a")
+                continue
+            spread = f" ± {row.std:.2g}" if row.n > 1 and not pd.isna(row.std) else ""
+            unit = f" {row.unit}" if row.unit else ""
+            seeds = f" (n={int(row.n)})" if row.n > 1 else ""
+            items.append(f"{row.metric} {row.mean:.4g}{spread}{unit}{seeds}")
+        lines[str(task)] = ", ".join(items)
+    return lines
+
+
+def _legends(stats: pd.DataFrame, group: pd.DataFrame) -> dict[str, list[MetricNote]]:
+    """Per task, a note per metric in column order (main metric first), then its input metrics,
+    with the description its task declares."""
+    described = group[group["description"] != ""].groupby(["task", "metric"])["description"]
+    descriptions = described.first().to_dict()
+    metrics = stats.drop_duplicates(["task", "metric"]).assign(of_input=stats["kind"] == INPUT_KIND)
+    metrics = metrics.sort_values(
+        ["task", "of_input", "main", "metric"], ascending=[True, True, False, True]
+    )
+    legends: dict[str, list[MetricNote]] = {}
+    for row in metrics.itertuples():
+        note = MetricNote(
+            str(row.metric), str(row.unit), bool(row.higher_is_better), bool(row.main),
+            bool(row.of_input), str(descriptions.get((row.task, row.metric), "")),
+        )  # fmt: skip
+        legends.setdefault(str(row.task), []).append(note)
+    return legends
+
+
 def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd.DataFrame:
-    """Priors as rows (ordered by overall rank), then the data rows (rank "data"), one
-    formatted column per (task, metric); the best prior's value of each column in bold."""
+    """Priors as rows (ordered by overall rank), then the reference rows by kind (the kind in
+    the rank column), one formatted column per (task, metric); the best prior's value of each
+    column in bold."""
     columns: dict[str, pd.Series] = {}
     order = stats.sort_values(["task", "main", "metric"], ascending=[True, False, True])
     for (task, metric), rows in order.groupby(["task", "metric"], sort=False):
@@ -301,12 +400,17 @@ def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd
         label = _column_label(task, metric, first.unit, first.higher_is_better, first.main)
         columns[label] = pd.Series(cells, index=rows["prior"].to_numpy())
     frame = pd.DataFrame(columns)
-    data = [p for p in frame.index if str(p).startswith(DATA_PREFIX)]
-    priors = frame.drop(index=data)
+    kinds = stats.drop_duplicates("prior").set_index("prior")["kind"]
+    order = list(REFERENCE_KINDS)
+    references = sorted(  # known kinds in their order, any other kind after them
+        (p for p in frame.index if kinds[p] != "prior"),
+        key=lambda p: (order.index(kinds[p]) if kinds[p] in order else len(order), kinds[p], p),
+    )
+    priors = frame.drop(index=references)
     priors.insert(0, "rank", overall.reindex(priors.index))
     priors = priors.sort_values("rank")
     priors["rank"] = priors["rank"].astype("Int64").astype(str).replace("<NA>", "—")
-    rows = frame.loc[data].copy()
-    rows.insert(0, "rank", "data")
-    frame = pd.concat([priors, rows.sort_index()]).rename_axis("prior").reset_index()
+    rows = frame.loc[references].copy()
+    rows.insert(0, "rank", [kinds[p] for p in references])
+    frame = pd.concat([priors, rows]).rename_axis("prior").reset_index()
     return frame.fillna("—")  # no result for this prior

@@ -22,11 +22,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric a task reports: its unit and direction."""
+    """A metric a task reports: its unit, direction and a one-line description (what the
+    leaderboard's legend says about it). ``describes_input`` marks a metric of the task's input
+    itself (e.g. the noisy motion's error): the same for every prior, so it is shown once per
+    task and never ranked."""
 
     unit: str
     higher_is_better: bool
     description: str = ""
+    describes_input: bool = False
 
     @property
     def arrow(self) -> str:

@@ -89,10 +89,18 @@ class DenoiseTask(Task):
         ),
         "mpvpe_mm": Metric("mm", False, "mean per-vertex position error, no alignment"),
         "accel_error": Metric("mm/frame²", False, "joint acceleration error vs ground truth"),
-        "noisy_mpjpe_mm": Metric("mm", False, "the noisy input's joint error"),
-        "noisy_mpvpe_mm": Metric("mm", False, "the noisy input's vertex error (rotation noise)"),
-        "noisy_accel_error": Metric("mm/frame²", False, "the noisy input's acceleration error"),
-        "mpjpe_vs_none_mm": Metric("mm", False, "MPJPE minus the no-prior fit's, same windows"),
+        "noisy_mpjpe_mm": Metric(
+            "mm", False, "MPJPE of the noisy input itself, before any fit", describes_input=True
+        ),
+        "noisy_mpvpe_mm": Metric(
+            "mm", False, "MPVPE of the noisy input (rotation noise only)", describes_input=True
+        ),
+        "noisy_accel_error": Metric(
+            "mm/frame²", False, "acceleration error of the noisy input", describes_input=True
+        ),
+        "mpjpe_vs_none_mm": Metric(
+            "mm", False, "MPJPE minus the no-prior fit's on the same windows (< 0: the prior helps)"
+        ),
     }
     main_metric = "mpjpe_mm"
     weighs_prior_energy = True
@@ -216,7 +224,7 @@ class DenoiseTask(Task):
             filtered = BodyOutput(joints=chosen.chosen.apply(observed), vertices=None)
             metrics = self._score(filtered, inputs).metrics
             result.baseline_rows[family] = {
-                k: v for k, v in metrics.items() if not k.startswith("noisy_")
+                k: v for k, v in metrics.items() if not self.metrics[k].describes_input
             }
         result.details["baselines"] = denoise_baselines.record(
             tuned, spec["tune_split"], len(tuning.clips)

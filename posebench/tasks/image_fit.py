@@ -91,9 +91,13 @@ class ImageFitTask(Task):
     metrics: ClassVar[dict[str, Metric]] = {
         "kp2d_error_px": Metric("px", False, "fitted keypoints vs detections (c > 0), mean"),
         "kp2d_error_clean_px": Metric("px", False, "fitted vs noise-free keypoints (synthetic)"),
-        "mpjpe_mm": Metric("mm", False, "captured of 22 joints, pelvis-aligned, camera frame"),
-        "pa_mpjpe_mm": Metric("mm", False, "captured of 22 joints after similarity Procrustes"),
-        "mpvpe_mm": Metric("mm", False, "mesh vertices, pelvis-aligned"),
+        "mpjpe_mm": Metric(
+            "mm", False, "3D joint error (captured of 22), pelvis-aligned, camera frame"
+        ),
+        "pa_mpjpe_mm": Metric(
+            "mm", False, "3D joint error (captured of 22) after similarity Procrustes"
+        ),
+        "mpvpe_mm": Metric("mm", False, "mesh vertex error, pelvis-aligned"),
         "failure_rate": Metric("%", False, "views with PA-MPJPE above failure_mm"),
     }
     main_metric = "pa_mpjpe_mm"

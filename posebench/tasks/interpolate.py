@@ -117,7 +117,11 @@ class InterpolateTask(Task):
     version = "2"
     protocols = ("default",)
     metrics: ClassVar[dict[str, Metric]] = {
-        "path_dnn_mean": Metric("rad", False, "mean dNN of the poses along the paths"),
+        "path_dnn_mean": Metric(
+            "rad",
+            False,
+            "mean geodesic distance (dNN) of the path's poses to the nearest train pose",
+        ),
         "path_dnn_max": Metric("rad", False, "largest dNN along the paths, mean over pairs"),
         "max_step_mm": Metric(
             "mm", False, "largest joint displacement of one step, mean over pairs"

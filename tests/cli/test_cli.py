@@ -61,6 +61,9 @@ def test_run_writes_a_result_through_the_whole_runner(capsys, tmp_path, toy_plug
     assert record.prior["energy_weight_source"] == "untuned"
     assert record.dataset["content_hash"] and record.inputs_hash
     assert record.device["type"] == "cpu" and record.timings["run_s"] >= 0
+    declared = record.task["metrics"]["energy_gap"]  # as the task declares it, for the legend
+    assert declared["description"] == "random minus test energy"
+    assert declared["describes_input"] is False and declared["higher_is_better"] is True
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(capsys, tmp_path, toy_plugin):

@@ -148,18 +148,24 @@ def edit(path, change):
 
 
 SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 QUOTES = "x' onmouseover='alert(1)\" <img src=x onerror=alert(2)>"
 
 
 def hostile(data):
-    """Markup in every name the page shows: prior, task, dataset, body, metric, unit."""
+    """Markup in every name the page shows: prior, task, dataset, body, metric, unit, the
+    description in the legend, and an input metric's name and unit in the line under a table."""
     data["prior"]["name"] = SCRIPT
     data["task"]["name"] = QUOTES
     data["dataset"]["name"] = SCRIPT
     data["body_model"]["name"] = QUOTES
     data["task"]["metrics"]["recall"]["unit"] = SCRIPT
     data["metrics"][SCRIPT] = 1.0
-    data["task"]["metrics"][SCRIPT] = {"unit": QUOTES, "higher_is_better": True}
+    data["task"]["metrics"][SCRIPT] = {"unit": QUOTES, "higher_is_better": True,
+                                       "description": SCRIPT}  # fmt: skip
+    data["metrics"][f"in{SCRIPT}"] = 2.0
+    data["task"]["metrics"][f"in{SCRIPT}"] = {"unit": SCRIPT, "higher_is_better": False,
+                                              "describes_input": True}  # fmt: skip
 
 
 def test_html_page_escapes_names_from_result_files_and_forbids_scripts(tmp_path):
@@ -176,6 +182,10 @@ def test_html_page_escapes_names_from_result_files_and_forbids_scripts(tmp_path)
     markup = re.sub(r"<!--.*?-->", "", page, flags=re.DOTALL)
     assert "onmouseover='" not in markup and "x&#x27; onmouseover=&#x27;alert(1)&quot;" in page
     assert "<b>10</b>" in page  # the best-value marks stay markup
+    assert f"in{ESCAPED} 2 {ESCAPED}</p>" in page  # the input line
+    assert f"&gt;; higher is better): {ESCAPED}</li>" in page  # the legend
+    if "<svg" in page:  # the colour legend names the prior as text too
+        assert "></span>&lt;script&gt;alert(1)&lt;/script&gt;" in page
     csp = re.search(r"<meta http-equiv='Content-Security-Policy' content=\"([^\"]+)\">", page)
     assert csp and page.index(csp.group(0)) < page.index("<style>")
     policy = csp.group(1)
@@ -191,12 +201,57 @@ def test_markdown_keeps_rows_whole_when_names_hold_pipes_and_newlines(tmp_path):
     assert "| a\\|b c |" in md and "\nc" not in md
 
 
-def test_terminal_tables_show_markup_like_names_as_text(tmp_path, capsys):
+def terminal(monkeypatch, width=80):
+    """stdout as a terminal of ``width`` columns: the leaderboard command draws rich tables."""
+    import io
+
+    from rich.console import Console
+
+    from posebench.cli import console
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=width)
+    monkeypatch.setattr(console, "stdout", screen)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    return screen.file
+
+
+def test_terminal_tables_show_markup_like_names_as_text(tmp_path, monkeypatch):
     from posebench.cli.main import main
 
     edit(write(tmp_path, "none", 0, 20.0, 0.9), lambda d: d["prior"].update(name="[/x]"))
+    screen = terminal(monkeypatch)
     assert main(["leaderboard", "--results", str(tmp_path)]) == 0
-    assert "[/x]" in capsys.readouterr().out
+    assert "[/x]" in screen.getvalue()
+
+
+LONG = "a-prior-with-a-name-far-longer-than-any-terminal-is-wide-" * 2
+
+
+@pytest.mark.parametrize("fmt", [None, "md", "csv"])
+def test_piped_markdown_and_csv_are_never_wrapped_or_cut(tmp_path, capsys, fmt):
+    from posebench.cli.main import main
+
+    write(tmp_path, LONG, 0, 10.0, 0.5)
+    write(tmp_path, "none", 0, 20.0, 0.9)
+    argv = ["leaderboard", "--results", str(tmp_path)] + (["--format", fmt] if fmt else [])
+    assert main(argv) == 0  # stdout is captured: a pipe, not a terminal
+    out = capsys.readouterr().out
+    assert "…" not in out and "┃" not in out  # no rich table, nothing cut
+    if fmt == "csv":
+        assert f"{LONG},denoise@humor,mpjpe_mm," in out
+        return
+    assert f"| {LONG} | 1 | **10** |" in out  # Markdown (the default when piped), one row a line
+    assert max(len(line) for line in out.splitlines()) > 200
+
+
+def test_terminal_tables_fold_long_cells_instead_of_cutting_them(tmp_path, monkeypatch):
+    from posebench.cli.main import main
+
+    write(tmp_path, LONG, 0, 10.0, 0.5)
+    screen = terminal(monkeypatch, width=60)
+    assert main(["leaderboard", "--results", str(tmp_path)]) == 0
+    shown = screen.getvalue()
+    assert "…" not in shown and "┃" in shown  # a rich table, its name and headers folded
 
 
 MALFORMED = {
@@ -327,3 +382,187 @@ def test_seeds_that_drew_other_items_are_pooled_within_each_clip(tmp_path):
     main = board.stats[board.stats["main"]].set_index("prior")
     assert main.loc["a", "n_units"] == 2  # clips x and y, items of both seeds pooled
     assert "a − b: -1 [-1, -1] over 2 clips (significant)" in board.comparisons["denoise@humor"]
+
+
+def with_input_metric(value, declared=None, task=None):
+    """A change adding ``noisy_mpjpe_mm`` (the input's own error) to a result file, declared as
+    ``declared`` (older files declare no description or input flag), maybe of another task."""
+
+    def change(data):
+        data["metrics"]["noisy_mpjpe_mm"] = value
+        spec = {"unit": "mm", "higher_is_better": False} if declared is None else declared
+        data["task"]["metrics"]["noisy_mpjpe_mm"] = spec
+        if task:
+            data["task"]["name"], data["task"]["version"] = task
+
+    return change
+
+
+INPUT = {"unit": "mm", "higher_is_better": False, "description": "the input's error",
+         "describes_input": True}  # fmt: skip
+
+
+def test_input_metrics_show_once_per_task_never_ranked_bold_or_plotted(tmp_path):
+    for seed in range(2):
+        edit(write(tmp_path, "posendf", seed, 10.0, 0.5), with_input_metric(40.0, INPUT))
+        edit(write(tmp_path, "none", seed, 20.0, 0.9), with_input_metric(40.0, INPUT))
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    detail = board.per_task["denoise@humor"]
+    assert not any("noisy" in column for column in detail.columns)  # no column per prior
+    assert list(detail["prior"]) == ["posendf", "none"]  # and no row of dashes either
+    assert board.inputs == {"denoise@humor": "noisy_mpjpe_mm 40 ± 0 mm (n=2)"}
+    rows = board.stats[board.stats["metric"] == "noisy_mpjpe_mm"]
+    assert list(rows["prior"]) == ["input"] and list(rows["kind"]) == ["input"]
+    assert rows["rank"].isna().all() and list(rows["n"]) == [2]  # once, over the two seeds
+    assert "show once per task" in board.caption and board.warnings == []
+    md = render([board], "md")
+    assert md.count("Input (the same for every prior, not ranked): noisy_mpjpe_mm 40") == 1
+    assert "**40" not in md
+    csv = render([board], "csv")
+    assert sum(line.startswith("input,denoise@humor,noisy_mpjpe_mm") for line in csv.split()) == 1
+    html_board = leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"])
+    page = render(html_board, "html")
+    assert "Input (the same for every prior, not ranked): noisy_mpjpe_mm 40" in page
+    assert "<b>40" not in page
+    if "<svg" in page:  # with matplotlib: the chart has a panel for mpjpe_mm and recall only
+        assert "noisy_mpjpe_mm (mm)" not in " ".join(re.findall(r"<!--(.*?)-->", page))
+
+
+def test_files_before_the_input_flag_fall_back_to_the_installed_task_then_the_prefix(tmp_path):
+    # denoise v1 is installed: its declaration says noisy_mpjpe_mm describes the input
+    edit(write(tmp_path, "a", 0, 10.0, 0.5), with_input_metric(40.0))
+    # a task not installed here: the noisy_ prefix is all an old file has to go by
+    edit(write(tmp_path, "a", 1, 10.0, 0.5), with_input_metric(7.0, task=("retired", "1")))
+    # a file that declares the flag is believed, whatever the name
+    declared = {**INPUT, "describes_input": False}
+    edit(write(tmp_path, "a", 2, 10.0, 0.5), with_input_metric(3.0, declared, ("new", "1")))
+    (board,) = leaderboard_tables(collect_results(tmp_path))  # one file per task
+    assert board.inputs == {
+        "denoise@humor": "noisy_mpjpe_mm 40 mm",
+        "retired@humor": "noisy_mpjpe_mm 7 mm",
+    }
+    assert any("noisy_mpjpe_mm" in column for column in board.per_task["new@humor"].columns)
+    legend = {n.metric: n.text() for n in board.legends["denoise@humor"]}
+    assert "MPJPE of the noisy input" in legend["noisy_mpjpe_mm"]  # the installed task's words
+    assert (
+        "no description declared"
+        in {n.metric: n.text() for n in board.legends["retired@humor"]}["noisy_mpjpe_mm"]
+    )
+
+
+def test_each_task_has_a_legend_of_its_metrics_in_markdown_and_html(tmp_path):
+    described = {
+        "mpjpe_mm": {"unit": "mm", "higher_is_better": False, "description": "joint error"},
+        "recall": {"unit": "", "higher_is_better": True, "description": f"coverage {SCRIPT}"},
+    }
+    path = write(tmp_path, "a", 0, 10.0, 0.5)
+    edit(path, lambda d: d["task"].update(name="toy", metrics=described))
+    edit(path, with_input_metric(40.0, INPUT))
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    lines = [note.text() for note in board.legends["toy@humor"]]
+    assert lines == [
+        "mpjpe_mm (mm; lower is better; ★ main metric): joint error",
+        f"recall (higher is better): coverage {SCRIPT}",
+        "noisy_mpjpe_mm (mm; of the input itself, not ranked): the input's error",
+    ]  # column order, then the input's metrics
+    md = render([board], "md")
+    assert "Metrics:\n\n- mpjpe_mm (mm; lower is better; ★ main metric): joint error\n" in md
+    page = render([board], "html")
+    assert "<li>recall (higher is better): coverage &lt;script&gt;" in page
+    assert "<script" not in page.lower()
+
+
+def test_copies_of_the_input_that_disagree_between_priors_are_reported(tmp_path):
+    edit(write(tmp_path, "a", 0, 10.0, 0.5), with_input_metric(40.0, INPUT))
+    edit(write(tmp_path, "b", 0, 12.0, 0.5), with_input_metric(41.0, INPUT))
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    (warning,) = board.warnings
+    assert "disagree on input noisy_mpjpe_mm (seed 0: 40 to 41)" in warning
+
+
+def test_each_prior_has_one_colour_in_every_section_and_reference_rows_are_grey(
+    tmp_path, monkeypatch
+):
+    pytest.importorskip("matplotlib")
+    from posebench.leaderboard import plots
+
+    rows = {"train": {"mpjpe_mm": 1.0, "recall": 0.99}}
+    for prior, error in (("a", 10.0), ("b", 12.0), ("c", 14.0)):
+        write(tmp_path, prior, 0, error, 0.5)
+    for prior, error in (("b", 11.0), ("c", 9.0)):  # another table, without a: b comes first
+        write(tmp_path, prior, 0, error, 0.5, size="quick", data_rows=rows)
+        write_sample(tmp_path, prior, 0, error)
+    charts = []
+
+    def recording(stats, order, colors):
+        svg = original(stats, order, colors)
+        charts.append((order, colors, svg))
+        return svg
+
+    original = plots.task_chart
+    monkeypatch.setattr(plots, "task_chart", recording)
+    page = render(leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"]), "html")
+    assert len(charts) == 3  # denoise in both tables, sample in the full one
+    seen: dict[str, set[str]] = {}
+    for order, colors, svg in charts:
+        for name in order:
+            seen.setdefault(name, set()).add(colors[name])
+            assert f"fill: {colors[name].lower()}" in svg  # its bars are drawn in its colour
+    assert all(len(found) == 1 for found in seen.values()), seen
+    color = {name: found.pop() for name, found in seen.items()}
+    assert color["data: train"] == plots.REFERENCE_COLOR
+    assert len({color[p] for p in "abc"} | {plots.REFERENCE_COLOR}) == 4  # all different
+    assert color == {**plots.prior_colors("abc", ["data: train"])}
+    key = re.search(r"<p class='legend'>Colours in every chart:(.*?)</p>", page).group(1)
+    for name in ("a", "b", "c"):  # the page's one legend says the same
+        assert f"<span class='swatch' style='background: {color[name]}'></span>{name}" in key
+    assert f"background: {plots.REFERENCE_COLOR}'></span>reference rows" in key
+
+
+@pytest.mark.parametrize(
+    ("values", "scale"),
+    [
+        ([24.7, 24.9, 75.3], "linear"),
+        ([0.0184, 0.54, 5.11, 17.3], "log"),  # 3 orders of magnitude: small bars would vanish
+        ([-0.237, -0.0238, 0.0, 50.4], "symlog"),  # as wide, with zero and negatives
+        ([0.0, 5.0, float("nan")], "linear"),  # one non-zero value: nothing to compare
+        ([1.0, 30.0], "linear"),  # 1.48 orders of magnitude: still linear
+    ],
+)
+def test_panels_whose_values_span_orders_of_magnitude_get_a_log_axis(values, scale):
+    from posebench.leaderboard.plots import value_scale
+
+    assert value_scale(values) == scale
+
+
+def test_charts_label_every_bar_and_say_when_the_axis_is_logarithmic(tmp_path):
+    pytest.importorskip("matplotlib")
+    for prior, error, recall in (("a", 0.02, 0.5), ("b", 40.0, 0.25), ("c", 7.5, 0.0)):
+        write(tmp_path, prior, 0, error, recall)
+    page = render(leaderboard_tables(collect_results(tmp_path), bold=BOLD["html"]), "html")
+    labels = re.findall(r"<!-- (.*?) -->", page)  # matplotlib notes every text it draws
+    assert "log scale" in labels  # mpjpe_mm spans three orders of magnitude
+    assert {"0.02", "40", "7.5", "0.5", "0.25", "0"} <= set(labels)  # a value on every bar
+    assert sum(label.startswith("symlog") for label in labels) == 0  # recall: linear
+
+
+def test_baseline_rows_are_reference_rows_after_the_data_never_ranked_and_grey(tmp_path):
+    from posebench.leaderboard import plots
+    from posebench.leaderboard.html_page import page_colors
+
+    data = {"train": {"mpjpe_mm": 1.0, "recall": 0.99}}
+    baselines = {"moving average": {"mpjpe_mm": 5.0, "recall": 0.95}}
+    for prior, error in (("a", 10.0), ("b", 12.0)):
+        for seed in range(2):
+            write(tmp_path, prior, seed, error, 0.5, data_rows=data, baseline_rows=baselines)
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    assert list(board.display["prior"]) == ["a", "b", "data: train", "baseline: moving average"]
+    assert list(board.display["rank"]) == ["1", "2", "data", "baseline"]
+    rows = board.stats[board.stats["kind"] == "baseline"]
+    assert set(rows["n"]) == {2} and rows["rank"].isna().all()  # one copy per seed, unranked
+    detail = board.per_task["denoise@humor"].set_index("prior")
+    assert detail.loc["a"].str.contains(r"\*\*").any()  # the best prior is bold
+    assert not detail.loc["baseline: moving average"].str.contains(r"\*\*").any()  # not this
+    assert "rows 'baseline: …' are prior-free methods on the same inputs" in board.caption
+    colors = page_colors([board])
+    assert colors["baseline: moving average"] == colors["data: train"] == plots.REFERENCE_COLOR
