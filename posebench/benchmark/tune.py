@@ -53,7 +53,8 @@ def tune(
     assert prior_obj is not None  # the spec names one
     dataset_obj.check_split(TUNE_SPLIT)
     base_weight, base_source = prior_obj.energy_weight(task)
-    weights = list(grid) if grid else [base_weight * f for f in DEFAULT_FACTORS]
+    # 12 significant digits: 0.1 x 0.1 is 0.01 in the record, not 0.010000000000000002
+    weights = list(grid) if grid else [float(f"{base_weight * f:.12g}") for f in DEFAULT_FACTORS]
     if not weights or any(not math.isfinite(w) or w < 0 for w in weights):
         raise ConfigError(f"the weight grid must hold non-negative numbers, got {weights}")
     metric = task_obj.metrics[task_obj.main_metric]
