@@ -3,7 +3,8 @@
 Pose files hold ``pose_body`` (N, 63) or (N, 21, 3) axis-angle, or ``pose`` (N, 21, 4) unit
 quaternions (w, x, y, z; Pose-NDF's own files). Motion files hold ``pose_body`` (T, 63) with
 optional ``root_orient`` (T, 3) and ``trans`` (T, 3), or HuMoR-style joint observations
-``joints`` (T, 22, 3). What posebench writes, it reads back.
+``joints`` (T, 22, 3). What posebench writes, it reads back; :func:`read_pose_file` also reads
+AMASS motion files, for ``posebench render`` and ``posebench view`` alike.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.body.rotations import axis_angle_to_quat, quat_to_axis_angle
+from posebench.body.rotations import (
+    axis_angle_to_matrix,
+    axis_angle_to_quat,
+    matrix_to_axis_angle,
+    quat_to_axis_angle,
+)
 from posebench.core.errors import InputError
 from posebench.core.npzio import read_npz, write_npz
 
 POSE_KEYS = ("pose_body", "pose")
+#: Rotations from the world a file's roots and joints live in onto posebench's (y up, bodies
+#: facing +z): ``y`` as is; ``z`` (AMASS) (x, y, z) -> (x, z, -y).
+WORLDS: dict[str, np.ndarray] = {
+    "y": np.eye(3, dtype=np.float32),
+    "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=np.float32),
+}
 
 
 def _load_npz(path: str | Path) -> dict[str, np.ndarray]:
@@ -133,6 +145,7 @@ class MotionInput:
     trans: torch.Tensor | None  # (T, 3)
     joints: torch.Tensor | None  # (T, 22, 3) observations
     fps: float | None
+    world: str = "y"  # where root_orient, trans and joints live: a key of WORLDS
 
     @property
     def frames(self) -> int:
@@ -188,3 +201,47 @@ def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput
         None,
     )
     return MotionInput(pose, extra.get("root_orient"), extra.get("trans"), joints, fps)
+
+
+def upright_root(root_orient: torch.Tensor | None, world: str, frames: int) -> torch.Tensor | None:
+    """(T, 3) root orientations turned from ``world`` onto posebench's y-up axes (None stays
+    None in a y-up world: the body's own rest orientation)."""
+    if world == "y":
+        return root_orient
+    if root_orient is None:
+        root_orient = torch.zeros(frames, 3)
+    turn = torch.from_numpy(WORLDS[world]).to(root_orient)
+    return matrix_to_axis_angle(turn @ axis_angle_to_matrix(root_orient))
+
+
+@dataclass
+class PoseFile:
+    """A user's npz as ``posebench render`` and ``posebench view`` read it: projection steps or
+    interpolation paths (``sequence``), or one motion (a pose, motion or AMASS file)."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    sequence: tuple[str, torch.Tensor] | None  # (key, (S, K, 21, 3)) of SEQUENCE_KEYS
+    motion: MotionInput | None  # set when sequence is None
+
+
+def read_pose_file(path: str | Path) -> PoseFile:
+    """Any file render and view draw, checked: a steps or path file, an AMASS motion (``poses``
+    (T, 72|156|165), ``trans``, ``mocap_framerate``; z up), or a pose or motion file."""
+    path = Path(path)
+    arrays = _load_npz(path)
+    sequence = read_sequence(arrays, path)
+    if sequence is not None:
+        return PoseFile(path, arrays, sequence, None)
+    if "poses" in arrays:  # AMASS's SMPL-X files also hold pose_body: poses decides
+        from posebench.datasets.amass import parse_amass
+
+        amass = parse_amass(path, arrays)
+        if amass is None:
+            raise InputError(f"{path} is an AMASS shape file (betas, no poses): nothing to show")
+        motion = MotionInput(
+            torch.from_numpy(amass.pose_body), torch.from_numpy(amass.root_orient),
+            torch.from_numpy(amass.trans), None, amass.fps, "z",
+        )  # fmt: skip
+        return PoseFile(path, arrays, None, motion)
+    return PoseFile(path, arrays, None, motion_from_arrays(arrays, path))

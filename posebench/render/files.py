@@ -2,8 +2,10 @@
 
 A file with ``steps_pose_body`` (projection steps) or ``path_pose_body`` (interpolation paths),
 both (S, K, 63), becomes one strip per pose or path, a few steps from first to last; any other
-pose or motion file becomes one picture per pose (with its ``root_orient`` where it has one).
-Either way ``grid.png`` shows everything in one image.
+pose, motion or AMASS file becomes one picture per pose (with its ``root_orient`` where it has
+one, turned upright from AMASS's z up). Either way ``grid.png`` shows
+everything in one image. Files are read by
+:func:`~posebench.datasets.pose_files.read_pose_file`, as ``posebench view`` reads them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ import torch
 
 from posebench.body.base import BodyModel
 from posebench.core.errors import ConfigError, InputError
-from posebench.core.npzio import read_npz
-from posebench.datasets.pose_files import motion_from_arrays, read_sequence
+from posebench.datasets.pose_files import read_pose_file, upright_root
 from posebench.render.png import write_png
 from posebench.render.scene import RenderSettings, render_poses, tile
 
@@ -54,11 +55,10 @@ def render_file(
         raise ConfigError("--limit, --every and --columns must be at least 1, --frames at least 2")
     source, out_dir = Path(source), Path(out_dir)
     settings = settings or RenderSettings()
-    arrays = read_npz(source, "input file", "check --input")
+    pose_file = read_pose_file(source)
     pictures: list[Path] = []
-    sequence = read_sequence(arrays, source)
-    if sequence is not None:
-        key, poses = sequence
+    if pose_file.sequence is not None:
+        key, poses = pose_file.sequence
         kind = key.split("_")[0]  # steps_pose_body -> steps_0000.png, path_pose_body -> path_...
         chosen = strip_indices(len(poses), frames)
         items = list(range(0, poses.shape[1], every))
@@ -71,10 +71,12 @@ def render_file(
             pictures.append(write_png(out_dir / f"{kind}_{item:04d}.png", strips[-1]))
         grid = tile(strips, columns=1)
     else:
-        motion = motion_from_arrays(arrays, source)  # poses, and root_orient checked if any
-        pose, root = motion.pose_body, motion.root_orient
+        motion = pose_file.motion
+        assert motion is not None  # a file without a sequence is a motion
+        pose = motion.pose_body
         if pose is None or len(pose) == 0:
             raise InputError(f"{source} holds no poses (pose_body or pose) to draw")
+        root = upright_root(motion.root_orient, motion.world, len(pose))
         items = list(range(0, len(pose), every))
         left_out = max(0, len(items) - limit)
         items = items[:limit]

@@ -18,6 +18,7 @@ import torch
 
 from posebench.body.base import SMPL22_PARENTS, BodyModel
 from posebench.core.errors import PosebenchError
+from posebench.datasets.pose_files import WORLDS
 from posebench.priors.base import Prior
 from posebench.viz.inputs import Body, ViewInput
 
@@ -29,8 +30,6 @@ DEFAULT_FPS = 30.0
 DEFAULT_STEP_FPS = 5.0  # projection steps: slow enough to watch a few dozen steps
 #: Priors whose energy is a distance to the plausible set; the others show "energy".
 DISTANCE_PRIORS = ("posendf",)
-#: z up (AMASS) -> y up: (x, y, z) -> (x, z, -y), a proper rotation.
-Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=np.float32)
 
 
 def prior_distances(
@@ -144,8 +143,8 @@ class Track:
         return posed
 
     def _upright(self, points: np.ndarray) -> np.ndarray:
-        if self._source.z_up:
-            points = points @ Z_UP_TO_Y_UP.T
+        if self._source.world != "y":  # AMASS's z up: turned to y up
+            points = points @ WORLDS[self._source.world].T
         return points.astype(np.float32)
 
 
