@@ -2,9 +2,9 @@
 
 A file with ``steps_pose_body`` (projection steps) or ``path_pose_body`` (interpolation paths),
 both (S, K, 63), becomes one strip per pose or path, a few steps from first to last; any other
-pose, motion or AMASS file becomes one picture per pose (with its ``root_orient`` where it has
-one, turned upright from AMASS's z up). Either way ``grid.png`` shows
-everything in one image. Files are read by
+pose, motion, fit or AMASS file becomes one picture per pose (with its ``root_orient`` where it
+has one, turned upright from AMASS's z up or a fit's camera frame). Either way ``grid.png``
+shows everything in one image. Files are read by
 :func:`~posebench.datasets.pose_files.read_pose_file`, as ``posebench view`` reads them.
 """
 

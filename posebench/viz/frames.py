@@ -1,7 +1,8 @@
 """Per-frame vertices, joints and prior distances of the bodies ``posebench view`` shows.
 
 Pure numpy/torch (no viser), so the viewer's content is testable without a browser. Everything
-is in posebench's axes (metres, y up, bodies face +z); z-up inputs (AMASS) are turned onto them.
+is in posebench's axes (metres, y up, bodies face +z); z-up inputs (AMASS) and fits in a camera's
+frame (y down) are turned onto them.
 Body ``i`` starts at ``x = SPACING * i``: its first frame's pelvis is moved there horizontally
 and its own motion is kept from there. All bodies share one frame axis as long as the longest;
 a shorter body holds its last frame.
@@ -143,7 +144,7 @@ class Track:
         return posed
 
     def _upright(self, points: np.ndarray) -> np.ndarray:
-        if self._source.world != "y":  # AMASS's z up: turned to y up
+        if self._source.world != "y":  # AMASS's z up, a fit's camera frame: turned to y up
             points = points @ WORLDS[self._source.world].T
         return points.astype(np.float32)
 

@@ -6,7 +6,8 @@ One input gives one or more bodies that share its frame axis:
   or an interpolation file (``path_pose_body``): one body per pose, frames are the steps;
 * an AMASS file (``poses``, ``trans``, ``mocap_framerate``): one body, z up;
 * a motion or pose file (``pose_body``/``pose`` with optional ``root_orient``, ``trans``,
-  ``joints``): one body whose frames are the file's rows; ``joints`` alone is a skeleton.
+  ``joints``): one body whose frames are the file's rows; ``joints`` alone is a skeleton; a
+  ``posebench fit-image`` file is one pose whose root is in the camera's frame (y down).
 
 Files are read by :func:`posebench.datasets.pose_files.read_pose_file`, as ``posebench render``
 reads them, so both accept the same files.
