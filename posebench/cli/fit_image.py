@@ -1,8 +1,10 @@
-"""``posebench fit-image``'s writer: fit a user's folder of keypoints and write one file per image.
+"""``posebench fit-image``'s writer: fit a user's folder of keypoints and write, per image, the fit
+and a picture of it.
 
 The fitting itself is the image_fit task's ``folder`` protocol
 (:func:`posebench.fitting.keypoints2d.fit_folder` with the task's config and the prior's
-image_fit energy weight); this module only writes what it found.
+image_fit energy weight); this module only writes what it found, and draws it
+(:mod:`posebench.render.overlay`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from posebench.core.npzio import write_npz
 from posebench.core.progress import NullProgress, Progress
 from posebench.fitting.keypoints2d import FolderFit, fit_folder
 from posebench.priors.base import Prior
+from posebench.render.overlay import draw_fit_overlay, read_photo
+from posebench.render.png import write_png
 from posebench.tasks.metrics import finite_mean
 
 
@@ -35,9 +39,10 @@ def fit_images(
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Fit every image of ``images_dir`` and write, atomically, one ``<name>_fit.npz`` per fitted
-    image and ``summary.json`` (per image: fitted or "no person detected", its 2D error; the
-    prior, its energy weight, the pose the fit started from (``start``, the prior's
+    """Fit every image of ``images_dir`` and write, atomically, one ``<name>_fit.npz`` and one
+    ``<name>_overlay.png`` per fitted image and ``summary.json`` (per image: fitted or "no person
+    detected", its 2D error, its overlay and what is behind it (the photo, or why a blank
+    canvas); the prior, its energy weight, the pose the fit started from (``start``, the prior's
     ``initial_pose_description``) and the config). ``config`` overrides the task's ``folder``
     protocol config (a mapping or a YAML file). Returns the summary.
 
@@ -56,6 +61,11 @@ def fit_images(
     result = fit_folder(prior, weight, body, images_dir, cfg, device, progress)
     out = Path(out_dir)
     _write_fits(result, out, {"prior": prior.name, "body_model": body.name})
+    overlays = _write_overlays(result, body, out)
+    per_image = result.per_image()
+    for entry in per_image:
+        if entry["name"] in overlays:
+            entry["overlay"], entry["overlay_background"] = overlays[entry["name"]]
     fit, errors = result.fit, result.errors
     summary = {
         "images": str(images_dir),
@@ -67,7 +77,7 @@ def fit_images(
         "fitted": len(result.people),
         "no_person": len(result.items) - len(result.people),
         "kp2d_error_px": None if errors is None else finite_mean(errors),
-        "per_image": result.per_image(),
+        "per_image": per_image,
         "seconds": None if fit is None else fit.seconds,
         "iterations": None if fit is None else fit.steps,
         "config": json.loads(json.dumps(cfg, default=str)),
@@ -97,3 +107,26 @@ def _write_fits(result: FolderFit, out: Path, meta: dict[str, Any]) -> None:
         write_npz(
             out / f"{item.name}_fit.npz", arrays, {**meta, "image": item.name, "frame": CONVENTION}
         )
+
+
+def _write_overlays(result: FolderFit, body: BodyModel, out: Path) -> dict[str, tuple[str, str]]:
+    """One ``<name>_overlay.png`` per item with a person: the fitted mesh and both keypoint sets
+    over the photo (or a blank canvas); returns name -> (file name, what is behind it)."""
+    fit, errors, projected = result.fit, result.errors, result.projected
+    written = {}
+    for k, item in enumerate(result.people):
+        assert fit is not None and errors is not None and projected is not None
+        assert item.keypoints is not None  # people are the items with keypoints
+        with torch.no_grad():
+            shape = None if fit.shape is None else fit.shape[k : k + 1]
+            posed = body(fit.pose[k : k + 1], fit.root_orient[k : k + 1],
+                         fit.transl[k : k + 1], shape)  # fmt: skip
+        vertices = None if posed.vertices is None else posed.vertices[0]
+        photo, background = read_photo(item.image, item.camera)
+        picture = draw_fit_overlay(
+            photo, item.camera, item.keypoints, projected[k].cpu().numpy(), vertices,
+            body.faces, float(errors[k]),
+        )  # fmt: skip
+        path = write_png(out / f"{item.name}_overlay.png", picture)
+        written[item.name] = (path.name, background)
+    return written
