@@ -11,6 +11,7 @@ for ``posebench render`` and ``posebench view`` alike.
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,38 @@ def read_sequence(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, torch
     if steps.shape[0] == 0 or steps.shape[1] == 0:
         raise InputError(f"{path}: '{key}' holds no poses")
     return key, torch.from_numpy(steps.astype(np.float32))
+
+
+def file_meta(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The JSON ``meta`` posebench writes into its npz files; {} when absent or not a mapping."""
+    if "meta" not in arrays:
+        return {}
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+#: Per-step energies stored beside a sequence, (S, K): ``project --save-steps`` writes them.
+SEQUENCE_ENERGY_KEYS = {"steps_pose_body": "steps_energy"}
+
+
+def read_sequence_energies(
+    arrays: dict[str, np.ndarray], path: Path, key: str, shape: tuple[int, int]
+) -> np.ndarray | None:
+    """(S, K) prior energies of a sequence's poses at each step (``steps_energy`` beside
+    ``steps_pose_body``), checked against the sequence's (S, K); None when the file has none."""
+    energy_key = SEQUENCE_ENERGY_KEYS.get(key)
+    if energy_key is None or energy_key not in arrays:
+        return None
+    energies = finite_numbers(arrays[energy_key], energy_key, path)
+    if energies.shape != shape:
+        raise InputError(
+            f"{path}: '{energy_key}' has shape {energies.shape}; expected {shape}, one energy per "
+            f"step and pose of '{key}'"
+        )
+    return energies.astype(np.float64)
 
 
 def quaternions_wxyz(pose: torch.Tensor) -> np.ndarray:

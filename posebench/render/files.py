@@ -1,7 +1,9 @@
 """Pose, path and motion files to PNG pictures: what ``posebench render`` and ``--render`` write.
 
 A file with ``steps_pose_body`` (projection steps) or ``path_pose_body`` (interpolation paths),
-both (S, K, 63), becomes one strip per pose or path, a few steps from first to last; any other
+both (S, K, 63), becomes one strip per pose or path, a few steps from first to last, each picture
+labelled with its step and, where the file holds them (``steps_energy``, written by ``project
+--save-steps``), the prior's distance ``d`` (Pose-NDF) or energy ``E`` of that pose; any other
 pose, motion, fit or AMASS file becomes one picture per pose (with its ``root_orient`` where it
 has one, turned upright from AMASS's z up or a fit's camera frame). Either way ``grid.png``
 shows everything in one image. Files are read by
@@ -17,9 +19,15 @@ import torch
 
 from posebench.body.base import BodyModel
 from posebench.core.errors import ConfigError, InputError
-from posebench.datasets.pose_files import read_pose_file, upright_root
+from posebench.datasets.pose_files import (
+    file_meta,
+    read_pose_file,
+    read_sequence_energies,
+    upright_root,
+)
+from posebench.priors.base import DISTANCE_PRIORS
 from posebench.render.png import write_png
-from posebench.render.scene import RenderSettings, render_poses, tile
+from posebench.render.scene import RenderSettings, label, render_poses, tile
 
 
 @dataclass
@@ -36,6 +44,11 @@ def strip_indices(length: int, count: int) -> list[int]:
     if length <= count:
         return list(range(length))
     return sorted({round(i * (length - 1) / (count - 1)) for i in range(count)})
+
+
+def step_label(step: int, energy: float | None = None, symbol: str = "d") -> list[str]:
+    """The label lines of one picture of a strip: its step, and the pose's distance or energy."""
+    return [f"step {step}"] + ([] if energy is None else [f"{symbol}={energy:.3g}"])
 
 
 def render_file(
@@ -64,9 +77,15 @@ def render_file(
         items = list(range(0, poses.shape[1], every))
         left_out = max(0, len(items) - limit)
         items = items[:limit]
+        shape = (int(poses.shape[0]), int(poses.shape[1]))
+        energies = read_sequence_energies(pose_file.arrays, source, key, shape)
+        symbol = "d" if file_meta(pose_file.arrays).get("prior") in DISTANCE_PRIORS else "E"
         strips = []
         for item in items:
             images = render_poses(body, poses[chosen, item].to(device), settings=settings)
+            for step, image in zip(chosen, images, strict=True):
+                energy = None if energies is None else float(energies[step, item])
+                label(image, step_label(step, energy, symbol))
             strips.append(tile(images, columns=len(images)))
             pictures.append(write_png(out_dir / f"{kind}_{item:04d}.png", strips[-1]))
         grid = tile(strips, columns=1)

@@ -20,7 +20,7 @@ import torch
 from posebench.body.base import SMPL22_PARENTS, BodyModel
 from posebench.core.errors import PosebenchError
 from posebench.datasets.pose_files import WORLDS
-from posebench.priors.base import Prior
+from posebench.priors.base import DISTANCE_PRIORS, Prior
 from posebench.viz.inputs import Body, ViewInput
 
 SPACING = 1.2  # metres between neighbouring bodies along x
@@ -29,8 +29,6 @@ CACHE_BYTES = 512 * 2**20  # vertex cache per body; longer motions are posed aga
 ENERGY_BATCH = 256
 DEFAULT_FPS = 30.0
 DEFAULT_STEP_FPS = 5.0  # projection steps: slow enough to watch a few dozen steps
-#: Priors whose energy is a distance to the plausible set; the others show "energy".
-DISTANCE_PRIORS = ("posendf",)
 
 
 def prior_distances(

@@ -16,12 +16,10 @@ reads them, so both accept the same files.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 import torch
 
 from posebench.core.errors import ConfigError, InputError
@@ -80,7 +78,7 @@ def read_input(
 
 def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
     """The bodies of one npz file (see the module docstring for the kinds of file)."""
-    from posebench.datasets.pose_files import read_pose_file
+    from posebench.datasets.pose_files import file_meta, read_pose_file
 
     source = read_pose_file(path)
     if source.sequence is not None:
@@ -89,7 +87,7 @@ def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
     assert motion is not None  # a file without a sequence is a motion
     if motion.frames == 0:
         raise InputError(f"{path} holds no poses")
-    fps = motion.fps if motion.fps is not None else _positive(_meta(source.arrays).get("fps"))
+    fps = motion.fps if motion.fps is not None else _positive(file_meta(source.arrays).get("fps"))
     world = motion.world if up == "auto" else up
     body = Body(path.name, motion.pose_body, motion.root_orient, motion.trans, motion.joints, world)
     return ViewInput(path.name, [body], fps)
@@ -120,16 +118,6 @@ def _steps(path: Path, pose: torch.Tensor, max_bodies: int) -> ViewInput:
     bodies = [Body(f"{path.name} #{i}", pose[:, i].contiguous()) for i in range(count)]
     name = path.name if count == total else f"{path.name} (first {count} of {total} poses)"
     return ViewInput(name, bodies, None, unit="step")
-
-
-def _meta(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if "meta" not in arrays:
-        return {}
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def _positive(value: object) -> float | None:
