@@ -20,6 +20,13 @@ BODY25_NAMES: tuple[str, ...] = (
     "LEar", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
 )  # fmt: skip
 
+#: The limbs OpenPose draws between BODY_25 keypoints (its ``POSE_BODY_25_PAIRS_RENDER``).
+BODY25_LIMBS: tuple[tuple[int, int], ...] = (
+    (1, 8), (1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11), (8, 12),
+    (12, 13), (13, 14), (1, 0), (0, 15), (15, 17), (0, 16), (16, 18), (14, 19), (19, 20),
+    (14, 21), (11, 22), (22, 23), (11, 24),
+)  # fmt: skip
+
 #: OpenPose COCO (18 points: MS-COCO's 17 plus Neck, in OpenPose's own order).
 COCO18_NAMES: tuple[str, ...] = (
     "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "RHip",

@@ -106,12 +106,14 @@ COMMANDS: dict[str, CommandHelp] = {
     ),
     "posebench fit-image": CommandHelp(
         "Fit the body to the OpenPose keypoints (BODY_25 JSON) of a folder of images, with a "
-        "prior; writes one <name>_fit.npz per image and summary.json.",
+        "prior; writes per image <name>_fit.npz (a one-pose file that render and view read) and "
+        "<name>_overlay.png (the fit over the photo), and summary.json.",
         ("posebench fit-image --prior gmm --images keypoints_dir/ --out fits/",),
     ),
     "posebench render": CommandHelp(
-        "Draw the poses of a pose, motion, --save-steps or path file as PNG pictures, one per "
-        "pose or one strip per path, and all of them in grid.png.",
+        "Draw the poses of a pose, motion, fit-image, AMASS, --save-steps or path file as PNG "
+        "pictures, one per pose or one strip per path (each picture labelled with its step and "
+        "distance), and all of them in grid.png.",
         ("posebench render --input projected.npz --out pictures/ --mode skeleton",),
     ),
     "posebench view": CommandHelp(

@@ -8,12 +8,15 @@ handler imports what it needs.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from posebench.cli import build, data, leaderboard, plugins, poses, render, run, view
 from posebench.cli.options import EXIT_USER_ERROR, OneLineErrorParser, subcommands
-from posebench.core.errors import PosebenchError
+from posebench.core.errors import PosebenchError, PosebenchWarning
 from posebench.core.version import DISTRIBUTION, __version__, clashing_distribution
 
 
@@ -48,7 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"reinstall {DISTRIBUTION} ('pip install --force-reinstall .' in its clone)\n"
         )
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PosebenchWarning)
+            warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+            return int(args.handler(args) or 0)
     except PosebenchError as exc:
         message = " ".join(str(exc).split())
         sys.stderr.write(f"posebench: error: {message}\n")
@@ -56,6 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("posebench: interrupted\n")
         return 130
+
+
+def _show_warning(
+    default: Any, message: Warning | str, category: type[Warning], *args: Any,
+    file: TextIO | None = None, **kwargs: Any,
+) -> None:  # fmt: skip
+    """posebench's own warnings as one line, like its errors; others as Python shows them."""
+    if not issubclass(category, PosebenchWarning):
+        default(message, category, *args, file=file, **kwargs)
+        return
+    (file or sys.stderr).write(f"posebench: warning: {' '.join(str(message).split())}\n")
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def add_fit_image_parser(commands: opt.Commands) -> None:
     _prior_options(p)
     p.add_argument("--images", required=True, help="folder of <name>.jpg|png + OpenPose JSON")
     opt.add_out(
-        p, help="folder for <name>_fit.npz and summary.json", required=True,
+        p, help="folder for <name>_fit.npz, <name>_overlay.png and summary.json", required=True,
         type=opt.output_folder,
     )  # fmt: skip
     opt.add_task_config(p, help="YAML overriding fitting settings")

@@ -50,7 +50,10 @@ def add_render_flag(parser: argparse.ArgumentParser) -> None:
 def add_parsers(commands: opt.Commands) -> None:
     """Register ``posebench render`` on the subcommand parser."""
     p = commands.add_parser("render", help="draw poses, projection steps or paths as PNG pictures")
-    p.add_argument("--input", required=True, help="pose, motion, --save-steps or path npz file")
+    p.add_argument(
+        "--input", required=True,
+        help="pose, motion, fit-image, AMASS, --save-steps or path npz file",
+    )  # fmt: skip
     opt.add_out(p, help="folder for the PNG files", required=True, type=opt.output_folder)
     p.add_argument(
         "--limit", type=opt.positive_int(), default=64, help="at most this many poses/strips (64)"

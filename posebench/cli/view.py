@@ -38,7 +38,8 @@ def add_parsers(commands: opt.Commands) -> None:
     p.add_argument("--split", default="test", help="split of a dataset input (default test)")
     p.add_argument("--sequence", type=int, default=0, help="which motion of that split (0)")
     p.add_argument("--up", choices=("auto", "y", "z"), default="auto",
-                   help="up axis of the inputs' world (auto: z for AMASS, else y)")  # fmt: skip
+                   help="up axis of the inputs' world (auto: z for AMASS, the camera's "
+                   "y down for fit-image files, else y)")  # fmt: skip
     p.add_argument("--max-bodies", dest="max_bodies", type=int, default=8,
                    help="poses of a steps file shown side by side (default 8)")  # fmt: skip
     p.add_argument(

@@ -25,6 +25,10 @@ class InputError(PosebenchError):
     """An input file or array with the wrong format, shape or values (NaN, infinity)."""
 
 
+class PosebenchWarning(UserWarning):
+    """Something a user should know that does not stop the work: one line, printed as errors are."""
+
+
 class CapabilityNotSupported(PosebenchError, NotImplementedError):
     """A prior or task lacks a capability; tasks record 'not supported' instead of a number."""
 

@@ -7,9 +7,10 @@ folders, so a benchmark run never silently spends an hour reading 20 GB of npz f
 
 Definitions (the published priors' splits; docs/posendf.md and docs/baselines.md):
 
-- **Files**: ``poses`` (T, 156) SMPL+H or (T, 165) SMPL-X, ``trans`` (T, 3), ``mocap_framerate``
-  (SMPL+H) or ``mocap_frame_rate`` (SMPL-X); ``betas`` and ``gender`` are kept when present.
-  Body pose = ``poses[:, 3:66]`` as (T, 21, 3); root orientation = ``poses[:, :3]``.
+- **Files**: ``poses`` (T, 156) SMPL+H or (T, 165) SMPL-X (or (T, 72) SMPL, as AMASS-style
+  exports of SMPL fits write them), ``trans`` (T, 3), ``mocap_framerate`` (SMPL+H) or
+  ``mocap_frame_rate`` (SMPL-X); ``betas`` and ``gender`` are kept when present.
+  Body pose = ``poses[:, 3:66]`` as (T, 21, 3) in all three; root orientation = ``poses[:, :3]``.
   Shape-only files (``shape.npz``, ``*_stagei.npz``, ``{female,male,neutral}.npz``, or any npz
   without ``poses`` but with ``betas``) are skipped and counted. Anything else that is not a
   valid motion file is an :class:`~posebench.core.errors.InputError` naming the file.
@@ -38,6 +39,7 @@ import math
 import os
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +59,7 @@ KEEP_RATE = 0.3  # VPoser's keep_rate: 30 % of the middle 80 % of every motion f
 TRIM = (0.1, 0.9)  # fractions of the frames kept at both ends (avoids T-poses)
 MOTION_FPS = 30.0  # HuMoR's rate
 MIN_MOTION_SECONDS = 1.0  # HuMoR drops shorter sequences
-POSE_COLUMNS = {156: "smplh", 165: "smplx"}
+POSE_COLUMNS = {72: "smpl", 156: "smplh", 165: "smplx"}
 
 # VPoser (v1 README, human_body_prior) / Pose-NDF version2 data/data_splits.py; NRDF uses it too.
 POSE_SPLITS: dict[str, tuple[str, ...]] = {
@@ -141,7 +143,7 @@ class AmassMotion:
     root_orient: np.ndarray  # (T, 3)
     trans: np.ndarray  # (T, 3) metres, z up
     fps: float
-    model: str  # "smplh" (156 columns) or "smplx" (165)
+    model: str  # "smpl" (72 columns), "smplh" (156) or "smplx" (165)
     gender: str | None = None
     betas: np.ndarray | None = None
 
@@ -171,7 +173,7 @@ def read_amass_file(path: str | Path) -> AmassMotion | None:
             data = np.load(handle, allow_pickle=False)
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise _bad(path, "is a .npy array, not an .npz archive")
-            return _parse(path, data)
+            return parse_amass(path, data)
     except InputError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
@@ -179,8 +181,10 @@ def read_amass_file(path: str | Path) -> AmassMotion | None:
         raise _bad(path, f"cannot be read as an .npz archive ({reason})") from exc
 
 
-def _parse(path: Path, data: Any) -> AmassMotion | None:
-    keys = set(data.files)
+def parse_amass(path: Path, data: Mapping[str, Any]) -> AmassMotion | None:
+    """One AMASS file's arrays (an open npz or a dict of them) validated as
+    :func:`read_amass_file` does; ``path`` names the file in errors."""
+    keys = set(data)
     if "poses" not in keys:
         if "betas" in keys:
             return None
@@ -188,7 +192,9 @@ def _parse(path: Path, data: Any) -> AmassMotion | None:
     poses = _numeric(path, data, "poses")
     if poses.ndim != 2 or poses.shape[1] not in POSE_COLUMNS:
         raise _bad(
-            path, f"'poses' has shape {poses.shape}, expected (T, 156) SMPL+H or (T, 165) SMPL-X"
+            path,
+            f"'poses' has shape {poses.shape}, expected (T, 156) SMPL+H, (T, 165) SMPL-X or "
+            "(T, 72) SMPL",
         )
     frames = poses.shape[0]
     if frames == 0:

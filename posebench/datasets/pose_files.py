@@ -2,12 +2,17 @@
 
 Pose files hold ``pose_body`` (N, 63) or (N, 21, 3) axis-angle, or ``pose`` (N, 21, 4) unit
 quaternions (w, x, y, z; Pose-NDF's own files). Motion files hold ``pose_body`` (T, 63) with
-optional ``root_orient`` (T, 3) and ``trans`` (T, 3), or HuMoR-style joint observations
-``joints`` (T, 22, 3). What posebench writes, it reads back.
+optional ``root_orient`` (T, 3) and ``trans`` (T, 3) (``transl`` is read as ``trans``), or
+HuMoR-style joint observations ``joints`` (T, 22, 3). What posebench writes, it reads back:
+``posebench fit-image``'s ``<name>_fit.npz`` is a one-pose motion file whose root is in the
+camera's frame (:data:`FIT_KEYS` mark it). :func:`read_pose_file` also reads AMASS motion files,
+for ``posebench render`` and ``posebench view`` alike.
 """
 
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,15 +20,71 @@ from typing import Any
 import numpy as np
 import torch
 
-from posebench.body.rotations import axis_angle_to_quat, quat_to_axis_angle
-from posebench.core.errors import InputError
+from posebench.body.rotations import (
+    axis_angle_to_matrix,
+    axis_angle_to_quat,
+    matrix_to_axis_angle,
+    quat_to_axis_angle,
+)
+from posebench.core.errors import InputError, PosebenchWarning
 from posebench.core.npzio import read_npz, write_npz
 
 POSE_KEYS = ("pose_body", "pose")
+#: Arrays only ``posebench fit-image``'s files hold: their root_orient and transl are in the
+#: camera's frame (OpenCV: x right, y down, z forward), not in a y-up world.
+FIT_KEYS = ("camera", "keypoints_fitted")
+#: What an old fit file's ``pose`` (axis-angle, before it was renamed pose_body) looks like.
+_OLD_FIT_POSE_SHAPES = ((21, 3), (63,), (1, 63), (1, 21, 3))
+
+#: Rotations from the world a file's roots and joints live in onto posebench's (y up, bodies
+#: facing +z): ``y`` as is; ``z`` (AMASS) (x, y, z) -> (x, z, -y); ``camera`` (fit-image's
+#: OpenCV camera frame, y down, the body facing the camera) a half turn about x.
+WORLDS: dict[str, np.ndarray] = {
+    "y": np.eye(3, dtype=np.float32),
+    "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype=np.float32),
+    "camera": np.diag([1.0, -1.0, -1.0]).astype(np.float32),
+}
 
 
 def _load_npz(path: str | Path) -> dict[str, np.ndarray]:
-    return read_npz(path, "input file", "check --input")
+    return upgrade_old_fit(read_npz(path, "input file", "check --input"), Path(path))
+
+
+def is_fit_file(arrays: dict[str, np.ndarray]) -> bool:
+    """Whether ``arrays`` are a ``posebench fit-image`` output (root in the camera's frame)."""
+    return all(key in arrays for key in FIT_KEYS)
+
+
+def upgrade_old_fit(arrays: dict[str, np.ndarray], path: Path) -> dict[str, np.ndarray]:
+    """An old ``fit-image`` file's arrays as today's, with a one-line :class:`PosebenchWarning`;
+    any other file's unchanged.
+
+    Before pose_body, ``fit-image`` wrote one axis-angle pose under ``pose`` ((21, 3)), the key
+    pose files keep for (N, 21, 4) quaternions, and root_orient / transl as (3,). Such a file is
+    unambiguous (:data:`FIT_KEYS`, and no quaternion array has these shapes), so it is read as
+    the one pose it holds rather than refused.
+    """
+    pose = arrays.get("pose")
+    if (
+        pose is None
+        or "pose_body" in arrays
+        or not is_fit_file(arrays)
+        or pose.shape not in _OLD_FIT_POSE_SHAPES
+    ):
+        return arrays
+    warnings.warn(
+        f"{path} is an old posebench fit-image file: its 'pose' {pose.shape} is axis-angle, not "
+        "quaternions, and is read as pose_body; rerun fit-image or rename the key to pose_body "
+        "to silence this",
+        PosebenchWarning,
+        stacklevel=2,
+    )
+    upgraded = {key: value for key, value in arrays.items() if key != "pose"}
+    upgraded["pose_body"] = pose.reshape(1, 63)
+    for key in ("root_orient", "transl"):
+        if key in arrays and arrays[key].shape == (3,):
+            upgraded[key] = arrays[key].reshape(1, 3)
+    return upgraded
 
 
 def finite_numbers(array: np.ndarray, key: str, path: Path) -> np.ndarray:
@@ -54,9 +115,11 @@ def axis_angle_from_arrays(
         if quat.ndim == 2 and quat.shape[1] == 84:
             quat = quat.reshape(-1, 21, 4)
         if quat.ndim != 3 or quat.shape[1:] != (21, 4):
+            axis_angle = quat.shape[-1:] == (3,) or quat.shape[-1:] == (63,)
             raise InputError(
                 f"{path}: 'pose' has shape {quat.shape}; expected ({frames}, 21, 4) quaternions "
                 "(w, x, y, z)"
+                + ("; axis-angle poses go under pose_body (N, 63)" if axis_angle else "")
             )
         norms = np.linalg.norm(quat, axis=-1)
         if (norms < 1e-6).any():
@@ -105,6 +168,38 @@ def read_sequence(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, torch
     return key, torch.from_numpy(steps.astype(np.float32))
 
 
+def file_meta(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The JSON ``meta`` posebench writes into its npz files; {} when absent or not a mapping."""
+    if "meta" not in arrays:
+        return {}
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+#: Per-step energies stored beside a sequence, (S, K): ``project --save-steps`` writes them.
+SEQUENCE_ENERGY_KEYS = {"steps_pose_body": "steps_energy"}
+
+
+def read_sequence_energies(
+    arrays: dict[str, np.ndarray], path: Path, key: str, shape: tuple[int, int]
+) -> np.ndarray | None:
+    """(S, K) prior energies of a sequence's poses at each step (``steps_energy`` beside
+    ``steps_pose_body``), checked against the sequence's (S, K); None when the file has none."""
+    energy_key = SEQUENCE_ENERGY_KEYS.get(key)
+    if energy_key is None or energy_key not in arrays:
+        return None
+    energies = finite_numbers(arrays[energy_key], energy_key, path)
+    if energies.shape != shape:
+        raise InputError(
+            f"{path}: '{energy_key}' has shape {energies.shape}; expected {shape}, one energy per "
+            f"step and pose of '{key}'"
+        )
+    return energies.astype(np.float64)
+
+
 def quaternions_wxyz(pose: torch.Tensor) -> np.ndarray:
     """(N, 21, 4) unit quaternions (w, x, y, z) with w >= 0 for axis-angle poses."""
     return axis_angle_to_quat(pose.detach().cpu().double()).float().numpy()
@@ -133,6 +228,7 @@ class MotionInput:
     trans: torch.Tensor | None  # (T, 3)
     joints: torch.Tensor | None  # (T, 22, 3) observations
     fps: float | None
+    world: str = "y"  # where root_orient, trans and joints live: a key of WORLDS
 
     @property
     def frames(self) -> int:
@@ -175,11 +271,13 @@ def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput
             f"{', '.join(sorted(arrays)) or 'nothing'}"
         )
     extra = {}
-    for key in ("root_orient", "trans"):
-        if key in arrays:
-            value = finite_numbers(arrays[key], key, path)
+    for key, stored in (("root_orient", "root_orient"), ("trans", "trans"), ("trans", "transl")):
+        if stored in arrays and key not in extra:
+            value = finite_numbers(arrays[stored], stored, path)
             if value.shape != (frames, 3):
-                raise InputError(f"{path}: '{key}' has shape {value.shape}; expected ({frames}, 3)")
+                raise InputError(
+                    f"{path}: '{stored}' has shape {value.shape}; expected ({frames}, 3)"
+                )
             extra[key] = torch.from_numpy(value.astype(np.float32))
     if joints is not None and len(joints) != frames:
         raise InputError(f"{path}: 'joints' has {len(joints)} frames but 'pose_body' has {frames}")
@@ -187,4 +285,49 @@ def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput
         (float(arrays[k]) for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays),
         None,
     )
-    return MotionInput(pose, extra.get("root_orient"), extra.get("trans"), joints, fps)
+    world = "camera" if is_fit_file(arrays) else "y"
+    return MotionInput(pose, extra.get("root_orient"), extra.get("trans"), joints, fps, world)
+
+
+def upright_root(root_orient: torch.Tensor | None, world: str, frames: int) -> torch.Tensor | None:
+    """(T, 3) root orientations turned from ``world`` onto posebench's y-up axes (None stays
+    None in a y-up world: the body's own rest orientation)."""
+    if world == "y":
+        return root_orient
+    if root_orient is None:
+        root_orient = torch.zeros(frames, 3)
+    turn = torch.from_numpy(WORLDS[world]).to(root_orient)
+    return matrix_to_axis_angle(turn @ axis_angle_to_matrix(root_orient))
+
+
+@dataclass
+class PoseFile:
+    """A user's npz as ``posebench render`` and ``posebench view`` read it: projection steps or
+    interpolation paths (``sequence``), or one motion (a pose, motion, fit or AMASS file)."""
+
+    path: Path
+    arrays: dict[str, np.ndarray]
+    sequence: tuple[str, torch.Tensor] | None  # (key, (S, K, 21, 3)) of SEQUENCE_KEYS
+    motion: MotionInput | None  # set when sequence is None
+
+
+def read_pose_file(path: str | Path) -> PoseFile:
+    """Any file render and view draw, checked: a steps or path file, an AMASS motion (``poses``
+    (T, 72|156|165), ``trans``, ``mocap_framerate``; z up), or a pose or motion file."""
+    path = Path(path)
+    arrays = _load_npz(path)
+    sequence = read_sequence(arrays, path)
+    if sequence is not None:
+        return PoseFile(path, arrays, sequence, None)
+    if "poses" in arrays:  # AMASS's SMPL-X files also hold pose_body: poses decides
+        from posebench.datasets.amass import parse_amass
+
+        amass = parse_amass(path, arrays)
+        if amass is None:
+            raise InputError(f"{path} is an AMASS shape file (betas, no poses): nothing to show")
+        motion = MotionInput(
+            torch.from_numpy(amass.pose_body), torch.from_numpy(amass.root_orient),
+            torch.from_numpy(amass.trans), None, amass.fps, "z",
+        )  # fmt: skip
+        return PoseFile(path, arrays, None, motion)
+    return PoseFile(path, arrays, None, motion_from_arrays(arrays, path))

@@ -23,6 +23,9 @@ from posebench.core.progress import Progress
 
 #: Where an energy weight came from, recorded with every result.
 WEIGHT_SOURCES = ("tuned", "default", "untuned")
+#: Priors whose energy is a distance to the plausible set: the viewer and pictures call it a
+#: distance (d); the others' an energy (E).
+DISTANCE_PRIORS = ("posendf",)
 
 
 def check_pose(pose: torch.Tensor, what: str = "pose") -> torch.Tensor:

@@ -1,9 +1,13 @@
 """Pose, path and motion files to PNG pictures: what ``posebench render`` and ``--render`` write.
 
 A file with ``steps_pose_body`` (projection steps) or ``path_pose_body`` (interpolation paths),
-both (S, K, 63), becomes one strip per pose or path, a few steps from first to last; any other
-pose or motion file becomes one picture per pose (with its ``root_orient`` where it has one).
-Either way ``grid.png`` shows everything in one image.
+both (S, K, 63), becomes one strip per pose or path, a few steps from first to last, each picture
+labelled with its step and, where the file holds them (``steps_energy``, written by ``project
+--save-steps``), the prior's distance ``d`` (Pose-NDF) or energy ``E`` of that pose; any other
+pose, motion, fit or AMASS file becomes one picture per pose (with its ``root_orient`` where it
+has one, turned upright from AMASS's z up or a fit's camera frame). Either way ``grid.png``
+shows everything in one image. Files are read by
+:func:`~posebench.datasets.pose_files.read_pose_file`, as ``posebench view`` reads them.
 """
 
 from __future__ import annotations
@@ -15,10 +19,15 @@ import torch
 
 from posebench.body.base import BodyModel
 from posebench.core.errors import ConfigError, InputError
-from posebench.core.npzio import read_npz
-from posebench.datasets.pose_files import motion_from_arrays, read_sequence
+from posebench.datasets.pose_files import (
+    file_meta,
+    read_pose_file,
+    read_sequence_energies,
+    upright_root,
+)
+from posebench.priors.base import DISTANCE_PRIORS
 from posebench.render.png import write_png
-from posebench.render.scene import RenderSettings, render_poses, tile
+from posebench.render.scene import RenderSettings, label, render_poses, tile
 
 
 @dataclass
@@ -35,6 +44,11 @@ def strip_indices(length: int, count: int) -> list[int]:
     if length <= count:
         return list(range(length))
     return sorted({round(i * (length - 1) / (count - 1)) for i in range(count)})
+
+
+def step_label(step: int, energy: float | None = None, symbol: str = "d") -> list[str]:
+    """The label lines of one picture of a strip: its step, and the pose's distance or energy."""
+    return [f"step {step}"] + ([] if energy is None else [f"{symbol}={energy:.3g}"])
 
 
 def render_file(
@@ -54,27 +68,34 @@ def render_file(
         raise ConfigError("--limit, --every and --columns must be at least 1, --frames at least 2")
     source, out_dir = Path(source), Path(out_dir)
     settings = settings or RenderSettings()
-    arrays = read_npz(source, "input file", "check --input")
+    pose_file = read_pose_file(source)
     pictures: list[Path] = []
-    sequence = read_sequence(arrays, source)
-    if sequence is not None:
-        key, poses = sequence
+    if pose_file.sequence is not None:
+        key, poses = pose_file.sequence
         kind = key.split("_")[0]  # steps_pose_body -> steps_0000.png, path_pose_body -> path_...
         chosen = strip_indices(len(poses), frames)
         items = list(range(0, poses.shape[1], every))
         left_out = max(0, len(items) - limit)
         items = items[:limit]
+        shape = (int(poses.shape[0]), int(poses.shape[1]))
+        energies = read_sequence_energies(pose_file.arrays, source, key, shape)
+        symbol = "d" if file_meta(pose_file.arrays).get("prior") in DISTANCE_PRIORS else "E"
         strips = []
         for item in items:
             images = render_poses(body, poses[chosen, item].to(device), settings=settings)
+            for step, image in zip(chosen, images, strict=True):
+                energy = None if energies is None else float(energies[step, item])
+                label(image, step_label(step, energy, symbol))
             strips.append(tile(images, columns=len(images)))
             pictures.append(write_png(out_dir / f"{kind}_{item:04d}.png", strips[-1]))
         grid = tile(strips, columns=1)
     else:
-        motion = motion_from_arrays(arrays, source)  # poses, and root_orient checked if any
-        pose, root = motion.pose_body, motion.root_orient
+        motion = pose_file.motion
+        assert motion is not None  # a file without a sequence is a motion
+        pose = motion.pose_body
         if pose is None or len(pose) == 0:
             raise InputError(f"{source} holds no poses (pose_body or pose) to draw")
+        root = upright_root(motion.root_orient, motion.world, len(pose))
         items = list(range(0, len(pose), every))
         left_out = max(0, len(items) - limit)
         items = items[:limit]

@@ -147,15 +147,31 @@ def shade_mesh(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(H, W, 3) shaded colour and (H, W) coverage of a mesh seen by ``camera``."""
     screen = camera.project(vertices, target)
-    fragments = rasterize(screen, faces, camera.height, camera.width)
+    local = vertices @ camera.axes(vertices.dtype).to(vertices.device).T  # camera axes
+    return shade_projected(local, screen, faces, camera.height, camera.width, color)
+
+
+def shade_projected(
+    local: torch.Tensor,
+    screen: torch.Tensor,
+    faces: torch.Tensor,
+    height: int,
+    width: int,
+    color: tuple[float, float, float],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H, W, 3) shaded colour and (H, W) coverage of a mesh already projected: ``screen`` (V, 3)
+    pixel x, y and depth, ``local`` (V, 3) the vertices in camera axes (x right, y down, z
+    forward), which the shading's normals need. Any camera that gives these can draw a mesh:
+    the orbit camera of pictures and image fitting's pinhole camera alike."""
+    fragments = rasterize(screen, faces, height, width)
     covered = fragments.face >= 0
-    normals = vertex_normals(vertices, faces) @ camera.axes(vertices.dtype).to(vertices.device).T
-    image = torch.zeros(camera.height, camera.width, 3, dtype=vertices.dtype)
+    normals = vertex_normals(local, faces)
+    image = torch.zeros(height, width, 3, dtype=local.dtype)
     if covered.any():
         corner_normals = normals[faces[fragments.face[covered]]]  # (P, 3, 3)
         normal = (fragments.bary[covered][..., None] * corner_normals).sum(dim=1)
         normal = torch.nn.functional.normalize(normal, dim=-1, eps=1e-12)
-        albedo = torch.tensor(color, dtype=vertices.dtype, device=vertices.device)
+        albedo = torch.tensor(color, dtype=local.dtype, device=local.device)
         image[covered] = (_lambert(normal)[:, None] * albedo).clamp(0, 1).cpu()
     return image, covered.cpu()
 

@@ -6,12 +6,15 @@ import numpy as np
 import torch
 
 from posebench.body.base import BodyModel
+from posebench.render.font import draw_lines
 from posebench.render.raster import shade_mesh, shade_skeleton
 from posebench.render.settings import RenderSettings
 
 MESH_COLOR = (0.62, 0.74, 0.90)  # light blue clay
 LEFT_COLOR, RIGHT_COLOR, CENTRE_COLOR = (0.20, 0.45, 0.85), (0.85, 0.30, 0.25), (0.35, 0.35, 0.35)
 BACKGROUND = (1.0, 1.0, 1.0)
+LABEL_COLOUR = (30, 30, 30)
+LABEL_BOX = (round(255 * BACKGROUND[0]), round(255 * BACKGROUND[1]), round(255 * BACKGROUND[2]))
 
 
 def joint_colors(names: tuple[str, ...]) -> torch.Tensor:
@@ -88,3 +91,16 @@ def tile(images: list[np.ndarray], columns: int, gap: int = 4) -> np.ndarray:
         y, x = row * (height + gap), column * (width + gap)
         canvas[y : y + height, x : x + width] = image
     return canvas
+
+
+def label_scale(image: np.ndarray) -> int:
+    """Font pixels per picture pixel for labels: 1 up to 319 px, then one more per 160 px."""
+    return max(1, min(image.shape[:2]) // 160)
+
+
+def label(image: np.ndarray, lines: list[str]) -> np.ndarray:
+    """Draw ``lines`` (step, distance) into the top-left corner of a picture, in place, each on
+    a box of the background colour so that a body reaching into the corner does not hide them."""
+    scale = label_scale(image)
+    draw_lines(image, lines, 2 * scale, 2 * scale, scale, LABEL_COLOUR, LABEL_BOX)
+    return image

@@ -6,18 +6,20 @@ One input gives one or more bodies that share its frame axis:
   or an interpolation file (``path_pose_body``): one body per pose, frames are the steps;
 * an AMASS file (``poses``, ``trans``, ``mocap_framerate``): one body, z up;
 * a motion or pose file (``pose_body``/``pose`` with optional ``root_orient``, ``trans``,
-  ``joints``): one body whose frames are the file's rows; ``joints`` alone is a skeleton;
+  ``joints``): one body whose frames are the file's rows; ``joints`` alone is a skeleton; a
+  ``posebench fit-image`` file is one pose whose root is in the camera's frame (y down).
+
+Files are read by :func:`posebench.datasets.pose_files.read_pose_file`, as ``posebench render``
+reads them, so both accept the same files.
 * a dataset name (``embedded``): one motion sequence of a split.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 import torch
 
 from posebench.core.errors import ConfigError, InputError
@@ -34,7 +36,12 @@ class Body:
     root_orient: torch.Tensor | None = None  # (T, 3)
     trans: torch.Tensor | None = None  # (T, 3) metres
     joints: torch.Tensor | None = None  # (T, 22, 3), drawn as a skeleton when no poses
-    z_up: bool = False  # the world of root_orient/trans/joints has z up (AMASS), not y
+    world: str = "y"  # where root_orient/trans/joints live: a key of pose_files.WORLDS
+
+    @property
+    def z_up(self) -> bool:
+        """Whether the body's world has z up (AMASS)."""
+        return self.world == "z"
 
     def __len__(self) -> int:
         source = self.pose_body if self.pose_body is not None else self.joints
@@ -71,26 +78,18 @@ def read_input(
 
 def read_file(path: Path, up: Up = "auto", max_bodies: int = 8) -> ViewInput:
     """The bodies of one npz file (see the module docstring for the kinds of file)."""
-    from posebench.core.npzio import read_npz
+    from posebench.datasets.pose_files import file_meta, read_pose_file
 
-    arrays = read_npz(path, "input file", "check --input")
-    meta = _meta(arrays)
-    from posebench.datasets.pose_files import read_sequence
-
-    sequence = read_sequence(arrays, path)
-    if sequence is not None:
-        return _steps(path, sequence[1], max_bodies)
-    if "poses" in arrays:
-        return _amass(path, up)
-    from posebench.datasets.pose_files import motion_from_arrays
-
-    motion = motion_from_arrays(arrays, path)
+    source = read_pose_file(path)
+    if source.sequence is not None:
+        return _steps(path, source.sequence[1], max_bodies)
+    motion = source.motion
+    assert motion is not None  # a file without a sequence is a motion
     if motion.frames == 0:
         raise InputError(f"{path} holds no poses")
-    fps = motion.fps if motion.fps is not None else _positive(meta.get("fps"))
-    body = Body(
-        path.name, motion.pose_body, motion.root_orient, motion.trans, motion.joints, up == "z"
-    )
+    fps = motion.fps if motion.fps is not None else _positive(file_meta(source.arrays).get("fps"))
+    world = motion.world if up == "auto" else up
+    body = Body(path.name, motion.pose_body, motion.root_orient, motion.trans, motion.joints, world)
     return ViewInput(path.name, [body], fps)
 
 
@@ -107,8 +106,8 @@ def read_dataset(name: str, split: str, sequence: int, up: Up = "auto") -> ViewI
         )
     seq = sequences[sequence]
     label = f"{name} {split}" + (f" ({seq.name})" if seq.name else "")
-    z_up = up == "z" or (up == "auto" and name == "amass")
-    body = Body(label, seq.pose_body, seq.root_orient, seq.trans, z_up=z_up)
+    world = "z" if up == "z" or (up == "auto" and name == "amass") else "y"
+    body = Body(label, seq.pose_body, seq.root_orient, seq.trans, world=world)
     return ViewInput(label, [body], float(seq.fps))
 
 
@@ -119,32 +118,6 @@ def _steps(path: Path, pose: torch.Tensor, max_bodies: int) -> ViewInput:
     bodies = [Body(f"{path.name} #{i}", pose[:, i].contiguous()) for i in range(count)]
     name = path.name if count == total else f"{path.name} (first {count} of {total} poses)"
     return ViewInput(name, bodies, None, unit="step")
-
-
-def _amass(path: Path, up: Up) -> ViewInput:
-    from posebench.datasets.amass import read_amass_file
-
-    motion = read_amass_file(path)
-    if motion is None:
-        raise InputError(f"{path} is an AMASS shape file (betas, no poses): nothing to show")
-    body = Body(
-        path.name,
-        torch.from_numpy(motion.pose_body),
-        torch.from_numpy(motion.root_orient),
-        torch.from_numpy(motion.trans),
-        z_up=up != "y",
-    )
-    return ViewInput(path.name, [body], motion.fps)
-
-
-def _meta(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    if "meta" not in arrays:
-        return {}
-    try:
-        meta = json.loads(str(arrays["meta"]))
-    except ValueError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
 
 
 def _positive(value: object) -> float | None:

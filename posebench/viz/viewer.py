@@ -4,7 +4,8 @@
 it and stop it); the command then waits until Ctrl-C. Each body is a mesh whose vertices are
 replaced per frame (a skeleton of spheres and bones when the input has joints only), with a
 label above its head and, in the panel, a read-only field with the prior's distance of the
-pose shown.
+pose shown. Labels are sized in the scene and stacked in rows where neighbours would overlap
+(:func:`posebench.viz.frames.label_rows`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from typing import Any
 import numpy as np
 
 from posebench.core.errors import ConfigError, PosebenchError
-from posebench.viz.frames import ViewScene
+from posebench.viz.frames import ViewScene, camera_distance
 from posebench.viz.guard import protect
 from posebench.viz.playback import Playback
 
 VIZ_HINT = "posebench view needs the optional extra 'viz': pip install 'pose-prior-bench[viz]'"
 TICK_S = 1.0 / 30.0  # how often playing updates the scene, whatever the motion's rate
-HEAD_JOINT = 15
 #: Body colours, one per --input (ground truth, noisy, denoised, ...).
 PALETTE = ((110, 160, 230), (235, 150, 80), (120, 195, 125), (205, 115, 195), (220, 205, 90))
 
@@ -130,27 +130,24 @@ class Viewer:
                 f"{root}/mesh", track.vertices(0), track.faces, color=colour
             )
         handles["label"] = scene.add_label(
-            f"{root}/label", track.label, position=self._label_position(index, 0),
-            anchor="bottom-center",
+            f"{root}/label", track.label, position=self.scene.label_positions(0)[index],
+            anchor="bottom-center", font_size_mode="scene",
+            font_scene_height=self.scene.label_height,
         )  # fmt: skip
         return handles
-
-    def _label_position(self, index: int, frame: int) -> np.ndarray:
-        head = self.scene.tracks[index].joints(frame)[HEAD_JOINT]
-        return head + np.array([0.0, 0.3, 0.0], dtype=np.float32)
 
     def _add_ground(self) -> None:
         scene = self.server.scene
         scene.set_up_direction("+y")
         xs = [t.joints(0)[0, 0] for t in self.scene.tracks]
-        centre, width = (min(xs) + max(xs)) / 2, max(xs) - min(xs)
+        centre, width = (min(xs) + max(xs)) / 2, self.scene.width
         floor = self.scene.floor()
         scene.add_grid(
             "/ground", width=width + 4.0, height=6.0, plane="xz", position=(centre, floor, 0.0)
         )
         camera = self.server.initial_camera
         camera.look_at = (centre, floor + 0.9, 0.0)
-        camera.position = (centre, floor + 1.4, 2.4 + 0.8 * width)
+        camera.position = (centre, floor + 1.4, camera_distance(width))
 
     # --- controls ---------------------------------------------------------------------------
 
@@ -188,6 +185,7 @@ class Viewer:
 
     def _draw(self, frame: int) -> None:
         with self._lock, self.server.atomic():
+            labels = self.scene.label_positions(frame)
             for index, track in enumerate(self.scene.tracks):
                 handles = self._bodies[index]
                 if track.is_skeleton:
@@ -195,7 +193,7 @@ class Viewer:
                     handles["bones"].points = track.bones(frame)
                 else:
                     handles["mesh"].vertices = track.vertices(frame)
-                handles["label"].position = self._label_position(index, frame)
+                handles["label"].position = labels[index]
                 if "distance" in handles:
                     handles["distance"].value = _distance_text(track.distance(frame), track)
             self.position.value = self.scene.position_text(frame)

@@ -24,6 +24,7 @@ from posebench.datasets.image_synth import (
     write_synthetic_set,
 )
 from posebench.datasets.openpose import read_openpose, write_openpose
+from posebench.datasets.pose_files import read_poses
 from posebench.fitting.keypoints2d import (
     Observations,
     RestBody,
@@ -290,7 +291,10 @@ def test_fit_images_writes_one_file_per_image_and_a_summary(body, toy, tmp_path)
     assert summary["fitted"] == 2 and summary["no_person"] == 1
     assert json.loads((out / "summary.json").read_text())["per_image"] == summary["per_image"]
     with np.load(out / "view_0001_fit.npz") as fitted:
-        assert fitted["pose"].shape == (21, 3) and fitted["keypoints_fitted"].shape == (25, 2)
+        assert fitted["pose_body"].shape == (1, 63) and "pose" not in fitted
+        assert fitted["root_orient"].shape == fitted["transl"].shape == (1, 3)
+        assert fitted["keypoints_fitted"].shape == (25, 2)
+    assert read_poses(out / "view_0001_fit.npz").shape == (1, 21, 3)  # a pose file as it is
     assert not (out / "empty_fit.npz").exists()
 
 
