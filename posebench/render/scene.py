@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from posebench.body.base import BodyModel
+from posebench.core.threads import torch_threads
 from posebench.render.font import draw_lines
 from posebench.render.raster import shade_mesh, shade_skeleton
 from posebench.render.settings import RenderSettings
@@ -51,7 +52,17 @@ def render_poses(
     The camera keeps its distance for every pose, so sizes compare across pictures. Bodies
     without a mesh are drawn as skeletons whatever the mode.
     """
-    settings = settings or RenderSettings()
+    with torch_threads(1):  # small per-picture work: one thread, fast even on a busy machine
+        return _render_poses(body, pose, root_orient, settings or RenderSettings(), batch_size)
+
+
+def _render_poses(
+    body: BodyModel,
+    pose: torch.Tensor,
+    root_orient: torch.Tensor | None,
+    settings: RenderSettings,
+    batch_size: int,
+) -> list[np.ndarray]:
     camera = settings.camera.scaled(settings.supersample)
     images: list[np.ndarray] = []
     faces = body.faces
