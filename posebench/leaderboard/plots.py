@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from posebench.core.errors import PosebenchError
+from posebench.core.version import extra_hint
 
-REPORT_EXTRA_HINT = "install the optional extra: pip install 'pose-prior-bench[report]'"
+REPORT_EXTRA_HINT = f"install the optional extra: {extra_hint('report')}"
 
 
 def matplotlib_available() -> bool:

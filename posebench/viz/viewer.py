@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from posebench.core.errors import ConfigError, PosebenchError
+from posebench.core.version import extra_hint
 from posebench.viz.frames import ViewScene, camera_distance
 from posebench.viz.guard import protect
 from posebench.viz.playback import Playback
 
-VIZ_HINT = "posebench view needs the optional extra 'viz': pip install 'pose-prior-bench[viz]'"
+VIZ_HINT = f"posebench view needs the optional extra 'viz': {extra_hint('viz')}"
 TICK_S = 1.0 / 30.0  # how often playing updates the scene, whatever the motion's rate
 #: Body colours, one per --input (ground truth, noisy, denoised, ...).
 PALETTE = ((110, 160, 230), (235, 150, 80), (120, 195, 125), (205, 115, 195), (220, 205, 90))
