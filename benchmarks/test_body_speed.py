@@ -98,3 +98,27 @@ def test_smpl_forward(benchmark, size, device, synthetic_smpl):
     forward()
     benchmark.extra_info.update(batch=64, device=str(device), model="synthetic SMPL, 6890 vertices")
     benchmark(forward)
+
+
+@pytest.mark.parametrize("path", ["forward", "forward_skeleton"])
+def test_anny_fitting_step_joints_and_keypoints(benchmark, size, device, path):
+    """What one fitting step needs (joints and BODY_25, with gradients) by the full forward,
+    which skins every vertex, and by forward_skeleton, which skins none: the ratio is the speed-up
+    of every denoise and image_fit step. The batch is one denoise batch (16 windows x 60 frames)
+    at full size."""
+    batch = 120 if size == "small" else 960
+    body = AnnyBody(device=device)
+    pose = _poses(batch, device, requires_grad=True)
+    pose_body = getattr(body, path)
+
+    def step() -> None:
+        out = pose_body(pose)
+        (out.joints.square().sum() + out.body25.sum()).backward()
+        pose.grad = None
+        synchronize(device)
+
+    step()
+    benchmark.group = f"anny: joints + BODY_25 with gradients, batch {batch}"
+    benchmark.extra_info.update(batch=batch, path=path, device=str(device),
+                                threads=torch.get_num_threads())  # fmt: skip
+    benchmark(step)
