@@ -363,6 +363,62 @@ class SMPLBody(BodyModel):
         shape: torch.Tensor | None = None,
     ) -> BodyOutput:
         """Pose the body: joints (B, 22, 3), vertices (B, V, 3), BODY_25 (B, 25, 3) or None."""
+        body_pose, global_orient, transl, betas = self._inputs(pose, root_orient, transl, shape)
+        out = self._model(betas=betas, body_pose=body_pose, global_orient=global_orient,
+                          transl=transl)  # fmt: skip
+        joints = out.joints
+        body25 = None
+        if self._has_keypoints:
+            # smplx appends its vertex keypoints after the model's joints, in the order that
+            # SMPL_TO_BODY25 numbers from 24 on
+            extended = torch.cat([joints[:, :24], joints[:, self.n_joints : self.n_joints + 11]], 1)
+            body25 = extended.index_select(1, self._body25_index)
+        return BodyOutput(joints=joints[:, :22], vertices=out.vertices, body25=body25)
+
+    def forward_skeleton(
+        self,
+        pose: torch.Tensor,
+        root_orient: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+        shape: torch.Tensor | None = None,
+    ) -> BodyOutput:
+        """Joints and BODY_25 without skinning the mesh: forward kinematics of the shaped
+        joints, and the 11 keypoint vertices (nose, eyes, ears, feet) posed alone with their
+        pose blend shapes; the same values as :meth:`forward`'s up to float rounding."""
+        from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
+
+        body_pose, global_orient, transl, betas = self._inputs(pose, root_orient, transl, shape)
+        model, batch = self._model, body_pose.shape[0]
+        shaped = model.v_template + blend_shapes(betas, model.shapedirs)  # (B, V, 3)
+        full_pose = torch.cat([global_orient, body_pose], dim=1)
+        rotations = batch_rodrigues(full_pose.reshape(-1, 3)).view(batch, -1, 3, 3)
+        posed, transforms = batch_rigid_transform(
+            rotations, vertices2joints(model.J_regressor, shaped), model.parents, dtype=shaped.dtype
+        )
+        body25 = None
+        if self._has_keypoints:
+            ids = model.vertex_joint_selector.extra_joints_idxs[:11]
+            n_vertices = model.v_template.shape[0]
+            eye = torch.eye(3, dtype=shaped.dtype, device=shaped.device)
+            pose_feature = (rotations[:, 1:] - eye).reshape(batch, -1)  # (B, P)
+            blend = model.posedirs.view(-1, n_vertices, 3)[:, ids]  # (P, 11, 3)
+            rest = shaped[:, ids] + torch.einsum("bp,pkc->bkc", pose_feature, blend)
+            skinning = torch.einsum("kj,bjmn->bkmn", model.lbs_weights[ids], transforms)
+            homogeneous = torch.cat([rest, torch.ones_like(rest[..., :1])], dim=-1)
+            points = torch.einsum("bkmn,bkn->bkm", skinning, homogeneous)[..., :3]
+            extended = torch.cat([posed[:, :24], points], dim=1) + transl[:, None]
+            body25 = extended.index_select(1, self._body25_index)
+        return BodyOutput(joints=posed[:, :22] + transl[:, None], vertices=None, body25=body25)
+
+    def _inputs(
+        self,
+        pose: torch.Tensor,
+        root_orient: torch.Tensor | None,
+        transl: torch.Tensor | None,
+        shape: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Checked inputs as smplx takes them: body pose with the hands at rest (B, 3 (J - 1)),
+        global orientation and translation (B, 3), and betas (B, num_betas), zero-padded."""
         pose, root_orient, transl = check_inputs(pose, root_orient, transl, self.device)
         batch = pose.shape[0]
         dtype = self._model.v_template.dtype
@@ -386,22 +442,12 @@ class SMPLBody(BodyModel):
             betas = torch.cat([shape.to(dtype), betas[:, shape.shape[1] :]], dim=1)
         # hands (SMPL's two hand joints, SMPL+H's fingers, SMPL-X's jaw, eyes and fingers) at rest
         rest = pose.new_zeros(batch, 3 * (self.n_joints - 22))
-        out = self._model(
-            betas=betas,
-            body_pose=torch.cat([pose.reshape(batch, 63), rest], dim=1),
-            global_orient=root_orient.to(dtype)
-            if root_orient is not None
-            else pose.new_zeros(batch, 3),
-            transl=transl.to(dtype) if transl is not None else pose.new_zeros(batch, 3),
+        body_pose = torch.cat([pose.reshape(batch, 63), rest], dim=1)
+        global_orient = (
+            root_orient.to(dtype) if root_orient is not None else pose.new_zeros(batch, 3)
         )
-        joints = out.joints
-        body25 = None
-        if self._has_keypoints:
-            # smplx appends its vertex keypoints after the model's joints, in the order that
-            # SMPL_TO_BODY25 numbers from 24 on
-            extended = torch.cat([joints[:, :24], joints[:, self.n_joints : self.n_joints + 11]], 1)
-            body25 = extended.index_select(1, self._body25_index)
-        return BodyOutput(joints=joints[:, :22], vertices=out.vertices, body25=body25)
+        transl = transl.to(dtype) if transl is not None else pose.new_zeros(batch, 3)
+        return body_pose, global_orient, transl, betas
 
     def lsp14(self, vertices: torch.Tensor) -> torch.Tensor:
         """The 14 LSP joints (B, 14, 3) from posed vertices, with ``J_regressor_h36m.npy``.

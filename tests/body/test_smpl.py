@@ -271,6 +271,27 @@ def test_body25_uses_smpl_joints_and_keypoint_vertices(files):
     np.testing.assert_allclose(kp[:, K["RHeel"]], out.vertices[:, 6787])
 
 
+def test_skeleton_forward_gives_the_full_forwards_joints_and_keypoints_without_vertices(
+    files, tmp_path
+):
+    pytest.importorskip("smplx")
+    smplh = make_model(n_vertices=300, n_joints=52, seed=6)
+    np.savez(tmp_path / "SMPLH_NEUTRAL.npz", **smplh)
+    for body in (SMPLBody(path=files["npz"]), SMPLBody(path=tmp_path)):  # SMPL, SMPL+H
+        pose, root, transl, betas = _inputs(batch=3, seed=7)
+        pose.requires_grad_(True)
+        full = body(pose, root, transl, betas)
+        skeleton = body.forward_skeleton(pose, root, transl, betas)
+        assert skeleton.vertices is None
+        torch.testing.assert_close(skeleton.joints, full.joints, atol=1e-5, rtol=0)
+        assert (skeleton.body25 is None) == (full.body25 is None)
+        if full.body25 is not None:
+            torch.testing.assert_close(skeleton.body25, full.body25, atol=1e-5, rtol=0)
+            (want,) = torch.autograd.grad(full.body25.square().sum(), pose)
+            (got,) = torch.autograd.grad(skeleton.body25.square().sum(), pose)
+            torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
 def test_shape_handling(files):
     pytest.importorskip("smplx")
     body = SMPLBody(path=files["npz"])
