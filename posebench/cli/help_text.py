@@ -42,10 +42,13 @@ COMMANDS: dict[str, CommandHelp] = {
     ),
     "posebench suite": CommandHelp(
         "Run priors x tasks x seeds (the packaged 'default' suite unless told otherwise), "
-        "skipping result files that exist: an interrupted suite continues where it stopped.",
+        "skipping result files that exist: an interrupted suite continues where it stopped. "
+        "--shard I/N (or torchrun's or a Slurm array's variables) runs one share of it.",
         (
             "posebench suite --quick",
             "posebench suite --priors posendf,gmm --tasks denoise --seeds 0,1,2 --out results/",
+            "posebench suite --shard 0/4 --out /shared/results   # and 1/4, 2/4, 3/4 elsewhere",
+            "torchrun --nproc-per-node 4 -m posebench suite --out results/",
         ),
     ),
     "posebench tune": CommandHelp(

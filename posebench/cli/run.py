@@ -41,6 +41,11 @@ def add_parsers(commands: opt.Commands) -> None:
     p.add_argument("--tasks", type=opt.csv_list, help="comma-separated task names")
     p.add_argument("--seeds", type=opt.seed_list, help="comma-separated seeds, e.g. 0,1,2")
     p.add_argument("--force", action="store_const", const=True, help="re-run existing results")
+    p.add_argument(
+        "--shard", metavar="I/N",
+        help="run only shard I (0-based) of N; default: torchrun's RANK/WORLD_SIZE or a Slurm "
+        "array's task id and count when set, else every run",
+    )  # fmt: skip
     opt.add_task_config(p)
     opt.add_components(p)
     opt.add_common(p, seed=False)
@@ -120,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_suite(args: argparse.Namespace) -> int:
     """Run every prior on every task for every seed, skipping results that exist."""
     from posebench.benchmark.runner import run
+    from posebench.benchmark.shards import parse_shard, shard_from_environment
     from posebench.cli.console import make_progress
     from posebench.plugins import Kind, get_registry
 
@@ -142,6 +148,12 @@ def cmd_suite(args: argparse.Namespace) -> int:
     if not runs:
         raise PosebenchError("nothing to run: the suite is empty")
     progress = make_progress(args.quiet)
+    shard = parse_shard(args.shard) if args.shard else shard_from_environment()
+    if shard is not None:
+        total, runs = len(runs), shard.take(runs)
+        progress.log(
+            f"shard {shard.index}/{shard.count} ({shard.source}): {len(runs)} of {total} runs"
+        )
     done = skipped = 0
     failed: list[str] = []
     for prior, task, seed in progress.track(runs, "suite", total=len(runs)):

@@ -1,7 +1,9 @@
-"""Device choice: ``auto`` takes CUDA when present; asking for CUDA without one is a clear error."""
+"""Device choice: ``auto`` takes CUDA when present (under torchrun, the process's LOCAL_RANK GPU);
+asking for CUDA without one is a clear error."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -17,7 +19,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     if not _DEVICE_RE.match(name):
         raise PosebenchError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N")
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        local_rank = os.environ.get("LOCAL_RANK", "")  # torchrun: one GPU per process
+        if local_rank.isdigit():
+            return torch.device(f"cuda:{int(local_rank) % torch.cuda.device_count()}")
+        return torch.device("cuda")
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
