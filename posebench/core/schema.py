@@ -109,10 +109,22 @@ def items(
                 nullable=nullable)  # fmt: skip
 
 
-def under(prefix: str, schema: Schema) -> dict[str, Rule]:
+def under(prefix: str, schema: Schema, block: Mapping[str, Any] | None = None) -> dict[str, Rule]:
     """``schema``'s rules again under ``prefix`` (a block that overrides the same keys, such as
-    ``quick_overrides``), so they are declared once."""
-    return {f"{prefix}.{key}" if key else prefix: rule for key, rule in schema.items()}
+    ``quick_overrides``), so they are declared once; with ``block`` (that block's defaults) only
+    the rules of keys it has."""
+    keep = dotted_keys(block) if block is not None else None
+    return {f"{prefix}.{key}": rule for key, rule in schema.items() if keep is None or key in keep}
+
+
+def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every key of a nested mapping, dotted (``window``, ``window.length``, ...)."""
+    keys = set()
+    for key, value in config.items():
+        keys.add(f"{prefix}{key}")
+        if isinstance(value, Mapping):
+            keys |= dotted_keys(value, f"{prefix}{key}.")
+    return keys
 
 
 # --- inferring ---------------------------------------------------------------------------------
@@ -247,10 +259,27 @@ def check_config(
         if not fits(value, rule):
             raise ConfigError(
                 f"{where} key '{dotted}' is {shown(value)}; expected {describe(rule)}"
+                f"{_text_hint(value, rule)}"
             )
         if isinstance(value, Mapping):
             inner = default if isinstance(default, Mapping) else {}
             check_config(value, inner, schema, where, prefix=f"{dotted}.")
+
+
+def _text_hint(value: Any, rule: Rule) -> str:
+    """For text that spells an allowed number (``'1e-3'``: YAML 1.1 wants ``1.0e-3``, or a
+    quoted ``'20'``), how to write it as one."""
+    if not isinstance(value, str):
+        return ""
+    for kind, parse in (("int", int), ("number", float)):
+        if kind in rule.kinds:
+            try:
+                number = parse(value)
+            except ValueError:
+                continue
+            if fits(number, rule):
+                return f" (write {number!r}: YAML reads {value!r} as text)"
+    return ""
 
 
 def shown(value: Any) -> str:

@@ -104,6 +104,15 @@ def test_bad_values_are_one_line_naming_where_key_value_and_what(values, key, ex
     assert f"; expected {expected}" in message
 
 
+def test_text_that_spells_an_allowed_number_says_how_to_write_it():
+    with pytest.raises(ConfigError, match=r"above 0 \(write 0\.001: YAML reads '1e-3' as text\)$"):
+        check({"lr": "1e-3"})
+    with pytest.raises(ConfigError, match=r"at least 0 \(write 20: YAML reads '20' as text\)$"):
+        check({"steps": "20"})
+    with pytest.raises(ConfigError, match=r"at least 0$"):
+        check({"steps": "1e-3"})  # not an integer either way: no hint
+
+
 def test_the_value_is_shown_as_repr_and_cut():
     with pytest.raises(ConfigError, match=r"key 'steps' is 'ten'; expected"):
         check({"steps": "ten"})
@@ -188,3 +197,9 @@ def test_under_repeats_rules_below_a_prefix():
         "quick_overrides.steps",
         "quick_overrides.mine.every",
     }
+
+
+def test_under_keeps_only_the_keys_a_block_has():
+    rules = {"train.steps": at_least(1), "train.lr": at_least(0), "model.dims": items()}
+    block = {"train": {"steps": 6}}
+    assert set(under("quick_overrides", rules, block)) == {"quick_overrides.train.steps"}
