@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from posebench.benchmark.components import load_task
+from posebench.cli.options import OPTION_SCHEMA, RUN_DEFAULTS, SUITE_DEFAULTS
+from posebench.cli.run import SUITE_FILE_DEFAULTS, SUITE_FILE_SCHEMA, packaged_suite
 from posebench.core.paths import config_path
 from posebench.core.schema import at_least
 from posebench.plugins import get_registry
@@ -64,6 +66,22 @@ def test_packaged_training_configs_validate(path):
     prior = path.name.split("_")[0]
     config = prior_class(prior).resolve_config(path)
     assert config["train"]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in config_path("suites").glob("*.yaml")))
+def test_packaged_suites_validate(name):
+    suite = packaged_suite(name)
+    assert suite["priors"] and suite["tasks"] and suite["seeds"]
+    assert set(suite["priors"]) <= set(PRIORS) and set(suite["tasks"]) <= set(TASKS)
+
+
+def test_option_and_suite_file_declarations_hold_for_their_defaults():
+    options = {**RUN_DEFAULTS, **SUITE_DEFAULTS}
+    check_config_declarations("run options", RUN_DEFAULTS, options, OPTION_SCHEMA)
+    check_config_declarations("suite options", SUITE_DEFAULTS, options, OPTION_SCHEMA)
+    check_config_declarations(
+        "suite files", SUITE_FILE_DEFAULTS, SUITE_FILE_DEFAULTS, SUITE_FILE_SCHEMA
+    )
 
 
 def test_a_misspelt_or_contradicted_declaration_is_caught():
