@@ -10,11 +10,28 @@ Each check raises ``AssertionError`` with a message saying which promise was bro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-from posebench.core.errors import CapabilityNotSupported, InputError
+from posebench.core.errors import CapabilityNotSupported, ConfigError, InputError
+from posebench.core.schema import Schema, check_config, dotted_keys
+
+
+def check_config_declarations(
+    what: str, config: Mapping[str, Any], defaults: Mapping[str, Any], schema: Schema
+) -> None:
+    """A component's own config follows its declarations (:mod:`posebench.core.schema`), and
+    every declared key (``*`` aside) is a key of its defaults: a misspelt declaration checks
+    nothing."""
+    try:
+        check_config(config, defaults, schema, what)
+    except ConfigError as exc:
+        raise AssertionError(f"{exc} (its own default config)") from None
+    known = dotted_keys(defaults)
+    stray = sorted(key for key in schema if "*" not in key and key not in known)
+    assert not stray, f"{what}: config_schema declares keys its defaults lack: {', '.join(stray)}"
 
 
 def _random_poses(n: int, seed: int, scale: float = 0.4) -> torch.Tensor:
@@ -106,6 +123,12 @@ def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
         f"prior '{prior.name}': initial_pose_description must be a non-empty string"
     )
 
+    from posebench.priors.base import ENERGY_WEIGHT_SCHEMA
+
+    defaults = type(prior).default_config
+    schema = {**ENERGY_WEIGHT_SCHEMA, **prior.config_schema}
+    check_config_declarations(f"prior '{prior.name}'", defaults, defaults, schema)
+
     weight, source = prior.energy_weight("denoise")
     assert isinstance(weight, float) and source in ("tuned", "default", "untuned"), (
         f"prior '{prior.name}': energy_weight must return (float, 'tuned'|'default'|'untuned')"
@@ -186,7 +209,8 @@ def check_body_model(body: Any, batch: int = 3) -> None:
 
 
 def check_task(task: Any, prior: Any, dataset: Any, body: Any, seed: int = 0) -> None:
-    """The Task contract: declared metadata, every declared metric reported, deterministic."""
+    """The Task contract: declared metadata, every protocol's config following its declarations,
+    every declared metric reported, deterministic."""
     from posebench.core.progress import NullProgress
     from posebench.tasks.base import Task, TaskResult
 
@@ -195,6 +219,11 @@ def check_task(task: Any, prior: Any, dataset: Any, body: Any, seed: int = 0) ->
     assert task.main_metric in task.metrics, (
         f"task '{task.name}': main_metric '{task.main_metric}' is not among its metrics"
     )
+    for protocol in task.protocols:
+        for quick in (False, True):
+            full = {k: v for k, v in task.config(protocol, quick=quick).items() if k != "protocol"}
+            where = f"task '{task.name}' protocol {protocol}{' (quick)' if quick else ''}"
+            check_config_declarations(where, full, task.base_config(), task.config_schema)
     device = torch.device("cpu")
     config = task.config(task.protocols[0], quick=True)
     results = [

@@ -61,6 +61,12 @@ def load_prior(
     return prior.to(resolve_device(device))
 
 
+def prior_config(name: str, config: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
+    """A prior's full config for the user's ``config``, checked (unknown keys, types, ranges)
+    without building the prior: refusals come before anything loads."""
+    return _registered_class("prior", name).resolve_config(config)
+
+
 def load_task(name: str) -> Task:
     """A task by name."""
     return _registered_class("task", name)()

@@ -52,7 +52,7 @@ class Prepared(TaskSetup):
 
 def configure(spec: RunSpec) -> TaskSetup:
     """Check every name in ``spec`` (one-line errors before anything heavy loads), then build
-    the task's config for its protocol and size."""
+    the task's config for its protocol and size and check the prior's config."""
     registry = get_registry()
     named: list[tuple[Kind, str | None]] = [
         ("prior", spec.prior), ("task", spec.task), ("dataset", spec.dataset),
@@ -61,6 +61,8 @@ def configure(spec: RunSpec) -> TaskSetup:
     entries = {kind: registry.get(kind, name) for kind, name in named if name is not None}
     task = components.load_task(spec.task)
     config = task.config(task.protocol(spec.protocol), spec.task_config, quick=spec.quick)
+    if spec.prior is not None:
+        components.prior_config(spec.prior, spec.prior_config)
     return TaskSetup(spec, task, config, entries)
 
 

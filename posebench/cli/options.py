@@ -25,6 +25,7 @@ from posebench.benchmark.spec import (
     RunSpec,
 )
 from posebench.core.errors import ConfigError, suggest
+from posebench.core.schema import Rule, check_config, integer, items, path, text
 
 EXIT_USER_ERROR = 2
 
@@ -42,6 +43,29 @@ SUITE_DEFAULTS: dict[str, Any] = {
     "tasks": None,
     "seeds": None,
     "force": False,
+}
+
+#: Seeds are 0 <= seed < 2**63: torch and numpy take them, and results record them as JSON.
+MAX_SEED = 2**63 - 1
+#: A seed in a config file (what ``--seed`` takes).
+SEED_RULE = integer(0, MAX_SEED)
+_CONFIG = Rule(kinds=("path", "mapping"), nullable=True)  # a YAML file, or the keys themselves
+#: Types and ranges of what a ``--config`` file sets, beyond those the defaults imply
+#: (:mod:`posebench.core.schema`).
+OPTION_SCHEMA: dict[str, Rule] = {
+    "prior": text(),
+    "task": text(),
+    "protocol": text(),
+    "body_model_path": path(),
+    "checkpoint": path(),
+    "prior_config": _CONFIG,
+    "task_config": _CONFIG,
+    "amass_dir": path(),
+    "out": path(),
+    "seed": SEED_RULE,
+    "priors": items(text()),
+    "tasks": items(text()),
+    "seeds": items(SEED_RULE),
 }
 
 
@@ -105,10 +129,6 @@ class _DocumentedCommands:
 def csv_list(text: str) -> list[str]:
     """``a,b,,c`` -> ``["a", "b", "c"]``."""
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-#: Seeds are 0 <= seed < 2**63: torch and numpy take them, and results record them as JSON.
-MAX_SEED = 2**63 - 1
 
 
 def int_range(low: int, high: int | None = None, noun: str = "") -> Callable[[str], int]:
@@ -401,7 +421,8 @@ def add_body_options(parser: Container, help: str = f"body model ({DEFAULT_BODY_
 
 
 def resolve_options(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[str, Any]:
-    """Command line, then ``--config`` file, then defaults; unknown config keys are errors."""
+    """Command line, then ``--config`` file, then defaults; unknown config keys are errors, and
+    so are values of the wrong type or range (:data:`OPTION_SCHEMA`)."""
     from posebench.core.config import read_yaml
 
     from_file: dict[str, Any] = {}
@@ -413,6 +434,7 @@ def resolve_options(args: argparse.Namespace, defaults: dict[str, Any]) -> dict[
                     f"unknown key '{key}' in config file {args.config}"
                     f"{suggest(key, defaults)}; known keys: {', '.join(defaults)}"
                 )
+        check_config(from_file, defaults, OPTION_SCHEMA, f"config file {args.config}")
     options = {}
     for key, default in defaults.items():
         value = getattr(args, key, None)

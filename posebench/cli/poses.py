@@ -109,6 +109,7 @@ def cmd_fit_image(args: argparse.Namespace) -> int:
     from posebench.benchmark import components
     from posebench.cli.fit_image import fit_images
 
+    components.load_task("image_fit").config("folder", args.task_config)  # checked before loads
     prior, device = _load(args)
     body = components.load_body_model(args.body_model, args.body_model_path, str(device))
     summary = fit_images(prior, body, args.images, args.out, config=args.task_config,
@@ -258,11 +259,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from posebench.datasets.pose_files import read_motion
     from posebench.fitting.motion import fit_windows, user_motion_inputs
 
+    task = components.load_task("denoise")
+    config = task.config("humor", args.task_config)  # checked before anything loads
     motion = read_motion(args.input)
     prior, device = _load(args)
     body = components.load_body_model(args.body_model, args.body_model_path, str(device))
-    task = components.load_task("denoise")
-    config = task.config("humor", args.task_config)
     weight, source = prior.energy_weight(task.name)
     observed, init, root = user_motion_inputs(body, motion, device)
     fit, posed = fit_windows(prior, weight, body, observed, config, init, root, _progress(args))

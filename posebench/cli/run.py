@@ -11,6 +11,7 @@ from posebench.benchmark.spec import DEFAULT_DATASET, DEFAULT_OUT, DEFAULT_SEED,
 from posebench.cli import options as opt
 from posebench.cli.help_text import tasks_and_protocols
 from posebench.core.errors import ConfigError, PosebenchError, suggest
+from posebench.core.schema import Rule, check_config, items, text
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
 #: The run options ``export`` and ``score`` take (an outside method needs no prior).
 EXTERNAL_KEYS = ("protocol", "dataset", "body_model", "body_model_path", "task_config", "seed",
                  "device", "quick", "amass_dir", "out")  # fmt: skip
+#: What a suite file may set (each may be left to --priors, --tasks, --seeds) and its defaults.
+SUITE_FILE_DEFAULTS: dict[str, Any] = {"priors": [], "tasks": [], "seeds": [DEFAULT_SEED]}
+SUITE_FILE_SCHEMA: dict[str, Rule] = {
+    "priors": items(text()),
+    "tasks": items(text()),
+    "seeds": items(opt.SEED_RULE),
+}
 
 
 def add_parsers(commands: opt.Commands) -> None:
@@ -178,8 +186,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
 
 
 def packaged_suite(name: str) -> dict[str, Any]:
-    """A suite shipped in ``posebench/configs/suites/<name>.yaml``; "did you mean" otherwise."""
-    from posebench.core.config import packaged_config
+    """A suite shipped in ``posebench/configs/suites/<name>.yaml``; "did you mean" otherwise, and
+    one line naming the file and key for a value of the wrong type or range."""
+    from posebench.core.config import merge_config, read_yaml
     from posebench.core.paths import config_path
 
     folder = config_path("suites")
@@ -190,7 +199,11 @@ def packaged_suite(name: str) -> dict[str, Any]:
         raise ConfigError(
             f"unknown suite '{name}'{suggest(name, names)}; suites: {', '.join(names)}"
         )
-    return packaged_config(f"suites/{name}.yaml")
+    path = folder / f"{name}.yaml"
+    where = f"suite file {path}"
+    suite = read_yaml(path)
+    check_config(suite, SUITE_FILE_DEFAULTS, SUITE_FILE_SCHEMA, where)
+    return merge_config(SUITE_FILE_DEFAULTS, suite, where=where)
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

@@ -20,9 +20,18 @@ import torch
 from posebench.core.config import merge_config, read_yaml
 from posebench.core.errors import CapabilityNotSupported, InputError
 from posebench.core.progress import Progress
+from posebench.core.schema import Rule, Schema, check_config, number, one_of
 
 #: Where an energy weight came from, recorded with every result.
 WEIGHT_SOURCES = ("tuned", "default", "untuned")
+#: What every prior's ``energy_weights`` entries take (any task's name: a weight, or a mapping
+#: with its value and source); declared here so plugins' priors are checked the same way.
+ENERGY_WEIGHT_SCHEMA: dict[str, Rule] = {
+    "energy_weights": Rule(kinds=("mapping",), nullable=True),
+    "energy_weights.*": Rule(kinds=("number", "mapping"), min=0.0, nullable=False),
+    "energy_weights.*.value": number(min=0.0, nullable=False),
+    "energy_weights.*.source": one_of(*WEIGHT_SOURCES, nullable=False),
+}
 #: Priors whose energy is a distance to the plausible set: the viewer and pictures call it a
 #: distance (d); the others' an energy (E).
 DISTANCE_PRIORS = ("posendf",)
@@ -44,15 +53,18 @@ def check_pose(pose: torch.Tensor, what: str = "pose") -> torch.Tensor:
 
 
 def merged_config(
-    name: str, default_config: Mapping[str, Any], config: Mapping[str, Any] | str | Path | None
-) -> dict[str, Any]:
+    name: str, default_config: Mapping[str, Any], config: Mapping[str, Any] | str | Path | None,
+    schema: Schema | None = None, where: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """A prior's full config: ``default_config`` with the user's overrides (a mapping or a YAML
     file) merged in. Unknown keys are one-line errors, except under ``energy_weights``, which
-    takes any task's name."""
-    where = f"prior '{name}' config"
+    takes any task's name; values of the wrong type or range too (``schema``, the prior's
+    declarations: :mod:`posebench.core.schema`). ``where`` names a mapping's origin."""
+    where = where or f"prior '{name}' config"
     if isinstance(config, (str, Path)):
         where, config = f"{where} file {config}", read_yaml(config)
     overrides = dict(config or {})
+    check_config(overrides, default_config, {**ENERGY_WEIGHT_SCHEMA, **(schema or {})}, where)
     weights = {**(default_config.get("energy_weights") or {})}
     weights.update(overrides.pop("energy_weights", None) or {})  # open: any task's name
     defaults = {k: v for k, v in default_config.items() if k != "energy_weights"}
@@ -70,6 +82,9 @@ class Prior(abc.ABC):
     version: ClassVar[str] = "0"
     #: Default configuration; a user's ``--prior-config`` may override these keys only.
     default_config: ClassVar[Mapping[str, Any]] = {}
+    #: Ranges, choices and null-ness of config keys beyond the types their defaults imply
+    #: (:mod:`posebench.core.schema`); a user's overrides are checked against both.
+    config_schema: ClassVar[Mapping[str, Rule]] = {}
     #: A few words saying which pose :meth:`initial_pose` gives; fitting tasks record it.
     initial_pose_description: str = "rest pose"
 
@@ -81,7 +96,7 @@ class Prior(abc.ABC):
     @classmethod
     def resolve_config(cls, config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
         """This prior's full config for the user's overrides (see :func:`merged_config`)."""
-        return merged_config(cls.name, cls.default_config, config)
+        return merged_config(cls.name, cls.default_config, config, cls.config_schema)
 
     # --- the contract --------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from posebench.core.config import merge_config
+from posebench.core.config import merge_config, read_yaml
 from posebench.core.errors import CapabilityNotSupported, UnknownNameError, suggest
+from posebench.core.schema import Rule, check_config
 
 if TYPE_CHECKING:
     from posebench.body.base import BodyModel
@@ -79,6 +80,9 @@ class Task(abc.ABC):
     main_metric: ClassVar[str]
     #: Default configuration, keyed by protocol name: ``{protocol: {...}}``, plus shared keys.
     default_config: ClassVar[Mapping[str, Any]] = {}
+    #: Ranges, choices and null-ness of config keys beyond the types their defaults imply
+    #: (:mod:`posebench.core.schema`); a user's overrides are checked against both.
+    config_schema: ClassVar[Mapping[str, Rule]] = {}
     #: Which split the task evaluates on (``posebench tune`` runs it on ``val`` instead).
     eval_split: ClassVar[str] = "test"
     #: True when the task weighs the prior's energy against a data term, so the weight can be
@@ -105,9 +109,10 @@ class Task(abc.ABC):
         """The full configuration of one protocol: defaults, then ``quick`` sizes, then overrides.
 
         ``default_config`` may hold a ``quick`` mapping of the sizes CI uses; overrides are
-        checked against the defaults (unknown keys are errors).
+        checked against the defaults (unknown keys, and types and ranges: :attr:`config_schema`)
+        before anything is merged, so a bad value is one line naming its file and key.
         """
-        base = {k: v for k, v in self.default_config.items() if k not in ("protocols", "quick")}
+        base = self.base_config()
         per_protocol = (self.default_config.get("protocols") or {}).get(protocol, {}) or {}
         config = merge_config(base, per_protocol, where=f"task '{self.name}' protocol {protocol}")
         if quick:
@@ -115,9 +120,18 @@ class Task(abc.ABC):
                 config, self.default_config.get("quick") or {}, where=f"task '{self.name}' quick"
             )
         if overrides:
-            config = merge_config(config, overrides, where=f"task '{self.name}' config")
+            where = f"task '{self.name}' config"
+            if isinstance(overrides, (str, Path)):
+                where, overrides = f"{where} file {overrides}", read_yaml(overrides)
+            check_config(overrides, base, self.config_schema, where)
+            config = merge_config(config, overrides, where=where)
         config["protocol"] = protocol
         return config
+
+    def base_config(self) -> dict[str, Any]:
+        """The defaults every protocol shares (``default_config`` without its ``protocols`` and
+        ``quick`` blocks): what overrides are checked against."""
+        return {k: v for k, v in self.default_config.items() if k not in ("protocols", "quick")}
 
     def export_inputs(
         self,

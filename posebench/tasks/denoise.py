@@ -22,11 +22,18 @@ from posebench.body.base import BodyModel, BodyOutput
 from posebench.core.config import packaged_config
 from posebench.core.errors import ConfigError, InputError
 from posebench.core.progress import Progress
+from posebench.core.schema import Rule, above, at_least, integer, items, number, one_of, text
 from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset, MotionSequence, windows
 from posebench.datasets.noise import NoisyData, humor_noise, rotation_noise
 from posebench.fitting.motion import fit_windows
-from posebench.fitting.published import PublishedObjective, objective_form
+from posebench.fitting.published import (
+    ADAM_STATES,
+    FORMS,
+    TEMPORAL_POINTS,
+    PublishedObjective,
+    objective_form,
+)
 from posebench.priors.base import Prior
 from posebench.tasks import denoise_baselines
 from posebench.tasks.base import Metric, Task, TaskResult
@@ -36,6 +43,48 @@ from posebench.tasks.metrics import (
     mpjpe_mm,
     position_joints,
 )
+
+#: The noise models (``noise.model``): on the joint positions, or on the axis-angle body pose.
+NOISE_MODELS = ("humor", "rotation")
+#: Where the body pose starts (``init``; the YAML says how).
+INITS = ("observed", "mean-noise")
+#: Ranges and choices of the denoise config (:mod:`posebench.core.schema`).
+CONFIG_SCHEMA: dict[str, Rule] = {
+    "window.length": at_least(3),  # the acceleration error needs three frames
+    "window.fps": integer(min=1, nullable=True),  # null: each sequence's own rate
+    "window.stride": integer(min=1),
+    "max_windows": integer(min=0),  # 0 and null: every window
+    "batch_windows": at_least(1),
+    "noise.model": one_of(*NOISE_MODELS),
+    "noise.sigma": at_least(0),
+    "terms.data_sigma": above(0),  # the terms divide by 2 sigma^2
+    "terms.accel_sigma": above(0),
+    "optimiser.root_steps": at_least(0),
+    "optimiser.root_lr": at_least(0),
+    "optimiser.frame_steps": at_least(0),
+    "optimiser.frame_lr": at_least(0),
+    "optimiser.steps": at_least(0),
+    "optimiser.lr": at_least(0),
+    "init": one_of(*INITS),
+    "init_sigma": at_least(0),
+    "objective.form": one_of(*FORMS),
+    "objective.outer_iterations": integer(min=1),
+    "objective.steps": integer(min=0),
+    "objective.lr": number(min=0),
+    "objective.adam_betas": items(number(min=0, below=1), length=2),  # Adam's range
+    "objective.adam_state": one_of(*ADAM_STATES, nullable=True),
+    "objective.temporal_weight": number(min=0),
+    "objective.temporal_points": one_of(*TEMPORAL_POINTS, nullable=True),
+    "objective.data_weight": number(min=0),
+    "objective.prior_power": integer(min=1),
+    "objective.prior_weight_key": text(),
+    "baselines": Rule(nullable=True),  # null: no baseline rows
+    "baselines.moving_average": items(at_least(1), nullable=True),
+    "baselines.savitzky_golay": Rule(nullable=True),
+    "baselines.savitzky_golay.windows": items(at_least(1), nullable=True),
+    "baselines.savitzky_golay.orders": items(at_least(0), nullable=True),
+    "bootstrap_resamples": at_least(1),
+}
 
 
 def motion_windows(dataset: Dataset, config: Mapping[str, Any]) -> list[MotionSequence]:
@@ -105,6 +154,7 @@ class DenoiseTask(Task):
     main_metric = "mpjpe_mm"
     weighs_prior_energy = True
     default_config = packaged_config("tasks/denoise.yaml")
+    config_schema = CONFIG_SCHEMA
 
     def prepare(
         self, dataset: Dataset, body: BodyModel, config: Mapping[str, Any], device: torch.device,
@@ -136,7 +186,7 @@ class DenoiseTask(Task):
             start = config["init_sigma"] * torch.randn(gt_pose.shape, generator=init_generator)
             init_pose = start.to(device)
         elif config["init"] != "observed":
-            raise ConfigError(f"denoise: init is {config['init']!r}; use observed or mean-noise")
+            raise ConfigError(f"denoise: init is {config['init']!r}; use {' or '.join(INITS)}")
         if not config["fit_root"]:
             root = (gt_root, gt_trans)
         captured = torch.stack([_captured(w) for w in clips])

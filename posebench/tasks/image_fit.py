@@ -44,10 +44,22 @@ import torch
 
 from posebench.body.base import BodyModel
 from posebench.body.camera import project
+from posebench.body.keypoints import BODY25_NAMES
 from posebench.core.config import packaged_config
 from posebench.core.errors import InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import Progress
+from posebench.core.schema import (
+    Rule,
+    above,
+    at_least,
+    between,
+    integer,
+    items,
+    number,
+    one_of,
+    path,
+)
 from posebench.core.seeding import numpy_rng
 from posebench.datasets.base import Dataset
 from posebench.datasets.image_synth import View, definition_record, make_synthetic_views, views_hash
@@ -64,6 +76,43 @@ from posebench.fitting.keypoints2d import (
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
 from posebench.tasks.metrics import finite_mean, mpjpe_mm, position_joints, procrustes_align
+
+_KEYPOINT = one_of(*BODY25_NAMES)
+_SPAN = items(number(), length=2)  # [low, high] of a uniform draw
+#: Ranges and choices of the image_fit config (:mod:`posebench.core.schema`).
+CONFIG_SCHEMA: dict[str, Rule] = {
+    "n_views": at_least(1),
+    "batch_views": at_least(1),
+    "images": path(),
+    "image_size": items(integer(min=1), length=2),  # [W, H]
+    "focal_length": number(above=0),
+    "person_index": integer(min=0),
+    "synthetic.image_sizes": items(items(integer(min=1), length=2), min_length=1),
+    "synthetic.focal_scale": items(number(above=0), length=2),
+    "synthetic.person_height": items(number(above=0), length=2),
+    "synthetic.centre_jitter": at_least(0),
+    "synthetic.yaw_deg": _SPAN,
+    "synthetic.pitch_deg": _SPAN,
+    "synthetic.roll_deg": _SPAN,
+    "synthetic.noise.pixel_sigma": at_least(0),
+    "synthetic.noise.min_confidence": between(0, 1),
+    "synthetic.noise.drop_rate": between(0, 1),
+    "fit.ignore_keypoints": items(_KEYPOINT),
+    "fit.data_sigma_px": above(0),  # the data term divides by 2 s^2
+    "fit.gmof_sigma_px": above(0),
+    "fit.camera.keypoints": items(_KEYPOINT, min_length=1),
+    "fit.camera.orientations": at_least(1),
+    "fit.camera.depth_weight": at_least(0),
+    "fit.camera.side_view_ratio": at_least(0),
+    "fit.camera.steps": at_least(0),
+    "fit.camera.lr": at_least(0),
+    "fit.stages.prior_scale": items(at_least(0), min_length=1),
+    "fit.stages.bending": items(at_least(0), min_length=1),
+    "fit.stages.shape": items(at_least(0), min_length=1),
+    "fit.stages.steps": at_least(0),
+    "fit.stages.lr": at_least(0),
+    "failure_mm": above(0),
+}
 
 
 def _shape_note(body: BodyModel) -> str:
@@ -102,6 +151,7 @@ class ImageFitTask(Task):
     }
     main_metric = "pa_mpjpe_mm"
     default_config = packaged_config("tasks/image_fit.yaml")
+    config_schema: ClassVar[dict[str, Rule]] = CONFIG_SCHEMA
     #: The prior's energy is weighed against the 2D term, so ``posebench tune`` (on main) may
     #: tune its weight on the ``val`` split (the config's ``split`` key).
     weighs_prior_energy: ClassVar[bool] = True

@@ -20,6 +20,7 @@ from posebench.core.config import packaged_config
 from posebench.core.errors import CapabilityNotSupported, InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import Progress
+from posebench.core.schema import Rule, at_least, number
 from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset, MotionSequence
 from posebench.priors.base import Prior
@@ -133,6 +134,12 @@ class InterpolateTask(Task):
     }
     main_metric = "path_dnn_mean"
     default_config = packaged_config("tasks/interpolate.yaml")
+    config_schema: ClassVar[dict[str, Rule]] = {
+        "n_pairs": at_least(1),
+        "steps": at_least(1),
+        "min_separation": at_least(0),
+        "gap_s": number(above=0, nullable=True),  # null: random pose pairs
+    }
 
     def run(
         self,

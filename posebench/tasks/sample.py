@@ -24,6 +24,7 @@ from posebench.core.config import packaged_config
 from posebench.core.errors import InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import Progress
+from posebench.core.schema import Rule, at_least, between
 from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset
 from posebench.priors.base import Prior
@@ -172,6 +173,13 @@ class SampleTask(Task):
     }
     main_metric = "fid"
     default_config = packaged_config("tasks/sample.yaml")
+    config_schema: ClassVar[dict[str, Rule]] = {
+        "n_apd": at_least(2),  # APD averages over pairs
+        "n_samples": at_least(2),  # FID fits a covariance
+        "n_reference": at_least(2),
+        "k": at_least(1),
+        "plausible_quantile": between(0, 1),
+    }
 
     def run(
         self,

@@ -1,5 +1,6 @@
-"""Hostile command lines: bad numbers and unwritable output paths are one usage line, status 2,
-refused before any work, with nothing written; boundary values still run."""
+"""Hostile command lines and configs: bad numbers, config values of the wrong type or range and
+unwritable output paths are one line, status 2, refused before any work, with nothing written;
+boundary values still run."""
 
 from __future__ import annotations
 
@@ -96,6 +97,116 @@ def test_bad_command_line_is_one_line_status_2_and_writes_nothing(capsys, worksp
     assert named in lines[0]
     assert "Traceback" not in err and out == ""
     assert files_under(workspace) == before  # refused before any work: nothing written
+
+
+RUN = ["run", "--prior", "none", "--task"]
+TRAIN = ["train", "--out", "trained", "--prior-config", "p.yaml", "--prior"]
+DENOISE = ["denoise", "--prior", "none", "--input", "motion.npz", "--out", "d.npz"]
+TASK_FILE, PRIOR_FILE = ["--task-config", "t.yaml"], ["--prior-config", "p.yaml"]
+
+# (command line naming one YAML file, that file's text, the key the one error line must name)
+# fmt: off
+BAD_CONFIG = [
+    ([*RUN, "denoise", *TASK_FILE], "window: {length: ten}\n", "window.length"),
+    ([*RUN, "denoise", *TASK_FILE], "window: {fps: 0}\n", "window.fps"),
+    ([*RUN, "denoise", *TASK_FILE], "batch_windows: 0\n", "batch_windows"),
+    ([*RUN, "denoise", *TASK_FILE], "noise: {sigma: -1}\n", "noise.sigma"),
+    ([*RUN, "denoise", *TASK_FILE], "noise: {model: humour}\n", "noise.model"),
+    ([*RUN, "denoise", *TASK_FILE], "bootstrap_resamples: 1.5\n", "bootstrap_resamples"),
+    ([*RUN, "denoise", *TASK_FILE], "terms: {data_sigma: 0}\n", "terms.data_sigma"),
+    ([*RUN, "denoise", *TASK_FILE], "fit_root: 'no'\n", "fit_root"),
+    ([*RUN, "sample", *TASK_FILE], "n_samples: many\n", "n_samples"),
+    ([*RUN, "sample", *TASK_FILE], "plausible_quantile: .nan\n", "plausible_quantile"),
+    ([*RUN, "interpolate", *TASK_FILE], "steps: '20'\n", "steps"),
+    (["export", "--task", "image_fit", "--out", "in.npz", *TASK_FILE],
+     "synthetic: {image_sizes: [[640, 0]]}\n", "synthetic.image_sizes"),
+    ([*DENOISE, *TASK_FILE], "optimiser: {steps: -5}\n", "optimiser.steps"),
+    (["run", "--prior", "gmm", "--task", "denoise", *PRIOR_FILE],
+     "energy_weights: {denoise: {value: big}}\n", "energy_weights.denoise.value"),
+    (["run", "--prior", "vposer", "--task", "sample", *PRIOR_FILE], "project: {steps: -1}\n",
+     "project.steps"),
+    ([*TRAIN, "gmm"], "n_components: 0\n", "n_components"),
+    ([*TRAIN, "vposer"], "train: {batch_size: 0}\n", "train.batch_size"),
+    ([*TRAIN, "posendf"], "model: {dims: [256, 0]}\n", "model.dims"),
+    ([*TRAIN, "posendf"], "quick_overrides: {train: {steps: 0}}\n",
+     "quick_overrides.train.steps"),
+    ([*SAMPLE, *PRIOR_FILE], "energy_weights: 5\n", "energy_weights"),
+    (["run", "--config", "c.yaml"], "prior: none\ntask: sample\nseed: x\n", "seed"),
+    (["run", "--config", "c.yaml"], "prior: none\ntask: sample\nquick: 'yes'\n", "quick"),
+    (["suite", "--config", "c.yaml"], "seeds: '0'\n", "seeds"),
+    (["suite", "--config", "c.yaml"], "priors: none\n", "priors"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(
+    ("argv", "text", "key"), BAD_CONFIG, ids=[f"{a[0]} {t.strip()}" for a, t, _ in BAD_CONFIG]
+)
+def test_bad_config_value_is_one_line_naming_file_and_key_status_2(
+    capsys, workspace, argv, text, key
+):
+    """A value of the wrong type or range is refused before any work: one line with the file,
+    the key and what is allowed, status 2, nothing written."""
+    name = next(a for a in argv if a.endswith(".yaml"))
+    (workspace / name).write_text(text)
+    before = files_under(workspace)
+    code, out, err = cli(capsys, *argv)
+    lines = err.splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert f"file {name} key '{key}' is " in lines[0] and "; expected " in lines[0], err
+    assert "Traceback" not in err and out == ""
+    assert files_under(workspace) == before
+
+
+def test_bad_suite_file_is_one_line_naming_file_and_key(capsys, workspace, tmp_path_factory,
+                                                        monkeypatch):  # fmt: skip
+    """A suite file's values are checked like any config: here seeds given as text."""
+    import shutil
+
+    from posebench.core import paths
+
+    configs = tmp_path_factory.mktemp("package") / "configs"
+    shutil.copytree(paths.CONFIG_DIR, configs)
+    (configs / "suites" / "strings.yaml").write_text("priors: [none]\ntasks: [sample]\n"
+                                                     "seeds: ['0']\n")  # fmt: skip
+    monkeypatch.setattr(paths, "CONFIG_DIR", configs)
+    before = files_under(workspace)
+    code, out, err = cli(capsys, "suite", "--suite", "strings", "--quick")
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "strings.yaml key 'seeds' is ['0']; expected a list of integers" in lines[0]
+    assert "Traceback" not in err and out == ""
+    assert files_under(workspace) == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        ([*RUN, "denoise", "--task-config", "t.yaml"], "window: {fps: null, stride: 30}\n"),
+        ([*RUN, "sample", "--task-config", "t.yaml"], "plausible_quantile: 1\nk: 1\n"),
+        ([*TRAIN, "gmm"], "tol: 0\n"),
+    ],
+    ids=["null fps and a stride", "quantile 1 as an integer", "gmm tol 0"],
+)
+def test_boundary_config_values_pass_the_check(capsys, workspace, monkeypatch, argv, text):
+    """Values at the edge of their range get past the check (the work itself is stopped here:
+    what runs after the check is the same as before it existed)."""
+    from posebench.benchmark import runner
+
+    name = next(a for a in argv if a.endswith(".yaml"))
+    (workspace / name).write_text(text)
+
+    def stop(*args, **kwargs):
+        raise SystemExit(0)
+
+    monkeypatch.setattr(runner, "prepare", stop)
+    if argv[0] == "train":
+        from posebench.priors.gmm.prior import GMMPrior
+
+        monkeypatch.setattr(GMMPrior, "fit", stop)
+    code, _, err = cli(capsys, *argv)
+    assert code == 0, err
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,27 @@ from posebench.core.config import packaged_config
 from posebench.core.errors import InputError
 from posebench.core.paths import data_path
 from posebench.core.progress import Progress
+from posebench.core.schema import Rule, at_least, between, one_of
 from posebench.core.seeding import make_generator
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.gmm.mixture import Mixture, fit_mixture
 from posebench.priors.gmm.official import BODY_DIMS, read_gmm_pickle, write_gmm_pickle
 
 SHIPPED = "gmm_embedded.pkl"
+#: Where projection stops (``project.stop_at``): at the plausible energy level, or at the mode.
+STOP_AT = ("plausible", "mode")
+#: Ranges and choices of the GMM's config (:mod:`posebench.core.schema`).
+CONFIG_SCHEMA: dict[str, Rule] = {
+    "n_components": at_least(1),  # 0 fails deep in k-means' one-hot labels
+    "reg_covar": at_least(0),
+    "max_iter": at_least(1),
+    "tol": at_least(0),
+    "plausible_quantile": between(0, 1),
+    "project.steps": at_least(0),
+    "project.step_size": at_least(0),
+    "project.max_step": at_least(0),
+    "project.stop_at": one_of(*STOP_AT),
+}
 
 
 class GMMPrior(Prior):
@@ -34,6 +49,7 @@ class GMMPrior(Prior):
     name = "gmm"
     version = "1"
     default_config = packaged_config("priors/gmm.yaml")
+    config_schema = CONFIG_SCHEMA
     initial_pose_description = "gmm mean pose (weighted mean of the component means)"
 
     def __init__(self, config: Mapping[str, Any] | str | None = None) -> None:

@@ -17,7 +17,13 @@ from posebench.core.paths import data_path
 from posebench.core.progress import Progress
 from posebench.priors.base import Prior, check_pose
 from posebench.priors.posendf import official
-from posebench.priors.posendf.config import DEFAULT_CONFIG, DTYPES, official_source, resolve_config
+from posebench.priors.posendf.config import (
+    CONFIG_SCHEMA,
+    DEFAULT_CONFIG,
+    DTYPES,
+    official_source,
+    resolve_config,
+)
 from posebench.priors.posendf.model import PoseNDF, build_model
 from posebench.priors.posendf.projection import (
     StepCallback,
@@ -43,6 +49,7 @@ class PoseNDFPrior(Prior):
     name = "posendf"
     version = "1"
     default_config = DEFAULT_CONFIG
+    config_schema = CONFIG_SCHEMA
     initial_pose_description = "posendf rest pose projected onto the zero level set"
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:

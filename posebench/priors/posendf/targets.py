@@ -26,12 +26,10 @@ from posebench.core.errors import ConfigError, InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import make_generator
-from posebench.priors.posendf.config import resolve_config
+from posebench.priors.posendf.config import NOISE_SCHEMES, SEARCHES, resolve_config
 from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
 from posebench.priors.posendf.starts import random_starts
 
-NOISE_SCHEMES = ("shared_additive", "per_sample_additive", "per_sample_gaussian")
-SEARCHES = ("exact", "candidates")
 TARGETS_FORMAT = "posebench-posendf-targets"
 _FILES = ("noisy", "target", "dist", "index", "sigma")
 

@@ -29,6 +29,7 @@ from posebench.core.errors import ConfigError, InputError, PosebenchError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import derive_seed, make_generator
+from posebench.priors.posendf.config import LOSSES
 from posebench.priors.posendf.mining import mine_projected_starts
 from posebench.priors.posendf.model import PoseNDF, build_model
 from posebench.priors.posendf.quat import pose_to_network_input
@@ -78,7 +79,7 @@ def losses(
     elif loss == "l2":
         dist = (pred - target).pow(2).mean()
     else:
-        raise ConfigError(f"prior 'posendf' train.loss is {loss!r}; use l1 or l2")
+        raise ConfigError(f"prior 'posendf' train.loss is {loss!r}; use {' or '.join(LOSSES)}")
     man = on_manifold.abs().mean()
     terms = {"dist": dist, "man": man}
     total = float(weights["dist"]) * dist + float(weights["man"]) * man

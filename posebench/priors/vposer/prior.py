@@ -32,9 +32,10 @@ from posebench.body.load import load_body_model
 from posebench.body.rotations import matrix_to_axis_angle
 from posebench.core.atomic import atomic_torch_save
 from posebench.core.config import packaged_config
-from posebench.core.errors import ConfigError, InputError
+from posebench.core.errors import InputError
 from posebench.core.paths import data_path
 from posebench.core.progress import Progress
+from posebench.core.schema import Rule, above, at_least, integer, number, one_of, path, under
 from posebench.priors.base import LatentPrior, check_pose
 from posebench.priors.vposer import official
 from posebench.priors.vposer.model import (
@@ -48,6 +49,35 @@ from posebench.priors.vposer.train import fit_vposer, mesh_points
 
 SHIPPED = "vposer_embedded.pt"
 ENERGIES = ("latent_norm", "neg_elbo")
+_TRAIN: dict[str, Rule] = {
+    "epochs": at_least(1),
+    "batch_size": at_least(2),  # BatchNorm needs more than one pose per batch
+    "lr": at_least(0),
+    "weight_decay": at_least(0),
+    "lr_patience": at_least(0),
+    "lr_factor": number(min=0, below=1),  # ReduceLROnPlateau refuses factor >= 1
+    "early_stop_patience": at_least(1),
+    "kl_weight": above(0),  # neg_elbo divides by it
+    "rec_weight": at_least(0),
+    "matrot_weight": at_least(0),
+    "jtr_weight": at_least(0),
+    "keep_extra_until_epoch": at_least(0),
+    "vertex_subsample": at_least(1, nullable=True),
+    "checkpoint_every": at_least(1),
+    "max_steps": integer(min=1),
+}
+#: Ranges and choices of VPoser's config (:mod:`posebench.core.schema`); ``quick_train`` takes
+#: the keys and ranges of ``train``.
+_DEFAULTS = packaged_config("priors/vposer.yaml")
+CONFIG_SCHEMA: dict[str, Rule] = {
+    "architecture": one_of(*ARCHITECTURES),
+    "energy": one_of(*ENERGIES),
+    "body_model_path": path(),
+    "project.steps": at_least(0),
+    "project.tol": number(min=0),
+    **under("train", _TRAIN),
+    **under("quick_train", _TRAIN, _DEFAULTS["quick_train"]),
+}
 
 
 class VPoserPrior(LatentPrior):
@@ -56,21 +86,12 @@ class VPoserPrior(LatentPrior):
     name = "vposer"
     version = "1"
     latent_dim = LATENT_DIM
-    default_config = packaged_config("priors/vposer.yaml")
+    default_config = _DEFAULTS
+    config_schema = CONFIG_SCHEMA
     initial_pose_description = "vposer zero latent (z = 0, decoded)"
 
     def __init__(self, config: Mapping[str, Any] | str | None = None) -> None:
-        super().__init__(config)
-        if self.config["energy"] not in ENERGIES:
-            raise ConfigError(
-                f"prior 'vposer' config: energy {self.config['energy']!r} is not one of "
-                f"{', '.join(ENERGIES)}"
-            )
-        if self.config["architecture"] not in ARCHITECTURES:
-            raise ConfigError(
-                f"prior 'vposer' config: architecture {self.config['architecture']!r} is not one "
-                f"of {', '.join(ARCHITECTURES)}"
-            )
+        super().__init__(config)  # checked against CONFIG_SCHEMA (energy, architecture, ...)
         self.model: VPoserNet | None = None
         self.training: dict[str, Any] = {}
         self.source: str | None = None
