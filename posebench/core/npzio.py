@@ -23,9 +23,10 @@ def read_npz(
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist; {hint}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("an .npy array, not an .npz archive")
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # an .npy file loads as a bare array
+            raise ValueError("an .npy array, not an .npz archive")
+        with data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{what} {path} is not a readable .npz ({exc}); {hint}") from None

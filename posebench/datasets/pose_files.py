@@ -281,12 +281,24 @@ def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput
             extra[key] = torch.from_numpy(value.astype(np.float32))
     if joints is not None and len(joints) != frames:
         raise InputError(f"{path}: 'joints' has {len(joints)} frames but 'pose_body' has {frames}")
-    fps = next(
-        (float(arrays[k]) for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays),
-        None,
-    )
+    key = next((k for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays), None)
+    fps = None if key is None else frame_rate(arrays[key], key, path)
     world = "camera" if is_fit_file(arrays) else "y"
     return MotionInput(pose, extra.get("root_orient"), extra.get("trans"), joints, fps, world)
+
+
+def frame_rate(value: np.ndarray, key: str, path: Path | str) -> float:
+    """A motion file's frame rate: one finite positive number, else a one-line error."""
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "iuf":
+        raise InputError(
+            f"{path}: '{key}' is {array.dtype} of shape {array.shape}; expected one number "
+            "(frames per second)"
+        )
+    rate = float(array.reshape(()))
+    if not np.isfinite(rate) or rate <= 0:
+        raise InputError(f"{path}: '{key}' is {rate}; expected a positive frame rate")
+    return rate
 
 
 def upright_root(root_orient: torch.Tensor | None, world: str, frames: int) -> torch.Tensor | None:

@@ -25,6 +25,10 @@ def workspace(tmp_path, monkeypatch) -> Path:
     np.savez(tmp_path / "motion.npz", pose_body=np.zeros((5, 63), np.float32))
     (tmp_path / "folder").mkdir()
     (tmp_path / "plain").write_text("a regular file\n")
+    np.save(tmp_path / "array.npy", np.zeros((4, 63), np.float32))  # an .npy, not an .npz
+    np.savez(tmp_path / "rate_text.npz", pose_body=np.zeros((5, 63), np.float32), fps="abc")
+    np.savez(tmp_path / "rate_vector.npz", pose_body=np.zeros((5, 63), np.float32), fps=[30, 60])
+    np.savez(tmp_path / "rate_zero.npz", pose_body=np.zeros((5, 63), np.float32), fps=0.0)
     return tmp_path
 
 
@@ -84,6 +88,12 @@ BAD = [
     ([*RENDER, "--every", "-2"], "--every"),
     ([*RENDER, "--size", "4097"], "--size"),
     (["render", "--input", "poses.npz", "--out", "plain"], "plain"),
+    (["project", "--prior", "none", "--input", "array.npy", "--out", "p.npz"], "array.npy"),
+    (["render", "--input", "array.npy", "--out", "pictures"], "array.npy"),
+    (["denoise", "--prior", "none", "--input", "rate_text.npz", "--out", "d.npz"], "'fps'"),
+    (["denoise", "--prior", "none", "--input", "rate_vector.npz", "--out", "d.npz"], "'fps'"),
+    (["denoise", "--prior", "none", "--input", "rate_zero.npz", "--out", "d.npz"], "'fps'"),
+    (["render", "--input", "rate_text.npz", "--out", "pictures"], "'fps'"),
 ]
 
 
