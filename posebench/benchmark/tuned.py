@@ -84,12 +84,23 @@ def apply_tuned(tuned_file: str | Path, prior_yaml: str | Path) -> float:
             f"where runs find it: posebench run --out DIR uses DIR/tuned/ (from tune --out DIR)"
         )
     data = read_tuned(tuned_file)
+    missing = [k for k in ("task", "dataset", "split", "size", "seed") if k not in data]
+    if missing:
+        raise InputError(
+            f"tuned weight file {tuned_file} lacks {', '.join(missing)}; it was not written by "
+            "posebench tune: re-run posebench tune"
+        )
     try:
         text = prior_yaml.read_text(encoding="utf-8")
         config = yaml.safe_load(text) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read prior config {prior_yaml} ({exc})") from exc
-    if "energy_weights" not in config:
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"prior config {prior_yaml} holds {type(config).__name__}, not a YAML mapping; "
+            "give a prior's YAML (posebench/configs/priors/<prior>.yaml or a copy)"
+        )
+    if not isinstance(config.get("energy_weights"), dict | None) or "energy_weights" not in config:
         raise ConfigError(f"prior config {prior_yaml} has no 'energy_weights' section")
     weights = config["energy_weights"] or {}
     weights[data["task"]] = {

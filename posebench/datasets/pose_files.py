@@ -281,8 +281,8 @@ def motion_from_arrays(arrays: dict[str, np.ndarray], path: Path) -> MotionInput
             extra[key] = torch.from_numpy(value.astype(np.float32))
     if joints is not None and len(joints) != frames:
         raise InputError(f"{path}: 'joints' has {len(joints)} frames but 'pose_body' has {frames}")
-    key = next((k for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays), None)
-    fps = None if key is None else frame_rate(arrays[key], key, path)
+    rate_key = next((k for k in ("fps", "mocap_framerate", "mocap_frame_rate") if k in arrays), "")
+    fps = frame_rate(arrays[rate_key], rate_key, path) if rate_key else None
     world = "camera" if is_fit_file(arrays) else "y"
     return MotionInput(pose, extra.get("root_orient"), extra.get("trans"), joints, fps, world)
 

@@ -11,7 +11,7 @@ import yaml
 
 from posebench.benchmark.tuned import apply_tuned, tuned_path
 from posebench.cli.main import main
-from posebench.core.errors import ConfigError
+from posebench.core.errors import ConfigError, PosebenchError
 from posebench.results import read_result
 
 TOY = ["--dataset", "toy-poses", "--body-model", "toy-stick", "--quiet", "--quick"]
@@ -96,3 +96,25 @@ def test_apply_writes_the_weight_into_the_prior_yaml(tmp_path):
     prior_yaml.write_text(prior_yaml.read_text() + "extra: 1\n")
     with pytest.raises(ConfigError, match="must be the last top-level key"):
         apply_tuned(tuned, prior_yaml)
+
+
+@pytest.mark.parametrize(
+    ("tuned", "prior_yaml", "message"),
+    [
+        ({"weight": 1.0}, None, "lacks task, dataset, split, size, seed"),
+        (None, "just a string\n", "holds str, not a YAML mapping"),
+        (None, "energy_weights: [1, 2]\n", "has no 'energy_weights' section"),
+    ],
+)
+def test_apply_refuses_files_it_cannot_use_with_one_line(tmp_path, tuned, prior_yaml, message):
+    tuned_file, target = tmp_path / "denoise.json", tmp_path / "gmm.yaml"
+    good = {"weight": 3.5, "task": "denoise", "dataset": "embedded", "split": "val",
+            "size": "full", "seed": 0}  # fmt: skip
+    tuned_file.write_text(json.dumps(tuned or good))
+    shutil.copy(resources.files("posebench") / "configs" / "priors" / "gmm.yaml", target)
+    if prior_yaml is not None:
+        target.write_text(prior_yaml)
+    before = target.read_text()
+    with pytest.raises(PosebenchError, match=message) as info:
+        apply_tuned(tuned_file, target)
+    assert "\n" not in str(info.value) and target.read_text() == before
