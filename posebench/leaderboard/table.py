@@ -391,12 +391,17 @@ def _legends(stats: pd.DataFrame, group: pd.DataFrame) -> dict[str, list[MetricN
 def _frame(stats: pd.DataFrame, bold: tuple[str, str], overall: pd.Series) -> pd.DataFrame:
     """Priors as rows (ordered by overall rank), then the reference rows by kind (the kind in
     the rank column), one formatted column per (task, metric); the best prior's value of each
-    column in bold."""
+    column in bold, unless every prior shares the best rank (then no cell is)."""
     columns: dict[str, pd.Series] = {}
     order = stats.sort_values(["task", "main", "metric"], ascending=[True, False, True])
     for (task, metric), rows in order.groupby(["task", "metric"], sort=False):
         first = rows.iloc[0]
-        cells = [_cell(r, r.kind == "prior" and r.rank == 1, bold) for r in rows.itertuples()]
+        ranked = rows[rows["kind"] == "prior"]["rank"]
+        tied = len(ranked) > 1 and bool((ranked == 1).all())  # nobody is best when all are
+        cells = [
+            _cell(r, r.kind == "prior" and r.rank == 1 and not tied, bold)
+            for r in rows.itertuples()
+        ]
         label = _column_label(task, metric, first.unit, first.higher_is_better, first.main)
         columns[label] = pd.Series(cells, index=rows["prior"].to_numpy())
     frame = pd.DataFrame(columns)

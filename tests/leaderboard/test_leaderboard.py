@@ -566,3 +566,14 @@ def test_baseline_rows_are_reference_rows_after_the_data_never_ranked_and_grey(t
     assert "rows 'baseline: …' are prior-free methods on the same inputs" in board.caption
     colors = page_colors([board])
     assert colors["baseline: moving average"] == colors["data: train"] == plots.REFERENCE_COLOR
+
+
+def test_a_column_where_every_prior_ties_marks_nobody_best(tmp_path):
+    for prior, mpjpe in (("a", 10.0), ("b", 20.0), ("c", 30.0)):
+        write(tmp_path, prior, 0, mpjpe, 0.0)  # recall 0 for all: a tie, not three winners
+    (board,) = leaderboard_tables(collect_results(tmp_path))
+    detail = board.per_task["denoise@humor"].set_index("prior")
+    recall = next(column for column in detail.columns if "recall" in column)
+    mpjpe = next(column for column in detail.columns if "mpjpe_mm" in column)
+    assert not any(str(cell).startswith("**") for cell in detail[recall])
+    assert str(detail.loc["a", mpjpe]).startswith("**")
