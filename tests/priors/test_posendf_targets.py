@@ -10,10 +10,12 @@ import torch
 
 from posebench.core.config import packaged_config
 from posebench.core.errors import InputError
+from posebench.core.shards import Shard
 from posebench.priors.posendf.targets import (
     _noisy_unit,
     knn_targets,
     load_targets,
+    merge_target_shards,
     prepare_targets,
 )
 
@@ -92,6 +94,22 @@ def test_prepare_is_deterministic_streams_and_records(tmp_path):
     nn = torch.from_numpy(np.array(a.manifold))[torch.from_numpy(np.array(a.index[:10]))]
     d = 1 - (q[:, None] * nn.double()).sum(-1).abs().mean(-1)
     np.testing.assert_allclose(d.numpy(), a.dist[:10], rtol=1e-5, atol=1e-7)
+
+
+def test_three_shards_merge_into_exactly_the_unsharded_set(tmp_path):
+    poses = 0.3 * torch.randn(60, 21, 3, generator=torch.Generator().manual_seed(3))
+    whole = load_targets(prepare_targets(poses, tmp_path / "whole", config(), seed=4))
+    for index in range(3):
+        part = prepare_targets(poses, tmp_path / "sharded", config(), seed=4, shard=Shard(index, 3))
+        assert part == tmp_path / "sharded" / f"shard-{index}-of-3"
+        with pytest.raises(InputError, match=f"shard {index} of 3, not a whole training set"):
+            load_targets(part)
+    with pytest.raises(InputError, match="shard 0 of 4 has not finished"):
+        merge_target_shards(tmp_path / "sharded", 4)
+    merged = load_targets(merge_target_shards(tmp_path / "sharded", 3))
+    for name in ("noisy", "target", "dist", "index", "sigma", "manifold"):
+        assert np.array_equal(getattr(merged, name), getattr(whole, name)), name
+    assert merged.meta["counts"] == whole.meta["counts"] and merged.meta["merged_from"] == 3
 
 
 def test_incomplete_folder_is_refused(tmp_path):

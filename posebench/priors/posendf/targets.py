@@ -11,7 +11,9 @@ maps, so the result is deterministic for a seed and AMASS-sized sets stream to d
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from posebench.core.errors import ConfigError, InputError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import make_generator
+from posebench.core.shards import Shard
 from posebench.priors.posendf.config import NOISE_SCHEMES, SEARCHES, resolve_config
 from posebench.priors.posendf.quat import axis_angle_to_quat, canonical
 from posebench.priors.posendf.starts import random_starts
@@ -157,15 +160,18 @@ def prepare_targets(
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
     source: Mapping[str, Any] | None = None,
+    shard: Shard | None = None,
 ) -> Path:
     """Build the training set from ``(M, 21, 3)`` manifold poses into ``out_dir``.
 
     ``config`` is the prior config's ``targets`` section. Returns ``out_dir``; its
-    ``meta.json`` records the search scheme, counts, seed, timing and throughput.
+    ``meta.json`` records the search scheme, counts, seed, timing and throughput. With ``shard``
+    only every ``count``-th work unit is built, into ``out_dir/shard-I-of-N``; every unit draws
+    from its own seeded stream, so :func:`merge_target_shards` assembles exactly the unsharded set.
     """
     progress = progress or NullProgress()
     device = torch.device(device)
-    out = Path(out_dir)
+    out = Path(out_dir) if shard is None else shard_folder(out_dir, shard)
     out.mkdir(parents=True, exist_ok=True)
     (out / "meta.json").unlink(missing_ok=True)
     if poses.ndim != 3 or poses.shape[1:] != (21, 3) or len(poses) == 0:
@@ -176,7 +182,8 @@ def prepare_targets(
     k = int(config["k"])
     if k > len(manifold):
         raise InputError(f"targets.k = {k} but only {len(manifold)} manifold poses")
-    units = plan_units(config)
+    planned = numbered_units(plan_units(config))
+    units = planned if shard is None else shard.take(planned)
     n = sum(unit[3] for unit in units)
     arrays = {
         "noisy": np.lib.format.open_memmap(out / "noisy.npy", "w+", np.float32, (n, 21, 4)),
@@ -188,10 +195,11 @@ def prepare_targets(
     manifold_dev = manifold.to(device)
     started = time.perf_counter()
     row = 0
-    counters: dict[str, int] = {}
-    for kind, level, sigma, count in progress.track(units, "posendf targets", total=len(units)):
-        unit_index = counters.get(f"{kind}{level}", 0)
-        counters[f"{kind}{level}"] = unit_index + 1
+    rows: list[list[int]] = []  # per unit built here: [first row in the whole set, count]
+    for kind, level, sigma, count, unit_index, start in progress.track(
+        units, "posendf targets", total=len(units)
+    ):
+        rows.append([start, count])
         generator = make_generator(seed, "posendf-targets", kind, str(level), str(unit_index))
         if kind == "noisy":
             query = _noisy_unit(base, count, sigma, config["noise"], generator)
@@ -228,6 +236,8 @@ def prepare_targets(
         "config": dict(config),
         "seed": int(seed),
         "counts": {"manifold": len(manifold), "queries": n, "units": len(units)},
+        "shard": None if shard is None else {"index": shard.index, "count": shard.count},
+        "rows": rows,
         "manifold_hash": hash_arrays(manifold),
         "source": dict(source or {}),
         "device": str(device),
@@ -235,6 +245,79 @@ def prepare_targets(
         "queries_per_s": round(n / seconds, 1) if seconds > 0 else None,
     }
     atomic_write_json(out / "meta.json", json.loads(json.dumps(meta, default=str)))
+    return out
+
+
+def numbered_units(
+    units: list[tuple[str, int, float, int]],
+) -> list[tuple[str, int, float, int, int, int]]:
+    """Each unit with its index among the units of its (kind, level), which names its random
+    stream, and its first row in the whole set."""
+    numbered, counters, row = [], Counter[str](), 0
+    for kind, level, sigma, count in units:
+        numbered.append((kind, level, sigma, count, counters[f"{kind}{level}"], row))
+        counters[f"{kind}{level}"] += 1
+        row += count
+    return numbered
+
+
+def shard_folder(out_dir: str | Path, shard: Shard) -> Path:
+    """Where shard I of N writes its part of the set."""
+    return Path(out_dir) / f"shard-{shard.index}-of-{shard.count}"
+
+
+def merge_target_shards(out_dir: str | Path, count: int) -> Path:
+    """Assemble the ``count`` shard folders under ``out_dir`` into the whole set in ``out_dir``
+    (the same arrays as an unsharded build); the shard folders are left for you to delete."""
+    out = Path(out_dir)
+    metas = []
+    for index in range(count):
+        meta_path = shard_folder(out, Shard(index, count)) / "meta.json"
+        if not meta_path.is_file():
+            raise InputError(
+                f"{meta_path} is missing: shard {index} of {count} has not finished; run "
+                f"posebench data prepare posendf-targets --shard {index}/{count} first"
+            )
+        metas.append(json.loads(meta_path.read_text(encoding="utf-8")))
+    first = metas[0]
+    for key in ("config", "seed", "manifold_hash"):
+        if any(m.get(key) != first.get(key) for m in metas):
+            raise InputError(f"the shards under {out} differ in {key}; build them again alike")
+    spans = sorted((start, n, i) for i, m in enumerate(metas) for start, n in m["rows"])
+    total = sum(n for _, n, _ in spans)
+    if [s for s, _, _ in spans] != list(np.cumsum([0] + [n for _, n, _ in spans[:-1]])):
+        raise InputError(f"the shards under {out} do not tile one set; build them again")
+    (out / "meta.json").unlink(missing_ok=True)
+    k = int(first["config"]["k"])
+    shapes = {"noisy": (21, 4), "target": (), "dist": (k,), "index": (k,), "sigma": ()}
+    dtypes = {"noisy": np.float32, "target": np.float32, "dist": np.float32,
+              "index": np.int64, "sigma": np.float32}  # fmt: skip
+    for name in _FILES:
+        whole = np.lib.format.open_memmap(
+            out / f"{name}.npy", "w+", dtypes[name], (total, *shapes[name])
+        )
+        parts = [
+            np.load(shard_folder(out, Shard(i, count)) / f"{name}.npy", mmap_mode="r")
+            for i in range(count)
+        ]
+        read = [0] * count
+        for start, n, i in spans:
+            whole[start : start + n] = parts[i][read[i] : read[i] + n]
+            read[i] += n
+        whole.flush()
+        del whole
+    shutil.copyfile(shard_folder(out, Shard(0, count)) / "manifold.npy", out / "manifold.npy")
+    seconds = sum(m["wall_time_s"] for m in metas)
+    meta = {
+        **first,
+        "counts": {**first["counts"], "queries": total, "units": len(spans)},
+        "shard": None,
+        "rows": [[0, total]],
+        "merged_from": count,
+        "wall_time_s": round(seconds, 3),
+        "queries_per_s": round(total / seconds, 1) if seconds > 0 else None,
+    }
+    atomic_write_json(out / "meta.json", meta)
     return out
 
 
@@ -250,6 +333,12 @@ def load_targets(folder: str | Path) -> TargetSet:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format") != TARGETS_FORMAT or not meta.get("complete"):
         raise InputError(f"{meta_path} is not a complete {TARGETS_FORMAT} folder")
+    if meta.get("shard"):
+        part = meta["shard"]
+        raise InputError(
+            f"{folder} is shard {part['index']} of {part['count']}, not a whole training set; "
+            f"merge the shards with posebench data prepare posendf-targets --merge {part['count']}"
+        )
     arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
     manifold = np.load(folder / "manifold.npy", mmap_mode="r")
     return TargetSet(folder=folder, manifold=manifold, meta=meta, **arrays)
@@ -283,6 +372,7 @@ def prepare_posendf_targets(
     device: torch.device | str = "cpu",
     quick: bool = False,
     progress: Progress | None = None,
+    shard: Shard | None = None,
 ) -> Path:
     """``posebench data prepare posendf-targets``: build the training set of ``dataset``'s
     train split into ``out_dir`` with the prior config's ``targets`` section (``quick``: the
@@ -292,5 +382,5 @@ def prepare_posendf_targets(
         config = merge_config(config, config["quick_overrides"], where="quick_overrides")
     source = {"dataset": getattr(dataset, "name", type(dataset).__name__)}
     return prepare_targets(
-        dataset.poses("train"), out_dir, config["targets"], seed, device, progress, source
+        dataset.poses("train"), out_dir, config["targets"], seed, device, progress, source, shard
     )

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from posebench.benchmark.shards import Shard, parse_shard, shard_from_environment
 from posebench.cli.main import main
 from posebench.core.errors import ConfigError
+from posebench.core.shards import Shard, parse_shard, shard_from_environment
 
 
 def test_shards_split_the_runs_round_robin_and_together_cover_them_once():

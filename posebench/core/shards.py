@@ -1,8 +1,11 @@
-"""Splitting a suite's runs over machines: ``--shard I/N``, torchrun ranks or a Slurm array.
+"""Splitting work over machines (a suite's runs, Pose-NDF's target units): ``--shard I/N``,
+torchrun ranks or a Slurm array.
 
-Each run (prior, task, seed) writes its own result file, so shards never collide and the
-leaderboard merges them by reading the shared folder. The split is round-robin over the suite's
-fixed run order (task, then prior, then seed), so every shard gets a share of every task.
+Each suite run (prior, task, seed) writes its own result file, so shards never collide and the
+leaderboard merges them by reading the shared folder; each target unit draws from its own seeded
+stream, so target shards are assembled into exactly the unsharded set. The split is round-robin
+over a fixed order (the suite's task, prior, seed; the planned target units), so every shard
+gets a share of every kind of work.
 """
 
 from __future__ import annotations
