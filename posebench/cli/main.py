@@ -65,12 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _show_warning(
-    default: Any, message: Warning | str, category: type[Warning], *args: Any,
-    file: TextIO | None = None, **kwargs: Any,
+    default: Any, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+    file: TextIO | None = None, line: str | None = None,
 ) -> None:  # fmt: skip
-    """posebench's own warnings as one line, like its errors; others as Python shows them."""
+    """posebench's own warnings as one line, like its errors; others as Python shows them.
+    (Python passes every argument positionally, ``file`` and ``line`` included.)"""
     if not issubclass(category, PosebenchWarning):
-        default(message, category, *args, file=file, **kwargs)
+        default(message, category, filename, lineno, file, line)
         return
     (file or sys.stderr).write(f"posebench: warning: {' '.join(str(message).split())}\n")
 

@@ -87,12 +87,24 @@ def upgrade_old_fit(arrays: dict[str, np.ndarray], path: Path) -> dict[str, np.n
     return upgraded
 
 
+#: Largest magnitude float32 holds: posebench computes in float32, so larger values are refused
+#: as out of range rather than turned into infinities.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def finite_numbers(array: np.ndarray, key: str, path: Path) -> np.ndarray:
-    """``array`` if it holds finite numbers; else a one-line error naming the key and file."""
-    if not np.issubdtype(array.dtype, np.number):
-        raise InputError(f"{path}: '{key}' holds {array.dtype}, not numbers")
+    """``array`` if it holds finite real numbers float32 can hold; else a one-line error naming
+    the key and file."""
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(f"{path}: '{key}' holds {array.dtype}, not real numbers")
     if not np.isfinite(array).all():
         raise InputError(f"{path}: '{key}' contains NaN or infinite values")
+    largest = float(np.abs(array).max()) if array.size else 0.0
+    if largest > FLOAT32_MAX:
+        raise InputError(
+            f"{path}: '{key}' holds values up to {largest:.3g}, beyond float32's range "
+            f"(±{FLOAT32_MAX:.3g})"
+        )
     return array
 
 

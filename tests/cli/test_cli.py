@@ -415,3 +415,23 @@ def test_every_command_has_a_description_and_examples_and_run_lists_tasks(capsys
     assert "denoise: humor, rotation-0.1, rotation-0.5, posendf, dposer" in out
     assert "sample: default" in out
     assert "the npz FILE to write" in run_cli(capsys, "export", "--help")[1]
+
+
+def test_warnings_from_libraries_go_to_pythons_own_display_without_a_type_error():
+    """Python calls showwarning with every argument positional, file and line included; a
+    numpy RuntimeWarning (e.g. an overflowing cast) used to end the command in a TypeError."""
+    import io
+
+    from posebench.cli.main import _show_warning
+    from posebench.core.errors import PosebenchWarning
+
+    seen = []
+
+    def default(*args):
+        seen.append(args)
+
+    sink = io.StringIO()
+    _show_warning(default, RuntimeWarning("overflow"), RuntimeWarning, "f.py", 3, sink, None)
+    assert seen == [(seen[0][0], RuntimeWarning, "f.py", 3, sink, None)]
+    _show_warning(default, PosebenchWarning("old  file"), PosebenchWarning, "f.py", 3, sink, None)
+    assert sink.getvalue() == "posebench: warning: old file\n" and len(seen) == 1

@@ -29,6 +29,8 @@ def workspace(tmp_path, monkeypatch) -> Path:
     np.savez(tmp_path / "rate_text.npz", pose_body=np.zeros((5, 63), np.float32), fps="abc")
     np.savez(tmp_path / "rate_vector.npz", pose_body=np.zeros((5, 63), np.float32), fps=[30, 60])
     np.savez(tmp_path / "rate_zero.npz", pose_body=np.zeros((5, 63), np.float32), fps=0.0)
+    np.savez(tmp_path / "huge.npz", pose_body=np.full((2, 63), 1e300))  # float32 would be inf
+    np.savez(tmp_path / "complex.npz", pose_body=np.zeros((2, 63), complex))
     return tmp_path
 
 
@@ -94,6 +96,8 @@ BAD = [
     (["denoise", "--prior", "none", "--input", "rate_vector.npz", "--out", "d.npz"], "'fps'"),
     (["denoise", "--prior", "none", "--input", "rate_zero.npz", "--out", "d.npz"], "'fps'"),
     (["render", "--input", "rate_text.npz", "--out", "pictures"], "'fps'"),
+    (["project", "--prior", "none", "--input", "huge.npz", "--out", "p.npz"], "float32's range"),
+    (["project", "--prior", "none", "--input", "complex.npz", "--out", "p.npz"], "not real"),
 ]
 
 
