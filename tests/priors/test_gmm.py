@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import pickle
 
@@ -230,6 +231,12 @@ def test_trained_on_poses_it_keeps_the_contract_and_beats_random_rotations(
         == 0
     )
     assert checkpoint.stat().st_mtime_ns == stamp
+    # a damaged training record: resume fits again (seconds) instead of a JSON traceback
+    record = checkpoint.with_name("training.json")
+    record.write_text('{"trunc')
+    train = ["train", "--prior", "gmm", "--dataset", "toy-poses", "--out", str(tmp_path)]
+    assert main([*train, "--resume", "--quiet"]) == 0
+    assert checkpoint.stat().st_mtime_ns != stamp and json.loads(record.read_text())["fingerprint"]
     code = main(["run", "--prior", "gmm", "--task", "toy-energy-gap", "--dataset", "toy-poses",
                  "--body-model", "toy-stick", "--checkpoint", str(checkpoint), "--out", str(tmp_path), "--quiet"])  # fmt: skip
     assert code == 0

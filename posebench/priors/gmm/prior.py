@@ -185,7 +185,7 @@ class GMMPrior(Prior):
             "config": {k: v for k, v in config.items() if k not in ("quick",)},
         }
         finished = resume and final.is_file() and record_path.is_file()
-        if finished and json.loads(record_path.read_text()).get("fingerprint") == fingerprint:
+        if finished and _recorded_fingerprint(record_path) == fingerprint:
             self.load(final)
             return final
         started = time.perf_counter()
@@ -225,3 +225,13 @@ class GMMPrior(Prior):
                 f"{report.log_likelihood:.3f}, converged={report.converged}"
             )
         return final
+
+
+def _recorded_fingerprint(record_path: Path) -> Any:
+    """The fingerprint a finished fit recorded, or None when the record is damaged (then the
+    fit simply runs again: EM takes seconds, and nothing is lost)."""
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record.get("fingerprint") if isinstance(record, dict) else None
