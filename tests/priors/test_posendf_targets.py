@@ -115,3 +115,21 @@ def test_three_shards_merge_into_exactly_the_unsharded_set(tmp_path):
 def test_incomplete_folder_is_refused(tmp_path):
     with pytest.raises(InputError, match="no complete Pose-NDF training set"):
         load_targets(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: (f / "meta.json").write_text('{"format'), "meta.json is damaged"),
+        (lambda f: (f / "noisy.npy").write_bytes((f / "noisy.npy").read_bytes()[:100]),
+         "noisy.npy is missing or damaged"),
+        (lambda f: (f / "dist.npy").unlink(), "dist.npy is missing or damaged"),
+    ],
+)  # fmt: skip
+def test_a_damaged_targets_folder_is_one_line_naming_the_file(tmp_path, damage, message):
+    poses = 0.3 * torch.randn(40, 21, 3, generator=torch.Generator().manual_seed(5))
+    folder = prepare_targets(poses, tmp_path / "t", config(), seed=0)
+    damage(folder)
+    with pytest.raises(InputError, match=message) as info:
+        load_targets(folder)
+    assert "\n" not in str(info.value)

@@ -278,7 +278,7 @@ def merge_target_shards(out_dir: str | Path, count: int) -> Path:
                 f"{meta_path} is missing: shard {index} of {count} has not finished; run "
                 f"posebench data prepare posendf-targets --shard {index}/{count} first"
             )
-        metas.append(json.loads(meta_path.read_text(encoding="utf-8")))
+        metas.append(_read_meta(meta_path))
     first = metas[0]
     for key in ("config", "seed", "manifold_hash"):
         if any(m.get(key) != first.get(key) for m in metas):
@@ -330,7 +330,7 @@ def load_targets(folder: str | Path) -> TargetSet:
             f"{folder} holds no complete Pose-NDF training set (no meta.json); run posebench "
             "data prepare posendf-targets again"
         )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = _read_meta(meta_path)
     if meta.get("format") != TARGETS_FORMAT or not meta.get("complete"):
         raise InputError(f"{meta_path} is not a complete {TARGETS_FORMAT} folder")
     if meta.get("shard"):
@@ -339,9 +339,39 @@ def load_targets(folder: str | Path) -> TargetSet:
             f"{folder} is shard {part['index']} of {part['count']}, not a whole training set; "
             f"merge the shards with posebench data prepare posendf-targets --merge {part['count']}"
         )
-    arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
-    manifold = np.load(folder / "manifold.npy", mmap_mode="r")
-    return TargetSet(folder=folder, manifold=manifold, meta=meta, **arrays)
+    arrays = {name: _open_array(folder / f"{name}.npy") for name in (*_FILES, "manifold")}
+    queries = int(meta.get("counts", {}).get("queries", -1))
+    short = [name for name in _FILES if len(arrays[name]) != queries]
+    if short:
+        raise InputError(
+            f"{folder}: {', '.join(short)} hold(s) other than the {queries} rows meta.json "
+            "records; the folder is damaged: run posebench data prepare posendf-targets again"
+        )
+    return TargetSet(folder=folder, meta=meta, **arrays)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """A targets folder's meta.json, or a one-line error when it is damaged."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"{path} is damaged ({exc}); run posebench data prepare posendf-targets again"
+        ) from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path} holds no JSON object; run posebench data prepare posendf-targets")
+    return meta
+
+
+def _open_array(path: Path) -> np.ndarray:
+    """A memory-mapped array of a targets folder, or a one-line error naming the damaged file."""
+    try:
+        return np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{path} is missing or damaged ({exc}); run posebench data prepare posendf-targets "
+            "again"
+        ) from None
 
 
 def matches(folder: Path, config: Mapping[str, Any], seed: int, manifold_hash: str) -> bool:
