@@ -250,3 +250,68 @@ def test_boundary_seed_gives_the_same_poses_as_before(capsys, workspace):
         assert code == 0, err
     torch.testing.assert_close(read_poses("a.npz"), read_poses("b.npz"))
     assert not torch.allclose(read_poses("a.npz"), read_poses("c.npz"))
+
+
+# --- damaged or foreign files: checkpoints, training state, tuned files -------------------------
+
+
+def _shipped(name: str) -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("posebench") / "data" / name))
+
+
+def _damaged_files(root: Path) -> None:
+    """Checkpoints missing a part, truncated or of another prior, and broken tuned files."""
+    posendf = torch.load(_shipped("posendf_embedded.pt"), weights_only=True)
+    torch.save({k: v for k, v in posendf.items() if k != "config"}, root / "no_config.pt")
+    vposer = torch.load(_shipped("vposer_embedded.pt"), weights_only=True)
+    torch.save({k: v for k, v in vposer.items() if k != "architecture"}, root / "no_arch.pt")
+    whole = _shipped("posendf_embedded.pt").read_bytes()
+    (root / "truncated.pt").write_bytes(whole[: len(whole) // 3])
+    (root / "tuned_no_task.json").write_text('{"weight": 1.0}')
+    (root / "tuned_bad.json").write_text('{"weight": ')
+    (root / "prior_string.yaml").write_text("just a string\n")
+    (root / "prior.yaml").write_text(_shipped("../configs/priors/gmm.yaml").read_text())
+
+
+DAMAGED = [
+    (["sample", "--prior", "posendf", "--checkpoint", "no_config.pt", "--n", "2", "--out", "s.npz"],
+     "no_config.pt"),
+    (["sample", "--prior", "vposer", "--checkpoint", "no_arch.pt", "--n", "2", "--out", "s.npz"],
+     "no_arch.pt"),
+    (["sample", "--prior", "posendf", "--checkpoint", "truncated.pt", "--n", "2", "--out", "s.npz"],
+     "truncated.pt"),
+    (["sample", "--prior", "vposer", "--checkpoint", "truncated.pt", "--n", "2", "--out", "s.npz"],
+     "truncated.pt"),
+    (["sample", "--prior", "vposer", "--checkpoint", str(_shipped("posendf_embedded.pt")), "--n",
+      "2", "--out", "s.npz"], "not a VPoser checkpoint"),
+    (["tune", "--apply", "tuned_no_task.json", "--to", "prior.yaml"], "tuned_no_task.json"),
+    (["tune", "--apply", "tuned_bad.json", "--to", "prior.yaml"], "tuned_bad.json"),
+    (["tune", "--apply", "tuned_no_task.json", "--to", "prior_string.yaml"], "tuned_no_task.json"),
+    (["tune", "--apply", "missing.json", "--to", "prior.yaml"], "missing.json"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "named"), DAMAGED, ids=[" ".join(a[:4]) for a, _ in DAMAGED])
+def test_damaged_files_are_one_line_status_2_and_change_nothing(capsys, workspace, argv, named):
+    _damaged_files(workspace)
+    before = {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()}
+    code, out, err = cli(capsys, *argv)
+    assert out == ""
+    lines = err.splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and named in lines[0] and "Traceback" not in err, err
+    assert {p: p.read_bytes() for p in workspace.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("prior", ["posendf", "vposer"])
+def test_resume_from_a_truncated_training_state_is_one_line(capsys, workspace, prior):
+    train = ["train", "--prior", prior, "--quick", "--out", "trained", "--quiet"]
+    code, _, err = cli(capsys, *train)
+    assert code == 0, err
+    (state,) = (workspace / "trained").rglob("last.pt")
+    state.write_bytes(state.read_bytes()[: state.stat().st_size // 3])
+    code, _, err = cli(capsys, *train, "--resume")
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert str(state.relative_to(workspace)) in err and "damaged" in err
