@@ -131,13 +131,15 @@ class BodyModel(abc.ABC):
         transl: torch.Tensor | None = None,
         shape: torch.Tensor | None = None,
         chunk: int = 256,
+        mesh: bool = True,
     ) -> BodyOutput:
         """Forward of many poses without gradients, ``chunk`` poses at a time (memory).
 
         ``pose`` is (..., 21, 3) and the other inputs (..., k) with the same leading shape; the
         outputs keep it: joints (..., 22, 3), vertices (..., V, 3), body25 (..., 25, 3). The
         chunk size is part of the numbers (batched kernels may round differently), so callers
-        that must reproduce results keep theirs fixed.
+        that must reproduce results keep theirs fixed. ``mesh=False`` poses with
+        :meth:`forward_skeleton` (no vertices: a fraction of the time and memory).
         """
         lead = pose.shape[:-2]
         flat_pose = pose.reshape(-1, *pose.shape[len(lead) :])
@@ -149,7 +151,8 @@ class BodyModel(abc.ABC):
         with torch.no_grad():
             for start in range(0, flat_pose.shape[0], chunk):
                 part = [None if t is None else t[start : start + chunk] for t in others]
-                out = self(flat_pose[start : start + chunk], *part)
+                pose_chunk = flat_pose[start : start + chunk]
+                out = self(pose_chunk, *part) if mesh else self.forward_skeleton(pose_chunk, *part)
                 joints.append(out.joints)
                 if out.vertices is not None:
                     vertices.append(out.vertices)

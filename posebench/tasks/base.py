@@ -133,6 +133,11 @@ class Task(abc.ABC):
         ``quick`` blocks): what overrides are checked against."""
         return {k: v for k, v in self.default_config.items() if k not in ("protocols", "quick")}
 
+    def check_resources(self, config: Mapping[str, Any]) -> None:
+        """Refuse, with one line, sizes this machine cannot hold (called before a run starts).
+        The default accepts every size: most tasks' sizes come from their data."""
+        return None
+
     def export_inputs(
         self,
         dataset: Dataset,

@@ -201,11 +201,11 @@ class InterpolateTask(Task):
         dnn = nearest_neighbour_geodesic(
             path.reshape(-1, 21, 3), reference, joints=None if bool(rotations.all()) else rotations
         ).reshape(steps + 1, n_pairs)
-        all_joints = body.forward_batched(path).joints  # (M + 1, K, 22, 3), no root
+        all_joints = body.forward_batched(path, mesh=False).joints  # (M + 1, K, 22, 3), no root
         joints = all_joints[..., positions, :]
         step = (joints[1:] - joints[:-1]).norm(dim=-1)  # (M, K, J)
         third = joints[3:] - 3 * joints[2:-1] + 3 * joints[1:-2] - joints[:-3]
-        target = body.forward_batched(end).joints[..., positions, :]
+        target = body.forward_batched(end, mesh=False).joints[..., positions, :]
         return TaskResult(
             metrics={
                 "path_dnn_mean": float(dnn.mean()),

@@ -136,8 +136,19 @@ def frechet_distance(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
     return float(((mu - mean) ** 2).sum() + np.trace(sigma) + np.trace(cov) - 2 * np.trace(covmean))
 
 
+#: Distance-matrix entries one chunk may hold (2^24 float64: 128 MiB), so memory stays bounded
+#: however many points are compared; chunking rows does not change any value.
+MATRIX_ENTRIES = 1 << 24
+
+
+def _rows_per_chunk(columns: int, chunk: int) -> int:
+    """Rows of a (rows, columns) distance block that fit in :data:`MATRIX_ENTRIES`."""
+    return max(1, min(chunk, MATRIX_ENTRIES // max(columns, 1)))
+
+
 def _kth_neighbour_radius(x: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
     radii = []
+    chunk = _rows_per_chunk(len(x), chunk)
     for start in range(0, len(x), chunk):
         distances = torch.cdist(x[start : start + chunk], x)
         radii.append(distances.kthvalue(k + 1, dim=1).values)  # +1: the point itself
@@ -148,6 +159,7 @@ def _covered(
     points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 4096
 ) -> torch.Tensor:
     inside = []
+    chunk = _rows_per_chunk(len(centres), chunk)
     for start in range(0, len(points), chunk):
         distances = torch.cdist(points[start : start + chunk], centres)
         inside.append((distances <= radii[None]).any(dim=1))
