@@ -48,7 +48,8 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
     prior = ready.prior
     assert prior is not None  # the spec names one
     started = time.perf_counter()
-    weight_file = use_tuned_weight(prior, spec.out, spec.dataset, spec.task, spec.quick)
+    key = ready.task.weight_key(ready.config)
+    weight_file = use_tuned_weight(prior, spec.out, spec.dataset, key, spec.quick)
     if weight_file is not None:
         check_tuned_data(weight_file, ready.dataset)
     load_s = ready.load_s + time.perf_counter() - started

@@ -52,7 +52,8 @@ def tune(
     prior_obj, dataset_obj = ready.prior, ready.dataset
     assert prior_obj is not None  # the spec names one
     dataset_obj.check_split(TUNE_SPLIT)
-    base_weight, base_source = prior_obj.energy_weight(task)
+    key = task_obj.weight_key(config)  # e.g. denoise-posendf for the posendf protocol
+    base_weight, base_source = prior_obj.energy_weight(key)
     # 12 significant digits: 0.1 x 0.1 is 0.01 in the record, not 0.010000000000000002
     weights = list(grid) if grid else [float(f"{base_weight * f:.12g}") for f in DEFAULT_FACTORS]
     if not weights or any(not math.isfinite(w) or w < 0 for w in weights):
@@ -60,7 +61,7 @@ def tune(
     metric = task_obj.metrics[task_obj.main_metric]
     results: list[dict[str, float | None]] = []
     for weight in progress.track(weights, f"tuning {prior} on {task} ({TUNE_SPLIT})"):
-        prior_obj.config.setdefault("energy_weights", {})[task] = {
+        prior_obj.config.setdefault("energy_weights", {})[key] = {
             "value": float(weight),
             "source": "tuned",
         }
@@ -86,6 +87,7 @@ def tune(
         "prior": prior,
         "task": task,
         "protocol": setup.protocol,
+        "weight_key": key,
         "dataset": spec.dataset,
         "dataset_content_hash": dataset_obj.content_hash(),
         "split": TUNE_SPLIT,
@@ -101,6 +103,6 @@ def tune(
         "posebench_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = tuned_path(spec.out, spec.dataset, prior, task, spec.quick)
+    path = tuned_path(spec.out, spec.dataset, prior, key, spec.quick)
     atomic_write_json(path, document)
     return path, document

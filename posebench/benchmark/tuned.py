@@ -1,7 +1,8 @@
 """Tuned energy-weight files: where ``posebench tune`` writes them, how runs and YAMLs use them.
 
-A tuned file ``<out>/tuned/<dataset>/<prior>/<task>.json`` (``<task>.quick.json`` when tuned
-with ``--quick``) holds the best weight of a grid search on the validation split, with the
+A tuned file ``<out>/tuned/<dataset>/<prior>/<key>.json`` (``<key>.quick.json`` when tuned with
+``--quick``; the key is the task's name, or a protocol's own weight key such as
+``denoise-posendf``) holds the best weight of a grid search on the validation split, with the
 content hash of the data it was tuned on. A run uses only the file of its own size: a weight tuned
 on the quick sizes says nothing about the full protocol, and the reverse.
 """
@@ -21,9 +22,10 @@ from posebench.datasets.base import Dataset
 from posebench.priors.base import Prior
 
 
-def tuned_path(out: str | Path, dataset: str, prior: str, task: str, quick: bool = False) -> Path:
-    """Where the tuned weight of ``prior`` for ``task`` on ``dataset`` lives under ``out``."""
-    return Path(out) / "tuned" / dataset / prior / f"{task}{'.quick' if quick else ''}.json"
+def tuned_path(out: str | Path, dataset: str, prior: str, key: str, quick: bool = False) -> Path:
+    """Where the tuned weight of ``prior`` for weight ``key`` (a task's name or a protocol's own
+    key) on ``dataset`` lives under ``out``."""
+    return Path(out) / "tuned" / dataset / prior / f"{key}{'.quick' if quick else ''}.json"
 
 
 def read_tuned(path: Path) -> dict[str, Any]:
@@ -41,11 +43,11 @@ def read_tuned(path: Path) -> dict[str, Any]:
 
 
 def use_tuned_weight(
-    prior: Prior, out: str | Path, dataset: str, task: str, quick: bool = False
+    prior: Prior, out: str | Path, dataset: str, key: str, quick: bool = False
 ) -> Path | None:
-    """Use the weight ``posebench tune`` wrote under ``<out>/tuned/`` for this prior, task and
+    """Use the weight ``posebench tune`` wrote under ``<out>/tuned/`` for this prior, weight key and
     size (quick or full); refuse a file whose recorded size is the other one."""
-    path = tuned_path(out, dataset, prior.name, task, quick)
+    path = tuned_path(out, dataset, prior.name, key, quick)
     if not path.is_file():
         return None
     data = read_tuned(path)
@@ -55,7 +57,7 @@ def use_tuned_weight(
             f"tuned weight file {path} was tuned with {data['size']} sizes, but this run is "
             f"{size}; re-run posebench tune {'with' if quick else 'without'} --quick, or delete it"
         )
-    prior.config["energy_weights"][task] = {"value": data["weight"], "source": "tuned"}
+    prior.config["energy_weights"][key] = {"value": data["weight"], "source": "tuned"}
     return path
 
 
@@ -103,7 +105,7 @@ def apply_tuned(tuned_file: str | Path, prior_yaml: str | Path) -> float:
     if not isinstance(config.get("energy_weights"), dict | None) or "energy_weights" not in config:
         raise ConfigError(f"prior config {prior_yaml} has no 'energy_weights' section")
     weights = config["energy_weights"] or {}
-    weights[data["task"]] = {
+    weights[data.get("weight_key", data["task"])] = {
         "value": data["weight"],
         "source": "tuned",
         "tuned_on": f"{data['dataset']}/{data['split']} ({data['size']}, seed {data['seed']})",

@@ -229,7 +229,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     for row in document["grid"]:
         marker = "  <- best" if row["weight"] == document["weight"] else ""
         print(f"weight {row['weight']:<12.6g} {metric} {row[metric]}{marker}")
-    print(f"tuned: {path} (posebench run uses it for this prior, task and dataset)")
+    print(f"tuned: {path} (posebench run uses it for this prior, protocol and dataset)")
     return 0
 
 

@@ -133,6 +133,11 @@ class Task(abc.ABC):
         ``quick`` blocks): what overrides are checked against."""
         return {k: v for k, v in self.default_config.items() if k not in ("protocols", "quick")}
 
+    def weight_key(self, config: Mapping[str, Any]) -> str:
+        """The key of the prior's ``energy_weights`` this task reads with ``config``: the task's
+        name, unless a protocol weighs the prior with its own key (e.g. a published objective)."""
+        return self.name
+
     def check_resources(self, config: Mapping[str, Any]) -> None:
         """Refuse, with one line, sizes this machine cannot hold (called before a run starts).
         The default accepts every size: most tasks' sizes come from their data."""

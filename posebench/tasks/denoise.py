@@ -208,7 +208,7 @@ class DenoiseTask(Task):
         inputs = self.prepare(dataset, body, config, device, seed)
         observed = inputs.noisy_out.joints
         published = objective_form(config) == "published"
-        weight_key = config["objective"]["prior_weight_key"] if published else self.name
+        weight_key = self.weight_key(config)
         weight, source = prior.energy_weight(weight_key)
         fit_inputs = (body, observed, config, inputs.init_pose, inputs.root, progress)
         fits = 2 if weight != 0.0 and config["compare_to_none"] else 1
@@ -253,6 +253,13 @@ class DenoiseTask(Task):
             "fits": 1 if weight == 0.0 or not config["compare_to_none"] else 2,
         }
         return result
+
+    def weight_key(self, config: Mapping[str, Any]) -> str:
+        """The published objectives weigh the prior with their own key (``prior_weight_key``,
+        e.g. ``denoise-posendf``); the house objective with ``denoise``."""
+        if objective_form(config) == "published":
+            return str(config["objective"]["prior_weight_key"])
+        return self.name
 
     def _add_baselines(
         self, result: TaskResult, inputs: Prepared, dataset: Dataset, body: BodyModel,

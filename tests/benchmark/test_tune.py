@@ -118,3 +118,32 @@ def test_apply_refuses_files_it_cannot_use_with_one_line(tmp_path, tuned, prior_
     with pytest.raises(PosebenchError, match=message) as info:
         apply_tuned(tuned_file, target)
     assert "\n" not in str(info.value) and target.read_text() == before
+
+
+def test_a_protocol_with_its_own_weight_key_is_tuned_and_used_under_that_key(
+    tmp_path, capsys, toy_plugin
+):
+    """The posendf protocol weighs the prior with energy_weights['denoise-posendf']: tune
+    searches that weight and writes denoise-posendf.quick.json, which the posendf protocol's runs
+    use and the house protocol's do not."""
+    fast = tmp_path / "fast.yaml"
+    fast.write_text("objective: {steps: 2}\nbootstrap_resamples: 10\nbaselines: null\n")
+    common = ["--prior", "toy-gauss", "--task", "denoise", *TOY, "--task-config", str(fast),
+              "--out", str(tmp_path)]  # fmt: skip
+    assert main(["tune", *common, "--protocol", "posendf", "--grid", "0,5"]) == 0
+    path = tuned_path(tmp_path, "toy-poses", "toy-gauss", "denoise-posendf", quick=True)
+    document = json.loads(path.read_text())
+    assert document["weight_key"] == "denoise-posendf" and document["protocol"] == "posendf"
+    assert main(["run", *common, "--protocol", "posendf"]) == 0
+    (published,) = (tmp_path / "toy-poses").rglob("denoise@posendf/**/seed0.quick.json")
+    record = read_result(published)
+    assert record.prior["energy_weight"] == document["weight"]
+    assert record.prior["energy_weight_source"] == "tuned"
+    assert record.details["energy_weight_key"] == "denoise-posendf"
+    humor = ["--prior", "toy-gauss", "--task", "denoise", *TOY, "--out", str(tmp_path)]
+    house = "optimiser: {root_steps: 1, frame_steps: 1, steps: 1}\nbaselines: null\n"
+    fast.write_text(house)
+    assert main(["run", *humor, "--task-config", str(fast)]) == 0
+    (own,) = (tmp_path / "toy-poses").rglob("denoise@humor/**/seed0.quick.json")
+    assert read_result(own).prior["energy_weight_source"] != "tuned"
+    capsys.readouterr()
