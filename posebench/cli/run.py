@@ -163,13 +163,15 @@ def cmd_suite(args: argparse.Namespace) -> int:
             f"shard {shard.index}/{shard.count} ({shard.source}): {len(runs)} of {total} runs"
         )
     done = skipped = 0
-    failed: list[str] = []
+    failed: dict[str, list[str]] = {}  # message -> the runs it stopped
     for prior, task, seed in progress.track(runs, "suite", total=len(runs)):
         spec = RunSpec(prior=prior, task=task, seed=seed, **options)
         try:
             outcome = run(spec, force=force, progress=progress)
         except PosebenchError as exc:  # one run's problem (e.g. no trained weights): go on
-            failed.append(f"{prior} on {task} (seed {seed}): {' '.join(str(exc).split())}")
+            failed.setdefault(" ".join(str(exc).split()), []).append(
+                f"{prior} on {task} seed {seed}"
+            )
             continue
         if outcome.skipped:
             skipped += 1
@@ -180,7 +182,9 @@ def cmd_suite(args: argparse.Namespace) -> int:
     print(
         f"suite: {done} run, {skipped} skipped (existing; --force re-runs them) -> {options['out']}"
     )
-    for line in failed:
+    for message, stopped in failed.items():  # one line per problem, however many runs it stops
+        shown = ", ".join(stopped[:4]) + (f", {len(stopped) - 4} more" if len(stopped) > 4 else "")
+        line = f"{message} ({len(stopped)} run{'s' if len(stopped) > 1 else ''}: {shown})"
         sys.stderr.write(f"posebench: error: {line}\n")
     return opt.EXIT_USER_ERROR if failed else 0
 

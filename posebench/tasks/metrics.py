@@ -13,6 +13,8 @@ import numpy as np
 import roma
 import torch
 
+from posebench.core.errors import ConfigError
+
 
 def mpjpe_mm(
     pred: torch.Tensor, target: torch.Tensor, joints: torch.Tensor | None = None
@@ -172,6 +174,13 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tupl
     precision = share of ``fake`` inside some real point's k-NN ball (radius among the reals);
     recall = share of ``real`` inside some fake point's k-NN ball (radius among the fakes).
     """
+    smaller = min(len(real), len(fake))
+    if not 1 <= k < smaller:
+        raise ConfigError(
+            f"precision/recall with k = {k} neighbours needs more than k points in each set, "
+            f"got {len(real)} reference poses and {len(fake)} samples; use 1 <= k < {smaller} "
+            "(--task-config)"
+        )
     real, fake = real.double(), fake.double()
     precision = _covered(fake, real, _kth_neighbour_radius(real, k)).double().mean()
     recall = _covered(real, fake, _kth_neighbour_radius(fake, k)).double().mean()

@@ -253,7 +253,8 @@ def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path
     assert code == 2
     assert "1 run, 0 skipped" in out
     assert err.count("\n") == 1
-    assert "untrained on toy-energy-gap (seed 0): prior 'untrained' has no trained weights" in err
+    assert "prior 'untrained' has no trained weights" in err
+    assert "(1 run: untrained on toy-energy-gap seed 0)" in err
 
 
 @pytest.mark.slow

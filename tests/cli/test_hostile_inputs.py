@@ -325,3 +325,20 @@ def test_a_sample_task_bigger_than_the_machine_is_refused_before_any_work(capsys
     assert code == 2 and out == "" and len(err.splitlines()) == 1, err
     assert "10,000,000,000,000 samples needs about" in err and "lower n_samples" in err
     assert files_under(workspace) == before
+
+
+def test_a_problem_that_stops_many_suite_runs_is_one_line(capsys, workspace):
+    (workspace / "long.yaml").write_text("window: {length: 10000}\n")
+    code, _, err = cli(capsys, "suite", "--tasks", "denoise", "--priors", "none,gmm", "--seeds",
+                       "0,1", "--task-config", "long.yaml", "--quick", "--quiet", "--out", "r")  # fmt: skip
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "no sequence of 10000 frames" in err and "(4 runs: none on denoise seed 0" in err
+
+
+def test_more_neighbours_than_points_is_one_line(capsys, workspace):
+    (workspace / "k.yaml").write_text("k: 20000\n")
+    code, _, err = cli(capsys, "run", "--prior", "none", "--task", "sample", "--task-config",
+                       "k.yaml", "--quick", "--out", "r")  # fmt: skip
+    lines = [line for line in err.splitlines() if line.startswith("posebench: error")]
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "k = 20000 neighbours" in lines[0] and "(--task-config)" in lines[0]
