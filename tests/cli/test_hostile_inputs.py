@@ -317,13 +317,22 @@ def test_resume_from_a_truncated_training_state_is_one_line(capsys, workspace, p
     assert str(state.relative_to(workspace)) in err and "damaged" in err
 
 
-def test_a_sample_task_bigger_than_the_machine_is_refused_before_any_work(capsys, workspace):
-    (workspace / "huge.yaml").write_text("n_samples: 10000000000000\n")
+@pytest.mark.parametrize(
+    ("task", "text", "named"),
+    [
+        ("sample", "n_samples: 10000000000000\n", "10,000,000,000,000 samples needs about"),
+        ("interpolate", "n_pairs: 1000000000\n", "1,000,000,000 pairs of 20 steps needs about"),
+    ],
+)
+def test_a_task_bigger_than_the_machine_is_refused_before_any_work(
+    capsys, workspace, task, text, named
+):
+    (workspace / "huge.yaml").write_text(text)
     before = files_under(workspace)
-    code, out, err = cli(capsys, "run", "--prior", "none", "--task", "sample", "--task-config",
+    code, out, err = cli(capsys, "run", "--prior", "none", "--task", task, "--task-config",
                          "huge.yaml", "--out", "results")  # fmt: skip
     assert code == 2 and out == "" and len(err.splitlines()) == 1, err
-    assert "10,000,000,000,000 samples needs about" in err and "lower n_samples" in err
+    assert named in err and "(--task-config)" in err
     assert files_under(workspace) == before
 
 
