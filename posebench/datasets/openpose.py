@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,12 +119,19 @@ def _layout_of(count: int, layout: str | None, where: str) -> str:
     return found
 
 
+#: The largest magnitude a keypoint coordinate can have as a float.
+FLOAT_MAX = sys.float_info.max
+
+
 def _numbers(value: Any, where: str) -> list[float]:
     """A flat list of finite numbers, else an InputError."""
     if not isinstance(value, list) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
     ):
         raise InputError(f"{where} must be a flat list of numbers")
+    # an integer beyond float64 (JSON allows any length) is out of range, not a crash
+    if any(isinstance(v, int) and abs(v) > FLOAT_MAX for v in value):
+        raise InputError(f"{where} holds an integer beyond the range of floating point numbers")
     if not all(math.isfinite(v) for v in value):
         raise InputError(f"{where} contains NaN or infinity")
     return [float(v) for v in value]

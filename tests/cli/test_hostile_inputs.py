@@ -351,3 +351,18 @@ def test_more_neighbours_than_points_is_one_line(capsys, workspace):
     lines = [line for line in err.splitlines() if line.startswith("posebench: error")]
     assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert "k = 20000 neighbours" in lines[0] and "(--task-config)" in lines[0]
+
+
+@pytest.mark.parametrize(("value", "named"), [("1" + "0" * 400, "an integer beyond the range"),
+                                              ("1e400", "NaN or infinity")])  # fmt: skip
+def test_openpose_numbers_beyond_floats_are_one_line(capsys, workspace, value, named):
+    folder = workspace / "keypoints"
+    folder.mkdir()
+    values = ", ".join([value, "100.0", "0.9"] + ["100.0", "100.0", "0.9"] * 24)
+    text = '{"version": 1.3, "people": [{"pose_keypoints_2d": [' + values + "]}]}"
+    (folder / "a_keypoints.json").write_text(text)
+    (workspace / "size.yaml").write_text("image_size: [640, 480]\n")
+    code, out, err = cli(capsys, "fit-image", "--prior", "none", "--images", "keypoints", "--out",
+                         "fits", "--task-config", "size.yaml")  # fmt: skip
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "a_keypoints.json" in err and named in err and not (workspace / "fits").exists()
