@@ -102,7 +102,7 @@ def apply_tuned(tuned_file: str | Path, prior_yaml: str | Path) -> float:
             f"prior config {prior_yaml} holds {type(config).__name__}, not a YAML mapping; "
             "give a prior's YAML (posebench/configs/priors/<prior>.yaml or a copy)"
         )
-    if not isinstance(config.get("energy_weights"), dict | None) or "energy_weights" not in config:
+    if "energy_weights" not in config or not isinstance(config["energy_weights"], dict | None):
         raise ConfigError(f"prior config {prior_yaml} has no 'energy_weights' section")
     weights = config["energy_weights"] or {}
     weights[data.get("weight_key", data["task"])] = {

@@ -309,10 +309,11 @@ def weight_note(record: ResultRecord) -> str | None:
         shipped = entry.get("tuned_on") if isinstance(entry, dict) else None
         where = record.prior.get("energy_weight_file") or shipped or "the prior's shipped defaults"
         return f"prior energy weight {weight:g}: tuned on {where}"
+    task = record.task
     return (
         f"note: prior energy weight {weight:g} is {source}, not tuned for this task on this "
-        f"data; posebench tune --prior {record.prior['name']} --task {record.task['name']} "
-        "tunes it on the val split"
+        f"data; posebench tune --prior {record.prior['name']} --task {task['name']} "
+        f"--protocol {task['protocol']} tunes it on the val split"
     )
 
 

@@ -272,7 +272,11 @@ class DenoiseTask(Task):
         families = denoise_baselines.candidates(spec, frames)
         if not families:
             return
-        tuning = self.prepare(dataset, body, {**config, "split": spec["tune_split"]}, device, seed)
+        tuning = (  # tune runs evaluate on the tuning split itself: its inputs are at hand
+            inputs
+            if config["split"] == spec["tune_split"]
+            else self.prepare(dataset, body, {**config, "split": spec["tune_split"]}, device, seed)
+        )
         tuned = denoise_baselines.tune(
             families, tuning.noisy_out.joints, tuning.gt.joints, tuning.joints
         )
