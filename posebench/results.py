@@ -3,7 +3,10 @@
 Path layout (one file per dataset, body, task@protocol, prior, seed and size, so nothing
 overwrites anything else)::
 
-    <out>/<dataset>/<body>/<task>@<protocol>/<prior>/seed<k>[.quick].json
+    <out>/<dataset>/<body>/<task>@<protocol>/<prior>/[train<t>/]seed<k>[.quick].json
+
+``train<t>`` is there when the run scored the prior's model of training seed t (a suite with
+training seeds), so several trained models of one prior never overwrite each other.
 """
 
 from __future__ import annotations
@@ -44,9 +47,12 @@ class PriorRecord(_PriorRecord, total=False):
 
     A scored outside method has plugin ``external``, its predictions file as ``checkpoint`` and
     no ``energy_weight_file``; a run records the tuned-weight file it used there (or null).
+    ``training_seed`` is the seed the scored model was trained with when the run asked for one
+    (null or absent: the given or shipped checkpoint, whatever its seed).
     """
 
     energy_weight_file: str | None
+    training_seed: int | None
 
 
 class _MetricRecord(TypedDict):
@@ -181,6 +187,7 @@ class ResultRecord:
             prior=self.prior["name"],
             seed=self.seed,
             quick=self.size == "quick",
+            training_seed=self.prior.get("training_seed"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,10 +226,14 @@ def result_path(
     prior: str,
     seed: int,
     quick: bool,
+    training_seed: int | None = None,
 ) -> Path:
-    """``<out>/<dataset>/<body>/<task>@<protocol>/<prior>/seed<k>[.quick].json``."""
+    """``<out>/<dataset>/<body>/<task>@<protocol>/<prior>/[train<t>/]seed<k>[.quick].json``."""
     suffix = ".quick" if quick else ""
-    return Path(out) / dataset / body / f"{task}@{protocol}" / prior / f"seed{seed}{suffix}.json"
+    folder = Path(out) / dataset / body / f"{task}@{protocol}" / prior
+    if training_seed is not None:
+        folder = folder / f"train{training_seed}"
+    return folder / f"seed{seed}{suffix}.json"
 
 
 _REQUIRED = {f.name for f in fields(ResultRecord)} - {
@@ -325,6 +336,11 @@ def _sections_problem(data: dict[str, Any]) -> str:
             return f"has a {section} without a name"
         if not isinstance(value.get("name", ""), str):
             return f"has {section} name {_short(value['name'])}; expected a string"
+    training_seed = data["prior"].get("training_seed")
+    if training_seed is not None and (
+        not isinstance(training_seed, int) or isinstance(training_seed, bool)
+    ):
+        return f"has prior training_seed {_short(training_seed)}; expected an integer or null"
     return ""
 
 

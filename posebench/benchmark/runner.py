@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from posebench.benchmark.record import build_record, check_metrics
-from posebench.benchmark.setup import configure, prepare
+from posebench.benchmark.setup import configure, prepare, with_training_checkpoint
 from posebench.benchmark.spec import RunSpec
 from posebench.benchmark.tuned import check_tuned_data, use_tuned_weight
 from posebench.core.errors import CapabilityNotSupported, PosebenchError
@@ -40,10 +40,12 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
     path = result_path(
         spec.out, dataset=spec.dataset, body=spec.body_model, task=spec.task,
         protocol=setup.protocol, prior=spec.prior, seed=spec.seed, quick=spec.quick,
+        training_seed=spec.training_seed,
     )  # fmt: skip
     if path.exists() and not force:
         return RunOutcome(path, None, skipped=True)
 
+    spec = with_training_checkpoint(spec)
     ready = prepare(spec, setup)
     prior = ready.prior
     assert prior is not None  # the spec names one
@@ -76,7 +78,7 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
         weight, source = prior.energy_weight(spec.task)
     checkpoint = prior.checkpoint
     prior_record: PriorRecord = {
-        "name": spec.prior,
+        "name": ready.entries["prior"].name,
         "version": prior.version,
         "plugin": ready.entries["prior"].as_dict()["plugin"],
         "checkpoint": str(checkpoint) if checkpoint else None,
@@ -85,6 +87,7 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
         "energy_weight": weight,
         "energy_weight_source": source,
         "energy_weight_file": str(weight_file) if weight_file else None,
+        "training_seed": spec.training_seed,
     }
     timings: TimingsRecord = {"load_s": round(load_s, 4), "run_s": round(run_s, 4)}
     record = build_record(ready, prior_record, result, timings)

@@ -8,7 +8,7 @@ spec gives the same random streams in ``run``, ``tune``, ``export`` and ``score`
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -17,10 +17,12 @@ from posebench.benchmark import components
 from posebench.benchmark.spec import RunSpec
 from posebench.body.base import BodyModel
 from posebench.core.device import resolve_device
+from posebench.core.errors import ConfigError
 from posebench.core.seeding import seed_everything
 from posebench.datasets.base import Dataset
 from posebench.plugins import Entry, Kind, get_registry
 from posebench.priors.base import Prior
+from posebench.priors.training_seeds import checkpoint_for_seed
 from posebench.tasks.base import Task
 
 
@@ -64,6 +66,24 @@ def configure(spec: RunSpec) -> TaskSetup:
     if spec.prior is not None:
         components.prior_config(spec.prior, spec.prior_config)
     return TaskSetup(spec, task, config, entries)
+
+
+def with_training_checkpoint(spec: RunSpec) -> RunSpec:
+    """``spec`` with the checkpoint of its training seed (unchanged without one): the shipped
+    model when it was trained with that seed, else the one ``posebench train`` left under
+    ``spec.train_out``; a one-line error names the command that trains a missing one."""
+    if spec.training_seed is None or spec.prior is None:
+        return spec
+    if spec.checkpoint is not None:
+        raise ConfigError(
+            f"a run takes a checkpoint or a training seed, not both (checkpoint {spec.checkpoint},"
+            f" training seed {spec.training_seed})"
+        )
+    prior = components.load_prior(spec.prior, config=spec.prior_config, pretrained=False)
+    checkpoint = checkpoint_for_seed(
+        prior, spec.prior, spec.dataset, spec.training_seed, spec.train_out
+    )
+    return replace(spec, checkpoint=checkpoint)
 
 
 def prepare(spec: RunSpec, setup: TaskSetup | None = None) -> Prepared:

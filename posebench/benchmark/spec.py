@@ -28,7 +28,9 @@ class RunSpec:
 
     ``run``, ``tune``, ``export`` and ``score`` take one; ``prior`` is None for the last two.
     ``amass_dir`` is the option of the ``amass`` dataset; ``dataset_options`` passes any other
-    keyword to a dataset's constructor.
+    keyword to a dataset's constructor. ``training_seed`` picks the prior's model trained with
+    that seed (the shipped one, or what ``posebench train --seed`` wrote under ``train_out``)
+    instead of ``checkpoint``; None scores the given or shipped checkpoint as it is.
     """
 
     prior: str | None = None
@@ -41,6 +43,8 @@ class RunSpec:
     prior_config: ConfigLike | None = None
     task_config: ConfigLike | None = None
     seed: int = DEFAULT_SEED
+    training_seed: int | None = None
+    train_out: PathLike = DEFAULT_OUT
     device: str = DEFAULT_DEVICE
     quick: bool = False
     out: PathLike = DEFAULT_OUT

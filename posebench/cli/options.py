@@ -37,11 +37,16 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 #: The same for ``posebench suite``, which takes lists of priors, tasks and seeds instead.
 SUITE_DEFAULTS: dict[str, Any] = {
-    **{k: v for k, v in RUN_DEFAULTS.items() if k not in ("prior", "task", "checkpoint", "seed")},
+    **{
+        k: v
+        for k, v in RUN_DEFAULTS.items()
+        if k not in ("prior", "task", "checkpoint", "seed", "training_seed")
+    },
     "suite": "default",
     "priors": None,
     "tasks": None,
     "seeds": None,
+    "train_seeds": None,
     "force": False,
 }
 
@@ -63,9 +68,12 @@ OPTION_SCHEMA: dict[str, Rule] = {
     "amass_dir": path(),
     "out": path(),
     "seed": SEED_RULE,
+    "training_seed": integer(0, MAX_SEED, nullable=True),
+    "train_out": path(),
     "priors": items(text()),
     "tasks": items(text()),
     "seeds": items(SEED_RULE),
+    "train_seeds": items(SEED_RULE),
 }
 
 

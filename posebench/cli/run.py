@@ -22,11 +22,14 @@ if TYPE_CHECKING:
 EXTERNAL_KEYS = ("protocol", "dataset", "body_model", "body_model_path", "task_config", "seed",
                  "device", "quick", "amass_dir", "out")  # fmt: skip
 #: What a suite file may set (each may be left to --priors, --tasks, --seeds) and its defaults.
-SUITE_FILE_DEFAULTS: dict[str, Any] = {"priors": [], "tasks": [], "seeds": [DEFAULT_SEED]}
+SUITE_FILE_DEFAULTS: dict[str, Any] = {
+    "priors": [], "tasks": [], "seeds": [DEFAULT_SEED], "train_seeds": [],
+}  # fmt: skip
 SUITE_FILE_SCHEMA: dict[str, Rule] = {
     "priors": items(text()),
     "tasks": items(text()),
     "seeds": items(opt.SEED_RULE),
+    "train_seeds": items(opt.SEED_RULE),
 }
 
 
@@ -48,6 +51,16 @@ def add_parsers(commands: opt.Commands) -> None:
     p.add_argument("--priors", type=opt.csv_list, help="comma-separated prior names")
     p.add_argument("--tasks", type=opt.csv_list, help="comma-separated task names")
     p.add_argument("--seeds", type=opt.seed_list, help="comma-separated seeds, e.g. 0,1,2")
+    p.add_argument(
+        "--train-seeds", type=opt.seed_list, metavar="SEEDS",
+        help="score each trained prior's models of these training seeds, e.g. 0,1,2 (the "
+        "shipped model is its own seed; others come from posebench train --seed under "
+        "--train-out); default: the shipped models only",
+    )  # fmt: skip
+    p.add_argument(
+        "--train-out", type=opt.output_folder, metavar="DIR",
+        help=f"the --out of the posebench train runs of --train-seeds (default {DEFAULT_OUT})",
+    )  # fmt: skip
     p.add_argument("--force", action="store_const", const=True, help="re-run existing results")
     p.add_argument(
         "--shard", metavar="I/N",
@@ -142,6 +155,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
     priors = options.pop("priors") or suite["priors"]
     tasks = options.pop("tasks") or suite["tasks"]
     seeds = options.pop("seeds") or suite["seeds"]
+    train_seeds = options.pop("train_seeds") or suite["train_seeds"]
     force = bool(options.pop("force"))
     opt.check_output(options["out"], folder=True)
     registry = get_registry()
@@ -152,7 +166,8 @@ def cmd_suite(args: argparse.Namespace) -> int:
     single: tuple[Kind, ...] = ("dataset", "body_model")
     for kind in single:
         registry.get(kind, options[kind])
-    runs = [(p, t, s) for t in tasks for p in priors for s in seeds]
+    trained = {p: _training_seeds(p, train_seeds, options["prior_config"]) for p in priors}
+    runs = [(p, t, k, s) for t in tasks for p in priors for k in trained[p] for s in seeds]
     if not runs:
         raise PosebenchError("nothing to run: the suite is empty")
     progress = make_progress(args.quiet)
@@ -164,13 +179,14 @@ def cmd_suite(args: argparse.Namespace) -> int:
         )
     done = skipped = 0
     failed: dict[str, list[str]] = {}  # message -> the runs it stopped
-    for prior, task, seed in progress.track(runs, "suite", total=len(runs)):
-        spec = RunSpec(prior=prior, task=task, seed=seed, **options)
+    for prior, task, training_seed, seed in progress.track(runs, "suite", total=len(runs)):
+        spec = RunSpec(prior=prior, task=task, seed=seed, training_seed=training_seed, **options)
         try:
             outcome = run(spec, force=force, progress=progress)
         except PosebenchError as exc:  # one run's problem (e.g. no trained weights): go on
+            trained_with = "" if training_seed is None else f" (training seed {training_seed})"
             failed.setdefault(" ".join(str(exc).split()), []).append(
-                f"{prior} on {task} seed {seed}"
+                f"{prior}{trained_with} on {task} seed {seed}"
             )
             continue
         if outcome.skipped:
@@ -187,6 +203,18 @@ def cmd_suite(args: argparse.Namespace) -> int:
         line = f"{message} ({len(stopped)} run{'s' if len(stopped) > 1 else ''}: {shown})"
         sys.stderr.write(f"posebench: error: {line}\n")
     return opt.EXIT_USER_ERROR if failed else 0
+
+
+def _training_seeds(prior: str, train_seeds: list[int], prior_config: Any) -> list[int | None]:
+    """The training seeds a suite scores ``prior`` with: ``train_seeds`` for a prior that
+    trains, else [None] (its one model as it is, e.g. ``none``, or no seeds were asked for)."""
+    from posebench.benchmark import components
+    from posebench.priors.training_seeds import trains
+
+    if not train_seeds:
+        return [None]
+    model = components.load_prior(prior, config=prior_config, pretrained=False)
+    return list(train_seeds) if trains(model) else [None]
 
 
 def packaged_suite(name: str) -> dict[str, Any]:
@@ -273,6 +301,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from posebench.core.device import resolve_device
     from posebench.core.seeding import seed_everything
     from posebench.plugins import get_registry
+    from posebench.priors.training_seeds import training_dir
 
     registry = get_registry()
     registry.get("prior", args.prior)
@@ -284,7 +313,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.prior, config=args.prior_config, device=str(device), pretrained=False
     )
     dataset = components.load_dataset(dataset_name)
-    out_dir = Path(args.out) / "checkpoints" / args.prior / dataset_name
+    out_dir = training_dir(args.out, args.prior, dataset_name, args.seed)
     config = {**prior.config, "quick": bool(args.quick), "seed": args.seed}
     progress = make_progress(args.quiet)
     final = prior.fit(dataset, config, out_dir, device, progress, resume=args.resume)

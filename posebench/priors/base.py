@@ -87,6 +87,10 @@ class Prior(abc.ABC):
     config_schema: ClassVar[Mapping[str, Rule]] = {}
     #: A few words saying which pose :meth:`initial_pose` gives; fitting tasks record it.
     initial_pose_description: str = "rest pose"
+    #: The file name :meth:`fit` gives the final checkpoint in its ``out_dir``; None for a prior
+    #: that does not train. Suites find the models of other training seeds by it
+    #: (:mod:`posebench.priors.training_seeds`).
+    final_checkpoint: ClassVar[str | None] = None
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
         self.config: dict[str, Any] = self.resolve_config(config)

@@ -230,6 +230,40 @@ def test_malformed_result_file_stops_the_leaderboard_with_its_name(capsys, tmp_p
     assert_one_line_error(code, err, str(bad), "not valid JSON")
 
 
+def test_suite_scores_each_training_seed_and_names_the_one_to_train(capsys, tmp_path, toy_plugin):
+    from posebench.core.hashing import hash_file
+
+    trained = tmp_path / "trained"
+    for seed in ("1", "2"):
+        code, _, err = run_cli(capsys, "train", "--prior", "gmm", "--dataset", "toy-poses",
+                               "--seed", seed, "--out", str(trained), "--quiet")  # fmt: skip
+        assert code == 0, err
+    out_dir = tmp_path / "r"
+    code, out, err = run_cli(capsys, "suite", "--priors", "gmm,none", "--tasks", "toy-energy-gap",
+                             "--seeds", "0,1", "--train-seeds", "0,1,2", "--train-out",
+                             str(trained), *TOY, "--out", str(out_dir))  # fmt: skip
+    # the shipped GMM was trained on other data, so seed 0 on toy-poses is one line to train
+    assert_one_line_error(code, err, "training seed 0",
+                          f"posebench train --prior gmm --dataset toy-poses --seed 0 --out {trained}",
+                          "(2 runs: gmm (training seed 0) on toy-energy-gap seed 0, gmm (training "
+                          "seed 0) on toy-energy-gap seed 1)")  # fmt: skip
+    assert "6 run, 0 skipped" in out  # gmm: 2 models x 2 seeds; none (no training): 2 seeds
+    task = out_dir / "toy-poses" / "toy-stick" / "toy-energy-gap@default"
+    assert sorted(p.name for p in (task / "none").iterdir()) == ["seed0.json", "seed1.json"]
+    hashes = set()
+    for seed in (1, 2):
+        record = read_result(task / "gmm" / f"train{seed}" / "seed1.json")
+        checkpoint = trained / "checkpoints" / "gmm" / "toy-poses" / f"seed{seed}" / "gmm.pkl"
+        assert record.prior["training_seed"] == seed
+        assert record.prior["checkpoint_sha256"] == hash_file(checkpoint)
+        hashes.add(record.prior["checkpoint_sha256"])
+    assert len(hashes) == 2  # two trained models, not one scored twice
+    code, out, err = run_cli(capsys, "leaderboard", "--results", str(out_dir), "--format", "md")
+    assert code == 0, err
+    assert "gmm: 2 (training seeds 1, 2)" in out
+    assert "(n=4)" in out
+
+
 def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path, toy_plugin):
     import posebench
     from posebench import plugins

@@ -205,7 +205,7 @@ def test_trained_on_poses_it_keeps_the_contract_and_beats_random_rotations(
         ["train", "--prior", "gmm", "--dataset", "toy-poses", "--out", str(tmp_path), "--quiet"]
     )
     assert code == 0, capsys.readouterr().err
-    checkpoint = tmp_path / "checkpoints" / "gmm" / "toy-poses" / "gmm.pkl"
+    checkpoint = tmp_path / "checkpoints" / "gmm" / "toy-poses" / "seed0" / "gmm.pkl"
     assert f"checkpoint: {checkpoint}" in capsys.readouterr().out
     prior = posebench.load_prior("gmm", checkpoint=checkpoint)
     check_prior(prior)

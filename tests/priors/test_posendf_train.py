@@ -175,7 +175,7 @@ def test_train_command_quick_end_to_end(tmp_path, toy_plugin, capsys):
     code = main(argv)
     out = capsys.readouterr().out
     assert code == 0
-    final = tmp_path / "checkpoints" / "posendf" / "toy-poses" / "posendf_final.pt"
+    final = tmp_path / "checkpoints" / "posendf" / "toy-poses" / "seed0" / "posendf_final.pt"
     assert f"checkpoint: {final}" in out
     prior = posebench.load_prior("posendf", checkpoint=str(final))
     assert prior.record["steps"] == 6

@@ -339,7 +339,7 @@ def test_cli_train_quick_writes_checkpoint_and_record(tmp_path, capsys, toy_plug
     code = main(["train", "--prior", "vposer", "--dataset", "toy-poses", "--quick",
                  "--prior-config", str(config), "--out", str(tmp_path), "--quiet"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
-    folder = tmp_path / "checkpoints" / "vposer" / "toy-poses"
+    folder = tmp_path / "checkpoints" / "vposer" / "toy-poses" / "seed0"
     record = json.loads((folder / "training.json").read_text())
     assert record["finished"] and record["epochs_run"] == 2 and record["fingerprint"]["quick"]
     prior = posebench.load_prior("vposer", checkpoint=str(folder / "vposer.pt"))

@@ -21,6 +21,9 @@ from posebench.priors.base import Prior, check_pose
 from posebench.priors.gmm.mixture import Mixture, fit_mixture
 from posebench.priors.gmm.official import BODY_DIMS, read_gmm_pickle, write_gmm_pickle
 
+#: The file name of the final checkpoint that training writes.
+FINAL = "gmm.pkl"
+
 SHIPPED = "gmm_embedded.pkl"
 #: Where projection stops (``project.stop_at``): at the plausible energy level, or at the mode.
 STOP_AT = ("plausible", "mode")
@@ -49,6 +52,7 @@ class GMMPrior(Prior):
     name = "gmm"
     version = "1"
     default_config = packaged_config("priors/gmm.yaml")
+    final_checkpoint = FINAL
     config_schema = CONFIG_SCHEMA
     initial_pose_description = "gmm mean pose (weighted mean of the component means)"
 
@@ -176,7 +180,7 @@ class GMMPrior(Prior):
         finished checkpoint for the same data and config is kept, anything else is refitted.
         """
         out_dir = Path(out_dir)
-        final = out_dir / "gmm.pkl"
+        final = out_dir / FINAL
         record_path = out_dir / "training.json"
         poses = train_data.poses("train")
         fingerprint = {

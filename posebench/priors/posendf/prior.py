@@ -34,6 +34,7 @@ from posebench.priors.posendf.projection import (
 )
 from posebench.priors.posendf.quat import canonical, pose_to_network_input, quat_to_axis_angle
 from posebench.priors.posendf.starts import random_starts
+from posebench.priors.posendf.train import FINAL_FILE
 from posebench.priors.posendf.train import fit as train_posendf
 
 #: posebench's own checkpoint format.
@@ -49,6 +50,7 @@ class PoseNDFPrior(Prior):
     name = "posendf"
     version = "1"
     default_config = DEFAULT_CONFIG
+    final_checkpoint = FINAL_FILE
     config_schema = CONFIG_SCHEMA
     initial_pose_description = "posendf rest pose projected onto the zero level set"
 

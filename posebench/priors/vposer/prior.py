@@ -45,7 +45,7 @@ from posebench.priors.vposer.model import (
     build_model,
     kl_to_standard_normal,
 )
-from posebench.priors.vposer.train import fit_vposer, mesh_points
+from posebench.priors.vposer.train import FINAL, fit_vposer, mesh_points
 
 SHIPPED = "vposer_embedded.pt"
 ENERGIES = ("latent_norm", "neg_elbo")
@@ -87,6 +87,7 @@ class VPoserPrior(LatentPrior):
     version = "1"
     latent_dim = LATENT_DIM
     default_config = _DEFAULTS
+    final_checkpoint = FINAL
     config_schema = CONFIG_SCHEMA
     initial_pose_description = "vposer zero latent (z = 0, decoded)"
 
