@@ -48,7 +48,8 @@ class Leaderboard:
     size: str
     caption: str
     stats: pd.DataFrame  # prior, task, metric, unit, higher_is_better, main, mean, std, n, rank,
-    # kind (prior, a reference kind such as data, or input), ci_low, ci_high, ci_unit, n_units
+    # kind (prior, a reference kind such as data, or input), ci_low, ci_high, ci_unit, n_units,
+    # n_models (trained models: training seeds)
     display: pd.DataFrame  # priors as rows: rank and every task's main metric
     per_task: dict[str, pd.DataFrame] = field(default_factory=dict)  # all metrics of each task
     warnings: list[str] = field(default_factory=list)

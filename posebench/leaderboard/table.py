@@ -54,6 +54,8 @@ DATA_PREFIX = REFERENCE_KINDS["data"].prefix
 
 #: Kind and row name of the metrics that describe a task's input: one row per task, not ranked.
 INPUT_KIND = "input"
+#: The training seed column's value for a run that scored its checkpoint as it is (no seed asked).
+UNTRAINED = -1
 
 
 def collect_results(results_dir: str | Path) -> pd.DataFrame:
@@ -95,6 +97,8 @@ def _rows(record: ResultRecord, path: Path, declarations: Declarations) -> list[
         "task": f"{record.task['name']}@{record.task['protocol']}",
         "task_version": str(record.task["version"]),
         "seed": record.seed,
+        "training_seed": _training_seed(record),
+        "run": f"{_training_seed(record)}/{record.seed}",
         "posebench_version": record.posebench_version,
         "checkpoint": str(record.prior.get("checkpoint_sha256") or ""),
         "path": str(path),
@@ -128,6 +132,12 @@ def _rows(record: ResultRecord, path: Path, declarations: Declarations) -> list[
     return rows
 
 
+def _training_seed(record: ResultRecord) -> int:
+    """The training seed of the scored model, or :data:`UNTRAINED` when the run named none."""
+    seed = record.prior.get("training_seed")
+    return UNTRAINED if seed is None else int(seed)
+
+
 def skipped_note(count: int) -> str:
     """The caption's note on result files left out as malformed ('' when none were)."""
     if not count:
@@ -145,7 +155,11 @@ def _cell(row: Any, best: bool, bold: tuple[str, str]) -> str:
     if pd.isna(row.mean):
         return "n/a"  # not supported by the prior, or not defined for the protocol
     if not pd.isna(row.ci_low):
-        seeds = f", {int(row.n)} seeds" if row.n > 1 else ""
+        models, runs = int(row.n_models), int(row.n)
+        if models > 1:
+            seeds = f", {models} models × {runs // models} seeds"
+        else:
+            seeds = f", {runs} seeds" if runs > 1 else ""
         text = (
             f"{row.mean:.4g} [{row.ci_low:.4g}, {row.ci_high:.4g}] "
             f"({int(row.n_units)} {row.ci_unit}s{seeds})"
@@ -208,15 +222,22 @@ def _unit_intervals(
     ranks: dict[str, dict[str, int]] = {}
     comparisons: dict[str, list[Comparison]] = {}
     for task, rows in priors[priors["main"]].groupby("task"):
-        averaged = {
-            prior: combine_seeds(runs.sort_values("seed")["per_unit"].tolist())
+        averaged = {  # per prior, per trained model: its units over the evaluation seeds
+            prior: [
+                combine_seeds(model.sort_values("seed")["per_unit"].tolist())
+                for _, model in runs.groupby("training_seed", sort=True)
+            ]
             for prior, runs in rows.groupby("prior")
         }
-        units = {prior: a for prior, a in averaged.items() if a is not None}
-        if len(units) != len(averaged) or len({u for u, _ in units.values()}) != 1:
-            continue  # some run lacks units, or they differ: fall back to seeds
-        unit = next(iter(units.values()))[0]
-        values = {prior: v for prior, (_, v) in units.items()}
+        if any(found is None for models in averaged.values() for found in models):
+            continue  # some run lacks units: fall back to seeds
+        kinds = {found[0] for models in averaged.values() for found in models if found}
+        if len(kinds) != 1:
+            continue  # the runs name different kinds of unit
+        unit = kinds.pop()
+        values = {
+            prior: [found[1] for found in models if found] for prior, models in averaged.items()
+        }
         for prior, v in values.items():
             intervals[(task, prior)] = interval(unit, v)
         higher = bool(rows["higher_is_better"].iloc[0])
@@ -229,27 +250,41 @@ def _caption(dataset: str, body: str, size: str, group: pd.DataFrame, results: p
         f"{t} v{v}" for t, v in group.groupby("task")["task_version"].first().items()
     )
     hashes = ", ".join(sorted(h for h in group["dataset_hash"].unique() if h))
-    priors = group[group["kind"] == "prior"]
-    models = priors.groupby("prior")["checkpoint"].nunique()
-    training = (
-        "one trained model per prior, so no interval includes training variance"
-        if bool((models <= 1).all())
-        else "several trained models for "
-        + ", ".join(p for p, n in models.items() if n > 1)
-        + " (their runs are pooled)"
-    )
+    training = _training_note(group[group["kind"] == "prior"])
     return (
         f"dataset {dataset} (content {hashes}), body model {body}, size {size}; tasks: "
         f"{versions}. Cells: mean [95 % bootstrap interval over independent units] (number "
-        "of units, seeds) where the task reports its main metric per unit (clips, resampled "
-        "with all their windows, pairs or views; seeds that share their items are averaged, "
-        "seeds with other items pooled within each clip), else mean "
-        f"± std over evaluation seeds (n seeds); {training}. Ranks: per task 1 + the number of "
+        "of units, trained models × evaluation seeds) where the task reports its main metric "
+        "per unit (clips, resampled with all their windows, pairs or views; seeds that share "
+        "their items are averaged, seeds with other items pooled within each clip), else mean "
+        f"± std over runs (n runs); {training}. Ranks: per task 1 + the number of "
         "priors significantly better (paired bootstrap over units), so ties share a rank; by "
         "mean where there are no units; overall: the mean of the task ranks. Best in bold; "
         f"★ main metric{_reference_note(group)}."
         + skipped_note(len(results.attrs.get("skipped", ())))
     )
+
+
+def _training_note(priors: pd.DataFrame) -> str:
+    """What the caption says about training variance: which priors were scored with several
+    trained models (training seeds), or that none was."""
+    seeds = priors.groupby("prior")["training_seed"].agg(lambda s: sorted(set(s) - {UNTRAINED}))
+    several = {prior: found for prior, found in seeds.items() if len(found) > 1}
+    if several:
+        listed = "; ".join(
+            f"{prior}: {len(found)} (training seeds {', '.join(map(str, found))})"
+            for prior, found in several.items()
+        )
+        return (
+            f"trained models per prior: {listed}; one for the others. Intervals of a prior "
+            "with several resample its models as well as the units, and its ± is over all its "
+            "runs, so both include training variance"
+        )
+    checkpoints = priors.groupby("prior")["checkpoint"].nunique()
+    if bool((checkpoints <= 1).all()):
+        return "one trained model per prior, so no interval includes training variance"
+    pooled = ", ".join(p for p, n in checkpoints.items() if n > 1)
+    return f"several trained models for {pooled} (their runs are pooled)"
 
 
 def _reference_note(group: pd.DataFrame) -> str:
@@ -275,12 +310,10 @@ def leaderboard_tables(
         group["description"] = group["description"].fillna("")
         keys = ["kind", "prior", "task", "metric", "unit", "higher_is_better", "main"]
         stats = group.groupby(keys)["value"].agg(mean="mean", std="std").reset_index()
-        stats["n"] = (
-            group.groupby(["prior", "task", "metric"])["seed"]
-            .nunique()
-            .reindex(pd.MultiIndex.from_frame(stats[["prior", "task", "metric"]]))
-            .to_numpy()
-        )
+        index = pd.MultiIndex.from_frame(stats[["prior", "task", "metric"]])
+        counted = group.groupby(["prior", "task", "metric"])
+        stats["n"] = counted["run"].nunique().reindex(index).to_numpy()
+        stats["n_models"] = counted["training_seed"].nunique().reindex(index).to_numpy()
         intervals, unit_ranks, comparisons = _unit_intervals(group[group["kind"] == "prior"])
         for column in ("ci_low", "ci_high", "n_units"):
             stats[column] = float("nan")
@@ -303,7 +336,7 @@ def leaderboard_tables(
             stats.loc[index, "rank"] = column["mean"].rank(ascending=ascending, method="min")
         stats = stats[[  # the CSV's columns: the long-standing ones first
             "prior", "task", "metric", "unit", "higher_is_better", "main", "mean", "std", "n",
-            "rank", "kind", "ci_low", "ci_high", "ci_unit", "n_units",
+            "rank", "kind", "ci_low", "ci_high", "ci_unit", "n_units", "n_models",
         ]]  # fmt: skip
         main_ranks = stats[stats["main"] & ranked].groupby("prior")["rank"].mean()
         overall = main_ranks.rank(method="min")
@@ -335,16 +368,17 @@ def leaderboard_tables(
 def _comparison_line(comparison: Comparison) -> str:
     d = comparison.difference
     verdict = "significant" if comparison.significant else "not significant"
+    models = " and their trained models" if d.n_models > 1 else ""
     return (
         f"{comparison.first} − {comparison.second}: {d.mean:+.4g} [{d.low:+.4g}, {d.high:+.4g}] "
-        f"over {d.n_units} {d.unit}s ({verdict})"
+        f"over {d.n_units} {d.unit}s{models} ({verdict})"
     )
 
 
 def _arrays_files(group: pd.DataFrame) -> dict[str, dict[str, Path]]:
     """Per task and prior, the arrays file written beside the lowest seed's result, if any."""
     files: dict[str, dict[str, Path]] = {}
-    runs = group.drop_duplicates("path").sort_values(["task", "prior", "seed"])
+    runs = group.drop_duplicates("path").sort_values(["task", "prior", "training_seed", "seed"])
     for row in runs.itertuples():
         candidate = Path(row.path).with_suffix(".npz")
         if row.prior not in files.get(row.task, {}) and candidate.is_file():

@@ -22,10 +22,17 @@ METRICS = {
 }
 
 
-def write(out, prior, seed, mpjpe, recall, version="1", size="full", **fields):
+def write(out, prior, seed, mpjpe, recall, version="1", size="full", training_seed=None,
+          **fields):  # fmt: skip
     """A denoise result file; ``fields`` adds record fields (per_unit, data_rows, ...)."""
+    model = f"{prior}-model" if training_seed is None else f"{prior}-model{training_seed}"
     return ResultRecord(
-        prior={"name": prior, "version": "1", "checkpoint_sha256": f"{prior}-model"},
+        prior={
+            "name": prior,
+            "version": "1",
+            "checkpoint_sha256": model,
+            "training_seed": training_seed,
+        },
         task={
             "name": "denoise",
             "version": version,
@@ -326,12 +333,48 @@ def test_html_page_is_the_same_bytes_for_the_same_results(tmp_path):
     assert render(boards, "html") == first
 
 
-def write_units(out, prior, seed, clips, data_rows=None):
+def write_units(out, prior, seed, clips, data_rows=None, training_seed=None):
     """A denoise result whose main metric comes per clip (lists of window values)."""
     values = [v for windows in clips.values() for v in windows]
     per_unit = {"unit": "clip", "item": "window", "values": clips}
     mean = sum(values) / len(values)
-    return write(out, prior, seed, mean, 0.5, per_unit=per_unit, data_rows=data_rows or {})
+    return write(out, prior, seed, mean, 0.5, per_unit=per_unit, data_rows=data_rows or {},
+                 training_seed=training_seed)  # fmt: skip
+
+
+def test_trained_models_are_resampled_so_training_variance_widens_intervals(tmp_path):
+    clips = [f"clip{k}" for k in range(8)]
+    # a: three trained models 3 mm apart on every clip; b: one model, 0.5 mm worse than a's mean
+    for training_seed, shift in enumerate((-3.0, 0.0, 3.0)):
+        for seed in range(2):
+            written = write_units(tmp_path / "all", "a", seed,
+                                  {c: [20.0 + k + shift] for k, c in enumerate(clips)},
+                                  training_seed=training_seed)  # fmt: skip
+            assert written.parent.name == f"train{training_seed}"  # never overwrites another
+            if training_seed == 1:
+                write_units(
+                    tmp_path / "one", "a", seed, {c: [20.0 + k] for k, c in enumerate(clips)}
+                )
+    for folder in ("all", "one"):
+        for seed in range(2):
+            write_units(tmp_path / folder, "b", seed, {c: [20.5 + k] for k, c in enumerate(clips)})
+    (board,) = leaderboard_tables(collect_results(tmp_path / "all"))
+    (alone,) = leaderboard_tables(collect_results(tmp_path / "one"))
+    main = board.stats[board.stats["main"]].set_index("prior")
+    assert main.loc["a", "n_models"] == 3 and main.loc["a", "n"] == 6
+    assert main.loc["a", "mean"] == pytest.approx(23.5)  # every model's items, pooled
+    single = alone.stats[alone.stats["main"]].set_index("prior")
+    width = main.loc["a", "ci_high"] - main.loc["a", "ci_low"]
+    assert width > single.loc["a", "ci_high"] - single.loc["a", "ci_low"] + 2.0
+    assert "(8 clips, 3 models × 2 seeds)" in board.display.set_index("prior").loc["a"].iloc[1]
+    # one model: a beats b on every clip; three: the 3 mm between models swamp 0.5 mm
+    assert (
+        "a − b: -0.5 [-0.5, -0.5] over 8 clips (significant)" in alone.comparisons["denoise@humor"]
+    )
+    (line,) = board.comparisons["denoise@humor"]
+    assert "and their trained models (not significant)" in line
+    assert "a: 3 (training seeds 0, 1, 2)" in board.caption
+    assert "no interval includes training variance" in alone.caption
 
 
 def test_ranks_tie_where_the_difference_over_clips_is_not_significant(tmp_path):
