@@ -47,6 +47,8 @@ COMMANDS: dict[str, CommandHelp] = {
         (
             "posebench suite --quick",
             "posebench suite --priors posendf,gmm --tasks denoise --seeds 0,1,2 --out results/",
+            "posebench suite --seeds 0,1,2 --train-seeds 0,1,2 --train-out results/   "
+            "# each trained model too",
             "posebench suite --shard 0/4 --out /shared/results   # and 1/4, 2/4, 3/4 elsewhere",
             "torchrun --nproc-per-node 4 -m posebench suite --out results/",
         ),
