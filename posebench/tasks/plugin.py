@@ -7,7 +7,7 @@ from posebench.hookspecs import RegisterCallback, hookimpl
 
 @hookimpl
 def register_tasks(register: RegisterCallback) -> None:
-    """The built-in tasks (sample, interpolate, denoise, image_fit) register here."""
+    """The built-in tasks (sample, interpolate, denoise, image_fit, complete) register here."""
     register(
         "denoise",
         "posebench.tasks.denoise:DenoiseTask",
@@ -24,6 +24,12 @@ def register_tasks(register: RegisterCallback) -> None:
         "interpolate",
         "posebench.tasks.interpolate:InterpolateTask",
         summary="pose interpolation: plausibility along the path, smoothness, endpoint error",
+        version="1",
+    )
+    register(
+        "complete",
+        "posebench.tasks.complete:CompleteTask",
+        summary="pose completion: hidden body parts or joints filled in by the prior",
         version="1",
     )
     register(

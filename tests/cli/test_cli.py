@@ -293,12 +293,14 @@ def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path
 
 @pytest.mark.slow
 def test_quick_suite_runs_every_builtin_prior_on_every_task(capsys, tmp_path):
-    """What the tasks issue asks of CI: the four built-in priors on the four tasks, quick size."""
+    """What the tasks issue asks of CI: the four built-in priors on the five tasks, quick size."""
     code, out, err = run_cli(capsys, "suite", "--quick", "--quiet", "--device", "cpu",
                              "--out", str(tmp_path))  # fmt: skip
     assert code == 0, err
-    assert "16 run, 0 skipped" in out
-    for task in ("denoise@humor", "sample@default", "interpolate@default", "image_fit@synthetic"):
+    assert "20 run, 0 skipped" in out
+    tasks = ("denoise@humor", "sample@default", "interpolate@default", "image_fit@synthetic",
+             "complete@parts")  # fmt: skip
+    for task in tasks:
         for prior in ("posendf", "vposer", "gmm", "none"):
             record = read_result(tmp_path / "embedded" / "anny" / task / prior / "seed0.quick.json")
             main = record.metrics[record.task["main_metric"]]
