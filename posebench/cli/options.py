@@ -343,6 +343,19 @@ def add_checkpoint(parser: Container) -> None:
     parser.add_argument("--checkpoint", help="prior checkpoint (default: the shipped one)")
 
 
+def add_training_seed(parser: Container) -> None:
+    """``--training-seed`` and ``--train-out``: score the prior's model of one training seed."""
+    parser.add_argument(
+        "--training-seed", dest="training_seed", type=seed_type, metavar="T",
+        help="score the model trained with seed T (the shipped one, or posebench train --seed T "
+        "--out under --train-out) instead of --checkpoint",
+    )  # fmt: skip
+    parser.add_argument(
+        "--train-out", dest="train_out", type=output_folder, metavar="DIR",
+        help=f"the --out of that posebench train run (default {DEFAULT_OUT})",
+    )  # fmt: skip
+
+
 def add_prior_config(parser: Container, help: str = "YAML overriding prior config keys") -> None:
     """``--prior-config``: YAML overriding keys of the prior's config."""
     parser.add_argument("--prior-config", dest="prior_config", help=help)

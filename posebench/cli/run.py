@@ -41,6 +41,7 @@ def add_parsers(commands: opt.Commands) -> None:
     opt.add_prior(p)
     opt.add_task(p)
     opt.add_checkpoint(p)
+    opt.add_training_seed(p)
     opt.add_task_options(p)
     opt.add_components(p)
     opt.add_common(p)

@@ -197,6 +197,32 @@ def test_leaderboard_formats(capsys, tmp_path, toy_plugin):
         ),
         (["run", "--prior", "none", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["suite", "--seeds", "a,b"], ["seeds must be integers"]),
+        (
+            [
+                "run",
+                "--prior",
+                "gmm",
+                "--task",
+                "toy-energy-gap",
+                "--training-seed",
+                "1",
+                "--checkpoint",
+                "g.pkl",
+                *TOY,
+            ],
+            ["a run takes a checkpoint or a training seed, not both"],
+        ),
+        (
+            ["run", "--prior", "gmm", "--task", "toy-energy-gap", "--training-seed", "7", *TOY],
+            [
+                "no gmm checkpoint for training seed 7",
+                "posebench train --prior gmm --dataset toy-poses --seed 7 --out results",
+            ],
+        ),
+        (
+            ["run", "--prior", "gmm", "--task", "toy-energy-gap", "--training-seed", "-1"],
+            ["--training-seed"],
+        ),
         (["frobnicate"], ["invalid choice"]),
         (["body", "bake", "--phenotype", "age"], ["--phenotype takes NAME=VALUE"]),
         (["data", "prepare", "amass", "--amass-dir", "nowhere", "--out", "x"], ["nowhere"]),
