@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -82,8 +83,9 @@ def _task_section(board: Leaderboard, task: str, colors: dict[str, str], plot: b
         order = [str(p) for p in frame["prior"]]
         parts.append(
             f"<figure class='chart'>{plots.task_chart(stats, order, colors)}"
-            "<figcaption>Bars: mean over seeds, the value at each bar's end; error bars: one "
-            "standard deviation over seeds (shown where there are several); a panel whose values "
+            "<figcaption>Bars: mean over runs (trained models × evaluation seeds), the value at "
+            "each bar's end; error bars: one standard deviation over runs (shown where there are "
+            "several); a panel whose values "
             "span more than 1.5 orders of magnitude has a log axis, said on the axis."
             "</figcaption></figure>"
         )
@@ -129,7 +131,7 @@ def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
         f"<figure><img alt='samples of {html.escape(row.prior)}' "
         f"src='data:image/png;base64,{base64.b64encode(row.png).decode()}'>"
         f"<figcaption><b>{html.escape(row.prior)}</b>: the first {row.shown} samples of its "
-        f"lowest seed ({html.escape(row.source.name)}), body model "
+        f"lowest seed ({html.escape(_shown_path(row.source))}), body model "
         f"{html.escape(board.body_model)}</figcaption></figure>"
         for row in rows
     )
@@ -168,3 +170,8 @@ def html_document(
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
+
+
+def _shown_path(path: Path) -> str:
+    """``seed0.npz``, or ``train1/seed0.npz`` for a run of a training seed's model."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name.startswith("train") else path.name
