@@ -3,9 +3,9 @@
 One figure per task: a panel per metric, a bar per prior (in leaderboard order, one colour per
 prior across all figures), its value printed at its end, error bars of one standard deviation
 over runs (trained models × evaluation seeds) where there are several, the unit and the better
-direction in each panel's title. A panel whose values span more than :data:`LOG_SPAN_DECADES` orders of magnitude has a
-log axis (symmetric log where some are zero or negative), said on the axis, so that small bars
-beside large ones do not vanish.
+direction in each panel's title. A panel whose values span more than :data:`LOG_SPAN_DECADES`
+orders of magnitude has a log axis (symmetric log where some are zero or negative), said on the
+axis, so that small bars beside large ones do not vanish.
 """
 
 from __future__ import annotations
