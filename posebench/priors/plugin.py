@@ -21,6 +21,13 @@ def register_priors(register: RegisterCallback) -> None:
         version="1",
     )
     register(
+        "nrdf",
+        "posebench.priors.nrdf.prior:NRDFPrior",
+        summary="NRDF: Riemannian distance field on 21 SO(3), geodesic training points "
+        "(no model ships yet)",
+        version="1",
+    )
+    register(
         "vposer",
         "posebench.priors.vposer.prior:VPoserPrior",
         summary="VPoser v2-style VAE (32-D latent, 6D decoder); reads official V02_05 / v1 weights",

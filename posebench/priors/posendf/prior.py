@@ -49,6 +49,10 @@ class PoseNDFPrior(Prior):
 
     name = "posendf"
     version = "1"
+    #: The method's name in messages, and posebench's checkpoint format (a subclass that is
+    #: another method, NRDF, sets its own so neither reads the other's files).
+    method = "Pose-NDF"
+    checkpoint_format = CHECKPOINT_FORMAT
     default_config = DEFAULT_CONFIG
     final_checkpoint = FINAL_FILE
     config_schema = CONFIG_SCHEMA
@@ -82,8 +86,8 @@ class PoseNDFPrior(Prior):
     def _require_weights(self) -> None:
         if not self.trained:
             raise InputError(
-                "prior 'posendf' has no trained weights: pass --checkpoint or run posebench "
-                "train --prior posendf"
+                f"prior '{self.name}' has no trained weights: pass --checkpoint or run "
+                f"posebench train --prior {self.name}"
             )
 
     def default_checkpoint(self) -> Path | None:
@@ -96,7 +100,7 @@ class PoseNDFPrior(Prior):
         if dtype is not None:
             names = {v: k for k, v in DTYPES.items()}
             if dtype not in names:
-                raise ConfigError(f"prior 'posendf' runs in float32 or float64, not {dtype}")
+                raise ConfigError(f"prior '{self.name}' runs in float32 or float64, not {dtype}")
             self.config["dtype"] = names[dtype]
         self.model = self.model.to(device=self.device, dtype=self.dtype)
         return self
@@ -217,7 +221,7 @@ class PoseNDFPrior(Prior):
     def checkpoint_dict(self) -> dict[str, Any]:
         """posebench's checkpoint: weights, the config that built them, the training record."""
         return {
-            "format": CHECKPOINT_FORMAT,
+            "format": self.checkpoint_format,
             "format_version": CHECKPOINT_VERSION,
             "prior_version": self.version,
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
@@ -239,16 +243,16 @@ class PoseNDFPrior(Prior):
         except Exception as exc:
             raise InputError(
                 f"checkpoint {path} could not be read as a torch file ({type(exc).__name__}); "
-                "pass a posebench or official Pose-NDF checkpoint"
+                f"pass a posebench or official {self.method} checkpoint"
             ) from exc
-        if isinstance(data, Mapping) and data.get("format") == CHECKPOINT_FORMAT:
+        if isinstance(data, Mapping) and data.get("format") == self.checkpoint_format:
             self._load_posebench(data, path)
         elif official.is_official_checkpoint(data):
             self._load_official(data, path)
         else:
             raise InputError(
-                f"checkpoint {path} is neither a posebench Pose-NDF checkpoint nor an official "
-                "one (a dict with 'model_state_dict'); check --checkpoint"
+                f"checkpoint {path} is neither a posebench {self.method} checkpoint nor an "
+                "official one (a dict with 'model_state_dict'); check --checkpoint"
             )
         self.checkpoint = path
         self.trained = True
@@ -268,7 +272,7 @@ class PoseNDFPrior(Prior):
         ]
         if missing:
             raise InputError(
-                f"checkpoint {path} is a posebench Pose-NDF checkpoint without its "
+                f"checkpoint {path} is a posebench {self.method} checkpoint without its "
                 f"{' and '.join(missing)}; the file is incomplete: save or train it again"
             )
         stored = merge_config(self.default_config, {"model": data["config"]["model"]})
@@ -282,7 +286,7 @@ class PoseNDFPrior(Prior):
             found = official.find_official_config(path)
             if found is None:
                 raise ConfigError(
-                    f"checkpoint {path} is an official Pose-NDF checkpoint; pass its official "
+                    f"checkpoint {path} is an official {self.method} checkpoint; pass its official "
                     "config.yaml too (--prior-config PATH/config.yaml, or config= in load_prior)"
                 )
             self.official_config = str(found)
@@ -291,11 +295,15 @@ class PoseNDFPrior(Prior):
             )["model"]
         self.model = self._new_model()
         state = official.from_official_state_dict(
-            data["model_state_dict"], self.model.state_dict(), str(path)
+            self.official_weights(data["model_state_dict"]), self.model.state_dict(), str(path)
         )
         self._load_state(state, path)
         self.record = {"source": "official", "config": self.official_config,
                        "epoch": data.get("epoch")}  # fmt: skip
+
+    def official_weights(self, state: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+        """The entries of an official ``model_state_dict`` that this network takes (all)."""
+        return state
 
     def _load_state(self, state: Mapping[str, torch.Tensor], path: Path) -> None:
         try:
