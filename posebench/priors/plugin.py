@@ -23,8 +23,7 @@ def register_priors(register: RegisterCallback) -> None:
     register(
         "nrdf",
         "posebench.priors.nrdf.prior:NRDFPrior",
-        summary="NRDF: Riemannian distance field on 21 SO(3), geodesic training points "
-        "(no model ships yet)",
+        summary="NRDF: Riemannian distance field on 21 SO(3), geodesic training points",
         version="1",
     )
     register(

@@ -102,6 +102,26 @@ def test_reads_an_official_nrdf_run_without_its_unused_decoder(tmp_path, toy_plu
 
 
 def test_nrdf_without_weights_says_how_to_get_them():
-    prior = posebench.load_prior("nrdf")
+    from posebench.benchmark.components import load_prior
+
+    prior = load_prior("nrdf", pretrained=False)
     with pytest.raises(InputError, match="posebench train --prior nrdf"):
         prior.energy(torch.zeros(2, 21, 3))
+
+
+@pytest.mark.slow
+def test_shipped_model_has_no_spurious_zeros_and_tells_clean_from_noisy():
+    from posebench.datasets.noise import rotation_noise
+    from posebench.priors.posendf.calibration import spurious_zero_check
+
+    prior = posebench.load_prior("nrdf")
+    assert prior.checkpoint is not None and prior.checkpoint.name == "nrdf_embedded.pt"
+    dataset = posebench.load_dataset("embedded")
+    report = spurious_zero_check(prior, dataset.poses("train"), dataset.poses("val"), starts=128)
+    assert report.passed, report.line()
+    clean = dataset.poses("test")
+    noisy = rotation_noise(clean, 0, sigma=0.5).noisy
+    with torch.no_grad():
+        assert (
+            float((prior.energy(noisy)[:, None] > prior.energy(clean)[None]).double().mean()) > 0.95
+        )

@@ -17,6 +17,7 @@ import torch
 
 from posebench.core.config import packaged_config, read_yaml
 from posebench.core.errors import ConfigError, InputError
+from posebench.core.paths import data_path
 from posebench.core.progress import Progress
 from posebench.core.schema import Rule, above, at_least, integer, items, one_of, under
 from posebench.priors.base import Prior, merged_config
@@ -28,10 +29,11 @@ from posebench.priors.posendf import official
 from posebench.priors.posendf.config import DTYPES, LOSSES, official_source
 from posebench.priors.posendf.model import ACTIVATIONS, INITS, PARENT_TABLES
 from posebench.priors.posendf.prior import PoseNDFPrior
-from posebench.priors.posendf.quat import quat_to_axis_angle
 
 DEFAULT_CONFIG = packaged_config("priors/nrdf.yaml")
 CHECKPOINT_FORMAT = "posebench-nrdf"
+#: Where the shipped checkpoint (trained on the embedded dataset) lives.
+SHIPPED_CHECKPOINT = data_path("nrdf_embedded.pt")
 
 _RULES: dict[str, Rule] = {
     "model.parents": one_of(*PARENT_TABLES),
@@ -115,8 +117,8 @@ class NRDFPrior(PoseNDFPrior):
         return merged_config(cls.name, cls.default_config, config, cls.config_schema, where)
 
     def default_checkpoint(self) -> Path | None:
-        """No NRDF model ships yet: train one (``posebench train --prior nrdf``)."""
-        return None
+        """posebench/data/nrdf_embedded.pt when it is installed, else None."""
+        return SHIPPED_CHECKPOINT if SHIPPED_CHECKPOINT.is_file() else None
 
     def official_weights(self, state: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
         """An official NRDF state dict without its decoder (``dec.*``: built, never used)."""
@@ -146,13 +148,10 @@ class NRDFPrior(PoseNDFPrior):
         """Slerp between the ends, then project every pose (the contract's default)."""
         return Prior.interpolate(self, start, end, steps)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` poses: the rest pose moved by d ~ N(0, ``sample.sigma``), projected."""
-        self._require_weights()
-        cfg = self.config["sample"]
-        starts = random_starts(n, float(cfg["sigma"]), generator)
-        projected = self.project_quat(starts.to(self.device), steps=int(cfg["steps"]))
-        return quat_to_axis_angle(projected).to(torch.float32)
+    def sampling_starts(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, 21, 4)`` starts: the rest pose moved by d ~ N(0, ``sample.sigma``); sampling
+        projects them (Pose-NDF's :meth:`sample`)."""
+        return random_starts(n, float(self.config["sample"]["sigma"]), generator)
 
     def fit(
         self,

@@ -78,13 +78,18 @@ def spurious_zero_check(
     k: int = 5,
     seed: int = 0,
 ) -> CalibrationReport:
-    """Project ``starts`` random starts ``steps`` steps (default: the prior's sampling steps)
+    """Project ``starts`` random starts (the prior's ``sampling_starts`` when it has them, else
+    Pose-NDF's from its ``sample`` config) ``steps`` steps (default: the prior's sampling steps)
     and compare the network's distance with the true one (see the module docstring)."""
     steps = int(steps if steps is not None else prior.config["sample"]["steps"])
     manifold = _quaternions(train_poses).float()
     generator = make_generator(seed, "posendf-calibration")
-    init = prior.config["sample"]["init"]
-    begun = random_starts(starts, init, generator, float(prior.config["sample"]["rest_sigma"]))
+    starts_of = getattr(prior, "sampling_starts", None)  # the prior's own (NRDF's differ)
+    if callable(starts_of):
+        begun = starts_of(starts, generator)
+    else:
+        sample = prior.config["sample"]
+        begun = random_starts(starts, sample["init"], generator, float(sample["rest_sigma"]))
     projected = prior.project_quat(begun.to(prior.device), steps=steps).detach().cpu()
     with torch.no_grad():
         network = prior.distance_quat(projected.to(prior.device)).double().cpu()

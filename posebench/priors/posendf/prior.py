@@ -192,12 +192,17 @@ class PoseNDFPrior(Prior):
             project_steps=cfg["project_steps"], tol=cfg["tol"],
         )  # fmt: skip
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` poses: random starts (config ``sample.init``) projected ``sample.steps`` steps."""
-        self._require_weights()
+    def sampling_starts(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, 21, 4)`` random starts of sampling (config ``sample.init``)."""
         cfg = self.config["sample"]
-        starts = random_starts(n, cfg["init"], generator, rest_sigma=float(cfg["rest_sigma"]))
-        projected = self.project_quat(starts.to(self.device), steps=int(cfg["steps"]))
+        return random_starts(n, cfg["init"], generator, rest_sigma=float(cfg["rest_sigma"]))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` poses: :meth:`sampling_starts` projected ``sample.steps`` steps."""
+        self._require_weights()
+        starts = self.sampling_starts(n, generator)
+        steps = int(self.config["sample"]["steps"])
+        projected = self.project_quat(starts.to(self.device), steps=steps)
         return quat_to_axis_angle(projected).to(torch.float32)
 
     # --- training ------------------------------------------------------------------------------
