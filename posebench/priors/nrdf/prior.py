@@ -18,7 +18,6 @@ import torch
 from posebench.core.config import packaged_config, read_yaml
 from posebench.core.errors import ConfigError, InputError
 from posebench.core.paths import data_path
-from posebench.core.progress import Progress
 from posebench.core.schema import Rule, above, at_least, integer, items, one_of, under
 from posebench.priors.base import Prior, merged_config
 from posebench.priors.nrdf.geometry import random_starts
@@ -102,6 +101,7 @@ class NRDFPrior(PoseNDFPrior):
     checkpoint_format = CHECKPOINT_FORMAT
     default_config = DEFAULT_CONFIG
     final_checkpoint = FINAL_FILE
+    trainer = staticmethod(train_nrdf)
     config_schema = CONFIG_SCHEMA
     initial_pose_description = "nrdf rest pose projected onto the zero level set"
 
@@ -152,17 +152,3 @@ class NRDFPrior(PoseNDFPrior):
         """``(n, 21, 4)`` starts: the rest pose moved by d ~ N(0, ``sample.sigma``); sampling
         projects them (Pose-NDF's :meth:`sample`)."""
         return random_starts(n, float(self.config["sample"]["sigma"]), generator)
-
-    def fit(
-        self,
-        train_data: Any,
-        config: Mapping[str, Any],
-        out_dir: Path,
-        device: torch.device,
-        progress: Progress | None = None,
-        resume: bool = False,
-    ) -> Path:
-        """Train on ``train_data`` (see :mod:`posebench.priors.nrdf.train`)."""
-        return train_nrdf(
-            self, train_data, config, Path(out_dir), torch.device(device), progress, resume
-        )

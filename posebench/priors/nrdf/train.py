@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from posebench.core.atomic import atomic_torch_save
-from posebench.core.config import merge_config
 from posebench.core.errors import InputError, PosebenchError
 from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
@@ -25,27 +24,19 @@ from posebench.priors.nrdf.geometry import canonical
 from posebench.priors.nrdf.targets import training_points
 from posebench.priors.posendf.model import build_model
 from posebench.priors.posendf.quat import pose_to_network_input
-from posebench.priors.posendf.train import losses
+from posebench.priors.posendf.train import (
+    RESUMABLE_CHANGES,
+    TrainablePrior,
+    differing_keys,
+    effective_config,
+    losses,
+)
 from posebench.priors.training import restore, resume_state
-
-if TYPE_CHECKING:
-    from posebench.priors.nrdf.prior import NRDFPrior
 
 FINAL_FILE = "nrdf_final.pt"
 STATE_FILE = "last.pt"
 TARGETS_FILE = "targets.pt"
 STATE_FORMAT = "posebench-nrdf-train-state"
-#: Train settings a resumed run may change: how long it trains, how often it logs and saves.
-RESUMABLE = ("steps", "checkpoint_every", "log_every")
-
-
-def effective_config(prior: NRDFPrior, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The prior config (without ``quick``/``seed``), with ``quick_overrides`` applied."""
-    base = {key: config[key] for key in prior.default_config if key in config}
-    merged = merge_config(prior.default_config, base, where="prior 'nrdf' config")
-    if config.get("quick"):
-        merged = merge_config(merged, merged["quick_overrides"], where="quick_overrides")
-    return merged
 
 
 def _training_points(
@@ -70,16 +61,8 @@ def _training_points(
     return queries, targets
 
 
-def _resumable(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings a resumed run must share with the saved one: all but how long it trains and
-    how often it logs and saves."""
-    kept = {k: v for k, v in cfg.items() if k not in ("train", "quick_overrides")}
-    kept["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE}
-    return kept
-
-
 def fit(
-    prior: NRDFPrior,
+    prior: TrainablePrior,
     train_data: Any,
     config: Mapping[str, Any],
     out_dir: Path,
@@ -114,11 +97,16 @@ def fit(
 
     def check(state: Mapping[str, Any]) -> None:
         saved = state.get("config")
-        same = isinstance(saved, Mapping) and _resumable(saved) == _resumable(cfg)
-        if state.get("format") != STATE_FORMAT or not same or state.get("seed") != seed:
+        differing = (
+            differing_keys(saved, cfg, RESUMABLE_CHANGES) if isinstance(saved, Mapping) else []
+        )
+        if state.get("seed") != seed:
+            differing.insert(0, "seed")
+        if state.get("format") != STATE_FORMAT or not isinstance(saved, Mapping) or differing:
             raise InputError(
-                f"cannot resume from {state_path}: it was trained with other settings or seed; "
-                "resume with the same config and seed, or use another --out, or drop --resume"
+                f"cannot resume from {state_path}: it was trained with other settings or seed "
+                f"({', '.join(differing) or 'another format'}); resume with the same config and "
+                "seed, or use another --out, or drop --resume"
             )
 
     state = resume_state(state_path, resume, "cpu", check)

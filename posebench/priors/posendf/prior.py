@@ -53,6 +53,8 @@ class PoseNDFPrior(Prior):
     #: another method, NRDF, sets its own so neither reads the other's files).
     method = "Pose-NDF"
     checkpoint_format = CHECKPOINT_FORMAT
+    #: The training loop :meth:`fit` runs (NRDF has its own).
+    trainer = staticmethod(train_posendf)
     default_config = DEFAULT_CONFIG
     final_checkpoint = FINAL_FILE
     config_schema = CONFIG_SCHEMA
@@ -216,8 +218,8 @@ class PoseNDFPrior(Prior):
         progress: Progress | None = None,
         resume: bool = False,
     ) -> Path:
-        """Train on ``train_data`` (its train split; val for monitoring); see ``train.fit``."""
-        return train_posendf(
+        """Train on ``train_data`` (its train split; val for monitoring) with :attr:`trainer`."""
+        return self.trainer(
             self, train_data, config, Path(out_dir), torch.device(device), progress, resume
         )
 

@@ -46,6 +46,9 @@ class TrainablePrior(Protocol):
     model: PoseNDF  # replaced by the trained network
 
     @property
+    def name(self) -> str: ...  # read only (a class attribute)
+
+    @property
     def default_config(self) -> Mapping[str, Any]: ...  # read only (a class attribute)
 
     @property
@@ -92,10 +95,10 @@ def losses(
     return terms
 
 
-def _effective_config(prior: TrainablePrior, config: Mapping[str, Any]) -> dict[str, Any]:
+def effective_config(prior: TrainablePrior, config: Mapping[str, Any]) -> dict[str, Any]:
     """The prior config (without ``quick``/``seed``), with ``quick_overrides`` applied."""
     base = {key: config[key] for key in prior.default_config if key in config}
-    merged = merge_config(prior.default_config, base, where="prior 'posendf' config")
+    merged = merge_config(prior.default_config, base, where=f"prior '{prior.name}' config")
     if config.get("quick"):
         merged = merge_config(merged, merged["quick_overrides"], where="quick_overrides")
     return merged
@@ -128,7 +131,7 @@ RESUMABLE_CHANGES = frozenset(
 )
 
 
-def _differing_keys(
+def differing_keys(
     saved: Mapping[str, Any], current: Mapping[str, Any], allowed: frozenset[str], prefix: str = ""
 ) -> list[str]:
     """Dotted keys whose values differ between two nested configs, except the ``allowed`` ones."""
@@ -137,7 +140,7 @@ def _differing_keys(
         name = f"{prefix}{key}"
         old, new = saved.get(key), current.get(key)
         if isinstance(old, Mapping) and isinstance(new, Mapping):
-            differing += _differing_keys(old, new, allowed, f"{name}.")
+            differing += differing_keys(old, new, allowed, f"{name}.")
         elif old != new and name not in allowed:
             differing.append(name)
     return differing
@@ -229,7 +232,7 @@ def fit(
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", ranks.rank)))
         torch.cuda.set_device(device)
     progress = progress if progress is not None and ranks.main else NullProgress()
-    cfg = _effective_config(prior, config)
+    cfg = effective_config(prior, config)
     seed = int(config.get("seed", 0))
     tcfg = cfg["train"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -266,7 +269,7 @@ def fit(
                 f"cannot resume from {state_path}: it is not a posendf training state of this "
                 "version; use another --out or drop --resume"
             )
-        differing = _differing_keys(state["config"], cfg, RESUMABLE_CHANGES)
+        differing = differing_keys(state["config"], cfg, RESUMABLE_CHANGES)
         if state["record"].get("seed", seed) != seed:
             differing.insert(0, "seed")
         if differing:
