@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import torch
 
 from posebench.body.base import SMPL22_JOINT_NAMES, SMPL22_PARENTS, BodyModel
-from posebench.body.rotations import axis_angle_to_quat
 from posebench.core.config import packaged_config
 from posebench.core.errors import InputError
 from posebench.core.hashing import hash_arrays
@@ -31,7 +30,11 @@ from posebench.core.seeding import make_generator
 from posebench.datasets.base import Dataset
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
-from posebench.tasks.metrics import nearest_neighbour_geodesic, position_joints
+from posebench.tasks.metrics import (
+    nearest_neighbour,
+    nearest_neighbour_geodesic,
+    position_joints,
+)
 from posebench.tasks.sample import DNN_DEFINITION
 
 #: Body parts a mask may hide, by SMPL joint name (the pelvis, the root, is never hidden).
@@ -136,21 +139,13 @@ def complete_with_prior(
     return torch.where(keep, variables.detach(), truth)
 
 
-def nearest_train_completion(
-    problems: Problems, train: torch.Tensor, chunk: int = 256
-) -> torch.Tensor:
+def nearest_train_completion(problems: Problems, train: torch.Tensor) -> torch.Tensor:
     """(1, P, 21, 3): the hidden joints copied from the training pose nearest (geodesic, summed
     over the visible captured joints) to each problem's visible joints."""
-    visible = (~problems.hidden & problems.captured[1:].to(problems.hidden.device)).float()
-    reference = axis_angle_to_quat(train.to(problems.truth.device))  # (N, 21, 4)
-    chosen = []
-    for begin in range(0, len(problems.truth), chunk):
-        query = axis_angle_to_quat(problems.truth[begin : begin + chunk])  # (C, 21, 4)
-        dots = torch.einsum("cjd,njd->cnj", query, reference).abs().clamp(max=1.0)
-        distance = (2 * torch.arccos(dots) * visible[begin : begin + chunk, None, :]).sum(-1)
-        chosen.append(distance.argmin(dim=1))
-    nearest = train.to(problems.truth.device)[torch.cat(chosen)]
-    return torch.where(problems.hidden[..., None], nearest, problems.truth)[None]
+    visible = ~problems.hidden & problems.captured[1:].to(problems.hidden.device)
+    train = train.to(problems.truth.device)
+    _, rows = nearest_neighbour(problems.truth, train, weights=visible.float())
+    return torch.where(problems.hidden[..., None], train[rows], problems.truth)[None]
 
 
 class CompleteTask(Task):

@@ -202,18 +202,40 @@ def nearest_neighbour_geodesic(
     over the 21 joints, or over the body joints a (21,) bool mask ``joints`` keeps; DPoser's
     definition, see docs/protocols.md). Exact, chunked.
     """
+    return nearest_neighbour(poses, reference, chunk, reference_chunk, joints)[0]
+
+
+def nearest_neighbour(
+    poses: torch.Tensor,
+    reference: torch.Tensor,
+    chunk: int = 256,
+    reference_chunk: int = 1024,
+    joints: torch.Tensor | None = None,
+    weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The dNN of each pose (:func:`nearest_neighbour_geodesic`) and the row of the reference
+    pose that attains it; ``weights`` (N, 21) weighs each pose's joints in its sum (0 leaves a
+    joint out, e.g. the hidden joints of a completion problem). Exact, chunked."""
     if joints is not None:
         poses, reference = poses[..., joints.to(poses.device), :], reference[..., joints, :]
+        weights = None if weights is None else weights[..., joints.to(weights.device)]
     q = _unit_quaternions(poses)  # (N, 21, 4)
     r = _unit_quaternions(reference)  # (M, 21, 4)
-    best = []
+    best, rows = [], []
     for start in range(0, len(q), chunk):
         block = q[start : start + chunk]
+        weight = None if weights is None else weights[start : start + chunk, None].to(q)
         minimum = torch.full((len(block),), float("inf"), dtype=torch.float64, device=q.device)
+        index = torch.zeros(len(block), dtype=torch.long, device=q.device)
         for r_start in range(0, len(r), reference_chunk):
             part = r[r_start : r_start + reference_chunk]
             dots = torch.einsum("njc,mjc->nmj", block, part).abs()
-            angles = 2 * torch.arccos(dots.clamp(max=1.0)).sum(dim=-1)
-            minimum = torch.minimum(minimum, angles.min(dim=1).values)
+            per_joint = 2 * torch.arccos(dots.clamp(max=1.0))
+            angles = (per_joint if weight is None else per_joint * weight).sum(dim=-1)
+            value, where = angles.min(dim=1)
+            closer = value < minimum
+            minimum = torch.where(closer, value, minimum)
+            index = torch.where(closer, where + r_start, index)
         best.append(minimum)
-    return torch.cat(best)
+        rows.append(index)
+    return torch.cat(best), torch.cat(rows)
