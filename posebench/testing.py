@@ -40,9 +40,9 @@ def _random_poses(n: int, seed: int, scale: float = 0.4) -> torch.Tensor:
 
 
 def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
-    """The Prior contract: metadata, energy (shape, finiteness, gradients, bad input), the start
-    pose of fits (deterministic, one pose), and the optional capabilities (projection, sampling)
-    when the prior has them.
+    """The Prior contract: metadata, energy (shape, finiteness, gradients, bad input), the term
+    fits minimise, the start pose of fits (deterministic, one pose), and the optional
+    capabilities (projection, sampling) when the prior has them.
     """
     from posebench.priors.base import Prior
 
@@ -71,6 +71,7 @@ def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
     assert torch.allclose(again, energy.detach(), rtol=1e-5, atol=1e-6), (
         f"prior '{prior.name}': energy is not deterministic"
     )
+    check_fitting_energy(prior, poses.detach(), energy.detach())
     for bad, why in (
         (torch.zeros(2, 20, 3, device=device), "shape (2, 20, 3)"),
         (torch.full((2, 21, 3), float("nan"), device=device), "NaN values"),
@@ -133,6 +134,37 @@ def check_prior(prior: Any, n: int = 8, seed: int = 0) -> None:
     assert isinstance(weight, float) and source in ("tuned", "default", "untuned"), (
         f"prior '{prior.name}': energy_weight must return (float, 'tuned'|'default'|'untuned')"
     )
+
+
+def check_fitting_energy(prior: Any, poses: torch.Tensor, energy: torch.Tensor) -> None:
+    """The term fits minimise (``Prior.fitting_energy``): ``(B,)``, finite, with a finite gradient
+    at the start, middle and end of a fit, deterministic for the same arguments, and equal to the
+    energy for a prior that keeps the default."""
+    from posebench.priors.base import Prior
+
+    for progress in (0.0, 0.5, 1.0):
+        pose = poses.clone().requires_grad_(True)
+        term = prior.fitting_energy(pose, progress, "denoise")
+        assert term.shape == (len(poses),), (
+            f"prior '{prior.name}': fitting_energy of {len(poses)} poses has shape "
+            f"{tuple(term.shape)}, expected ({len(poses)},)"
+        )
+        assert torch.isfinite(term).all(), f"prior '{prior.name}': fitting_energy is not finite"
+        if term.requires_grad:
+            (grad,) = torch.autograd.grad(term.sum(), pose, allow_unused=True)
+            assert grad is not None and torch.isfinite(grad).all(), (
+                f"prior '{prior.name}': fitting_energy has no finite gradient at progress "
+                f"{progress}"
+            )
+        again = prior.fitting_energy(poses, progress, "denoise")
+        assert torch.allclose(again, term.detach(), rtol=1e-5, atol=1e-6), (
+            f"prior '{prior.name}': fitting_energy is not deterministic (progress {progress}); "
+            "seed its randomness from its arguments"
+        )
+    if type(prior).fitting_energy is Prior.fitting_energy:
+        assert torch.allclose(prior.fitting_energy(poses, 0.5, "denoise"), energy), (
+            f"prior '{prior.name}': the default fitting_energy must be the energy"
+        )
 
 
 def check_dataset(dataset: Any) -> None:

@@ -397,7 +397,9 @@ def _fit_body(
     for p in params:
         p.requires_grad_(True)
 
-    def objective(prior_scale: float, bending: float, shape_weight: float) -> torch.Tensor:
+    def objective(
+        prior_scale: float, bending: float, shape_weight: float, done: float = 1.0
+    ) -> torch.Tensor:
         out = body.forward_skeleton(current_pose(), delta, None, betas)
         local = body25_of(out) - rest.pelvis  # rest pelvis: where the root rotates about
         points = local @ base.transpose(1, 2) + pelvis[:, None]
@@ -407,7 +409,7 @@ def _fit_body(
                 assert isinstance(prior, LatentPrior)
                 energy = prior.latent_energy(latent)
             else:
-                energy = prior.energy(current_pose())
+                energy = prior.fitting_energy(current_pose(), done, "image_fit")
             loss = loss + prior_scale * weight * energy
         loss = loss + bending * bending_energy(current_pose())
         if betas is not None:
@@ -417,12 +419,13 @@ def _fit_body(
     stage_losses, steps = [], 0
     stages = fit["stages"]
     schedule = _stage_lists(stages)
+    total = max(len(schedule) * int(stages["steps"]), 1)
     for index, weights in enumerate(schedule):
         optimiser = torch.optim.Adam(params, lr=float(stages["lr"]))
         n_steps = int(stages["steps"])
         for _ in progress.track(range(n_steps), f"{description} (stage {index + 1})", n_steps):
             optimiser.zero_grad(set_to_none=True)
-            objective(*weights).sum().backward()
+            objective(*weights, steps / total).sum().backward()
             optimiser.step()
             steps += 1
         with torch.no_grad():

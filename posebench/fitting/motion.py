@@ -37,6 +37,8 @@ from posebench.priors.base import LatentPrior, Prior
 #: Joints rigidly attached to the root (SMPL-22 indices: pelvis, hips, spine1), whose rest
 #: positions fix the initial root orientation and translation.
 TORSO = (0, 1, 2, 3)
+#: The task whose guidance schedule a prior's fitting energy follows here (Prior.fitting_energy).
+TASK = "denoise"
 
 
 @dataclass
@@ -64,12 +66,12 @@ def rigid_root_init(body: BodyModel, observed: torch.Tensor) -> tuple[torch.Tens
 
 
 def _energy_term(
-    prior: Prior, pose_flat: torch.Tensor, latent: torch.Tensor | None
+    prior: Prior, pose_flat: torch.Tensor, latent: torch.Tensor | None, progress: float
 ) -> torch.Tensor:
     if latent is not None:
         assert isinstance(prior, LatentPrior)  # a latent code exists only for a LatentPrior
         return prior.latent_energy(latent).sum()
-    return prior.energy(pose_flat).sum()
+    return prior.fitting_energy(pose_flat, progress, TASK).sum()
 
 
 def _decoded(prior: Prior, latent: torch.Tensor | None, pose: torch.Tensor) -> torch.Tensor:
@@ -113,7 +115,7 @@ def fit_motion(
     if bool(schedule.get("latent")) and isinstance(prior, LatentPrior) and weight > 0:
         latent = prior.encode(pose).detach().clone()
 
-    def loss_fn(smooth: bool, with_prior: bool) -> torch.Tensor:
+    def loss_fn(smooth: bool, with_prior: bool, done: float = 0.0) -> torch.Tensor:
         current = _decoded(prior, latent, pose)
         joints = body.forward_skeleton(current, root_orient, trans).joints.reshape(
             n_windows, n_frames, 22, 3
@@ -123,7 +125,7 @@ def fit_motion(
             accel = joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]
             total = total + accel.pow(2).sum() / (2 * terms["accel_sigma"] ** 2)
         if with_prior and weight > 0:
-            total = total + weight * _energy_term(prior, current, latent)
+            total = total + weight * _energy_term(prior, current, latent, done)
         return total / n_windows
 
     body_params = [latent if latent is not None else pose]
@@ -136,7 +138,8 @@ def fit_motion(
         ("motion", body_params + root_params, schedule["lr"], schedule["steps"], True, True),
     ]  # fmt: skip
     loss = torch.tensor(float("nan"))
-    steps = 0
+    steps = prior_steps = 0
+    total_prior_steps = max(sum(stage[3] for stage in stages if stage[5]), 1)
     for stage, (name, params, lr, n_steps, smooth, with_prior) in enumerate(stages):
         if n_steps == 0:
             continue
@@ -146,10 +149,11 @@ def fit_motion(
         optimiser = torch.optim.Adam(params, lr=lr)
         for _ in progress.track(range(n_steps), stage_label, n_steps):
             optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn(smooth, with_prior)
+            loss = loss_fn(smooth, with_prior, prior_steps / total_prior_steps)
             loss.backward()
             optimiser.step()
             steps += 1
+            prior_steps += int(with_prior)
         for p in params:
             p.requires_grad_(False)
     final = _decoded(prior, latent, pose)

@@ -204,13 +204,15 @@ def fit_published(
     # the mesh only when the temporal term moves its vertices; joints alone skip skinning
     pose_body = body.forward if objective.temporal_points == "vertices" else body.forward_skeleton
 
-    def step_loss(it: int) -> torch.Tensor:
+    def step_loss(it: int, done: float) -> torch.Tensor:
         out = pose_body(pose, root_orient, trans)
         joints = out.joints.reshape(n_windows, n_frames, 22, 3)
         points = joints
         if objective.temporal_points == "vertices" and out.vertices is not None:
             points = out.vertices.reshape(n_windows, n_frames, -1, 3)
-        energy = prior.energy(pose).reshape(n_windows, n_frames) if weight > 0 else None
+        energy = None
+        if weight > 0:
+            energy = prior.fitting_energy(pose, done, "denoise").reshape(n_windows, n_frames)
         loss, _ = published_loss(objective, it, weight, joints, points, observed, energy, floor)
         return loss
 
@@ -226,7 +228,7 @@ def fit_published(
         label = f"{description}, iteration {it + 1}/{objective.outer_iterations}"
         for _ in progress.track(range(objective.steps), label, objective.steps):
             optimiser.zero_grad(set_to_none=True)
-            loss = step_loss(it)
+            loss = step_loss(it, steps / max(objective.total_steps, 1))
             loss.backward()
             optimiser.step()
             steps += 1

@@ -34,7 +34,7 @@ ENERGY_WEIGHT_SCHEMA: dict[str, Rule] = {
 }
 #: Priors whose energy is a distance to the plausible set: the viewer and pictures call it a
 #: distance (d); the others' an energy (E).
-DISTANCE_PRIORS = ("posendf",)
+DISTANCE_PRIORS = ("posendf", "nrdf")
 
 
 def check_pose(pose: torch.Tensor, what: str = "pose") -> torch.Tensor:
@@ -107,6 +107,21 @@ class Prior(abc.ABC):
     @abc.abstractmethod
     def energy(self, pose: torch.Tensor) -> torch.Tensor:
         """``(B,)`` energy of ``(B, 21, 3)`` poses, differentiable; lower is more plausible."""
+
+    def fitting_energy(
+        self, pose: torch.Tensor, progress: float, task: str | None = None
+    ) -> torch.Tensor:
+        """``(B,)``: the prior's term in an optimisation's objective, at ``progress`` ∈ [0, 1] of
+        the way through it (the share of its steps done), in ``task`` (e.g. ``"denoise"``).
+
+        Fits (denoising, image fitting, completion) minimise this, not :meth:`energy`: autograd's
+        gradient of it is how the prior steers them. The default is :meth:`energy` itself. A
+        prior whose guidance is not the gradient of a fixed energy overrides it: a diffusion
+        prior's score-matching term, whose noise level falls as the fit proceeds and whose
+        gradient stops at the network's estimate (``dposer``). It must be deterministic for the
+        same pose, progress and task, so that fits are reproducible.
+        """
+        return self.energy(pose)
 
     def project(
         self, pose: torch.Tensor, steps: int | None = None, tol: float | None = None

@@ -114,7 +114,8 @@ def complete_with_prior(
     progress: Progress | None = None,
 ) -> torch.Tensor:
     """(H, P, 21, 3): each problem completed from ``hypotheses`` starts by lowering the prior's
-    energy over the free joints (hidden or not captured) while the others stay at the truth."""
+    fitting energy (:meth:`Prior.fitting_energy`) over the free joints (hidden or not captured)
+    while the others stay at the truth."""
     truth, device = problems.truth, problems.truth.device
     free = problems.hidden | ~problems.captured[1:].to(device)  # (P, 21)
     n_hyp, n = int(config["hypotheses"]), len(truth)
@@ -127,9 +128,9 @@ def complete_with_prior(
     optimiser = torch.optim.Adam([variables], lr=float(config["lr"]))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / max(steps, 1))
     stage = f"complete {n} problems x {n_hyp} hypotheses"
-    for _ in (progress or NullProgress()).track(range(steps), stage, total=steps):
+    for step in (progress or NullProgress()).track(range(steps), stage, total=steps):
         pose = torch.where(keep, variables, truth)
-        energy = prior.energy(pose.reshape(-1, 21, 3))
+        energy = prior.fitting_energy(pose.reshape(-1, 21, 3), step / max(steps, 1), "complete")
         if not energy.requires_grad:
             break  # an energy without gradient (the `none` prior): the starts are the answer
         optimiser.zero_grad()

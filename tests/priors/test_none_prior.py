@@ -73,6 +73,28 @@ def test_contract_checks_catch_missing_input_validation():
         check_prior(NoValidationPrior())
 
 
+class RandomGuidancePrior(Prior):
+    name = "random-guidance"
+
+    def energy(self, pose):
+        return check_pose(pose).pow(2).sum(dim=(-1, -2))
+
+    def fitting_energy(self, pose, progress, task=None):
+        noise = torch.randn(pose.shape)  # unseeded: a fit under it cannot be reproduced
+        return (pose - noise).pow(2).sum(dim=(-1, -2))
+
+
+def test_contract_checks_catch_a_fitting_energy_that_is_not_reproducible():
+    with pytest.raises(AssertionError, match="fitting_energy is not deterministic"):
+        check_prior(RandomGuidancePrior())
+
+
+def test_the_default_fitting_energy_is_the_energy():
+    prior = posebench.load_prior("gmm")
+    pose = 0.3 * torch.randn(5, 21, 3)
+    assert torch.equal(prior.fitting_energy(pose, 0.7, "denoise"), prior.energy(pose))
+
+
 def test_energy_weight_defaults_to_untuned_and_reads_config():
     prior = NoValidationPrior()
     assert prior.energy_weight("denoise") == (1.0, "untuned")
