@@ -6,7 +6,6 @@ it computes so results can be compared with published numbers where the definiti
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -14,6 +13,9 @@ import roma
 import torch
 
 from posebench.core.errors import ConfigError
+
+# the FID lives in core so that a prior's training can select its model by it
+from posebench.core.frechet import frechet_distance as frechet_distance
 
 
 def mpjpe_mm(
@@ -116,26 +118,6 @@ def average_pairwise_distance_cm(joints: torch.Tensor) -> float:
     for i in range(n):  # (N, J) distances per row keeps memory at O(N J)
         total += (flat - flat[i]).norm(dim=-1).mean(dim=1).sum().double()
     return float(100.0 * total / (n * (n - 1)))
-
-
-def frechet_distance(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
-    """Fréchet distance between the Gaussian fitted to ``x`` (N, D) and N(mean, cov)."""
-    from scipy import linalg
-
-    mu = x.mean(axis=0)
-    sigma = np.cov(x, rowvar=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", linalg.LinAlgWarning)
-        try:
-            covmean = linalg.sqrtm(sigma @ cov)
-            singular = not np.isfinite(covmean).all()
-        except linalg.LinAlgWarning:
-            singular = True
-    if singular:  # a rank-deficient product: regularise as pytorch-fid does
-        offset = np.eye(len(mu)) * 1e-6
-        covmean = linalg.sqrtm((sigma + offset) @ (cov + offset))
-    covmean = covmean.real
-    return float(((mu - mean) ** 2).sum() + np.trace(sigma) + np.trace(cov) - 2 * np.trace(covmean))
 
 
 #: Distance-matrix entries one chunk may hold (2^24 float64: 128 MiB), so memory stays bounded
