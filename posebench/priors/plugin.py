@@ -27,6 +27,12 @@ def register_priors(register: RegisterCallback) -> None:
         version="1",
     )
     register(
+        "dposer",
+        "posebench.priors.dposer.prior:DPoserPrior",
+        summary="DPoser: score-based diffusion prior (sub-VP SDE), truncated-timestep guidance",
+        version="1",
+    )
+    register(
         "vposer",
         "posebench.priors.vposer.prior:VPoserPrior",
         summary="VPoser v2-style VAE (32-D latent, 6D decoder); reads official V02_05 / v1 weights",

@@ -17,7 +17,7 @@ from posebench.priors.training_seeds import (
 )
 
 
-@pytest.mark.parametrize("name", ["gmm", "vposer", "posendf", "nrdf"])
+@pytest.mark.parametrize("name", ["gmm", "vposer", "posendf", "nrdf", "dposer"])
 def test_the_shipped_model_is_training_seed_zero_on_the_embedded_data_only(name):
     prior = load_prior(name, pretrained=False)
     assert trains(prior)

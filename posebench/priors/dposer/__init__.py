@@ -1,0 +1,1 @@
+"""DPoser: a score-based diffusion prior over body pose (docs/dposer.md)."""
