@@ -317,21 +317,24 @@ def test_suite_goes_on_past_a_prior_without_weights_and_exits_2(capsys, tmp_path
     assert "(1 run: untrained on toy-energy-gap seed 0)" in err
 
 
+BUILTIN_PRIORS = ("posendf", "nrdf", "dposer", "vposer", "gmm", "none")
+
+
 @pytest.mark.slow
 def test_quick_suite_runs_every_builtin_prior_on_every_task(capsys, tmp_path):
-    """What the tasks issue asks of CI: the four built-in priors on the five tasks, quick size."""
+    """What the tasks issue asks of CI: the six built-in priors on the five tasks, quick size."""
     code, out, err = run_cli(capsys, "suite", "--quick", "--quiet", "--device", "cpu",
                              "--out", str(tmp_path))  # fmt: skip
     assert code == 0, err
-    assert "20 run, 0 skipped" in out
+    assert "30 run, 0 skipped" in out
     tasks = ("denoise@humor", "sample@default", "interpolate@default", "image_fit@synthetic",
              "complete@parts")  # fmt: skip
     for task in tasks:
-        for prior in ("posendf", "vposer", "gmm", "none"):
+        for prior in BUILTIN_PRIORS:
             record = read_result(tmp_path / "embedded" / "anny" / task / prior / "seed0.quick.json")
             main = record.metrics[record.task["main_metric"]]
             assert main is not None, (task, prior)
-    for prior in ("posendf", "vposer", "gmm", "none"):  # samples kept for the pose pictures
+    for prior in BUILTIN_PRIORS:  # samples kept for the pose pictures
         folder = tmp_path / "embedded" / "anny" / "sample@default" / prior
         assert read_result(folder / "seed0.quick.json").details["arrays"] == "seed0.quick.npz"
         kept = np.load(folder / "seed0.quick.npz")["pose_body"]
