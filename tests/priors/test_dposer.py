@@ -260,3 +260,23 @@ def test_the_shipped_dposer_runs_every_task_quick(task, tmp_path, capsys):
     assert code == 0, err
     assert "not supported" not in out
     assert list(tmp_path.rglob("dposer/seed0.quick.json"))
+
+
+def test_shipped_dposer_samples_beat_none_on_every_realism_metric_against_val(tmp_path, capsys):
+    """The issue's check on the embedded val split (quick size: 200 samples)."""
+    from posebench.results import read_result
+
+    config = tmp_path / "val.yaml"
+    config.write_text("reference_split: val\ncalibration_split: test\ndata_rows: []\n")
+    metrics = {}
+    for prior in ("dposer", "none"):
+        code, _, err = cli(capsys, "run", "--prior", prior, "--task", "sample", "--quick",
+                           "--task-config", str(config), "--out", str(tmp_path))  # fmt: skip
+        assert code == 0, err
+        (path,) = tmp_path.rglob(f"sample@default/{prior}/seed0.quick.json")
+        metrics[prior] = read_result(path).metrics
+    dposer, none = metrics["dposer"], metrics["none"]
+    for lower in ("fid", "fid_joints", "dnn"):
+        assert dposer[lower] < none[lower], lower
+    assert dposer["frac_plausible"] > none["frac_plausible"]
+    assert dposer["precision"] >= none["precision"]
