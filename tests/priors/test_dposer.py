@@ -10,7 +10,7 @@ import pytest
 import torch
 from cli_runner import cli
 
-from posebench.core.errors import InputError
+from posebench.core.errors import ConfigError, InputError
 from posebench.priors.dposer.diffusion import Normaliser, clean_estimate, diffuse, score_loss
 from posebench.priors.dposer.model import POSE_DIM
 from posebench.priors.dposer.sampling import ddim, euler_maruyama
@@ -232,8 +232,10 @@ def test_bad_files_and_settings_are_one_line_errors(tmp_path):
     broken.write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="cannot read"):
         load_small().load(broken)
-    with pytest.raises(InputError, match="t_min"):
+    with pytest.raises(ConfigError, match="denoise t_min 0.5 is above t_max 0.1"):
         load_small({"guidance": {"denoise": {"t_min": 0.5, "t_max": 0.1}}})
+    with pytest.raises(ConfigError, match="guidance.image_fit.t_min"):  # t = 0 has no score
+        load_small({"guidance": {"image_fit": {"t_min": 0.0}}})
 
 
 def test_projection_moves_noisy_poses_towards_the_data(tmp_path):

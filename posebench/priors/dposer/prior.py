@@ -24,12 +24,12 @@ import torch
 
 from posebench.core.atomic import atomic_torch_save
 from posebench.core.config import packaged_config
-from posebench.core.errors import InputError
+from posebench.core.errors import ConfigError, InputError
 from posebench.core.paths import data_path
 from posebench.core.progress import Progress
 from posebench.core.schema import Rule, above, at_least, between, integer, one_of, under
 from posebench.core.seeding import derive_seed
-from posebench.priors.base import Prior, check_pose
+from posebench.priors.base import Prior, check_pose, merged_config
 from posebench.priors.dposer.diffusion import WEIGHTINGS, Normaliser, score_loss
 from posebench.priors.dposer.model import POSE_DIM, ScoreNet, build_model
 from posebench.priors.dposer.sampling import SAMPLERS, ddim, euler_maruyama
@@ -46,9 +46,9 @@ DEFAULT_CONFIG = packaged_config("priors/dposer.yaml")
 #: How :meth:`DPoserPrior.save` stores the weights (config ``checkpoint_dtype``); loading always
 #: computes in float32.
 WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
-_GUIDANCE: dict[str, Rule] = {
-    "t_max": between(0.0, 1.0),
-    "t_min": between(0.0, 1.0),
+_GUIDANCE: dict[str, Rule] = {  # times in (0, 1]: the score is undefined at t = 0
+    "t_max": Rule(above=0.0, max=1.0),
+    "t_min": Rule(above=0.0, max=1.0),
     "weighting": one_of(*WEIGHTINGS),
 }
 _TRAIN: dict[str, Rule] = {
@@ -103,27 +103,25 @@ class DPoserPrior(Prior):
 
     def __init__(self, config: Mapping[str, Any] | str | Path | None = None) -> None:
         super().__init__(config)
-        self._check_guidance()
         sde = self.config["sde"]
         self.sde = SubVPSDE(float(sde["beta_min"]), float(sde["beta_max"]))
         self.model: ScoreNet | None = None
         self.normaliser: Normaliser | None = None
         self.record: dict[str, Any] = {}
 
-    def _check_guidance(self) -> None:
-        for task, block in {"energy": self.config["energy"], **self.config["guidance"]}.items():
+    @classmethod
+    def resolve_config(cls, config: Mapping[str, Any] | str | Path | None) -> dict[str, Any]:
+        """The merged config (:func:`merged_config`), with each time range falling: t_min is at
+        most t_max."""
+        merged = merged_config(cls.name, cls.default_config, config, cls.config_schema)
+        where = f"file {config}" if isinstance(config, (str, Path)) else "config"
+        for task, block in {"energy": merged["energy"], **merged["guidance"]}.items():
             if float(block["t_min"]) > float(block["t_max"]):
-                raise InputError(
-                    f"prior 'dposer' config: {task} t_min {block['t_min']} is above t_max "
-                    f"{block['t_max']}; the time falls from t_max to t_min"
+                raise ConfigError(
+                    f"prior 'dposer' {where}: {task} t_min {block['t_min']} is above t_max "
+                    f"{block['t_max']}; the time falls from t_max to t_min over a fit"
                 )
-            if float(block["t_min"]) <= 0.0:
-                raise InputError(
-                    f"prior 'dposer' config: {task} t_min must be above 0 (the score is undefined "
-                    "at t = 0)"
-                )
-        if "default" not in self.config["guidance"]:
-            raise InputError("prior 'dposer' config: guidance needs a 'default' entry")
+        return merged
 
     # --- weights -------------------------------------------------------------------------------
 

@@ -122,16 +122,14 @@ def _val_loss(
 
 
 def _val_fid(
-    model: ScoreNet, sde: SubVPSDE, val: torch.Tensor, n: int, steps: int, seed: int
-) -> float:
-    """FID of ``n`` samples against the ``val`` poses, both in the normalised (z-scored) 63-D
-    space, where every dimension counts equally."""
+    model: ScoreNet, sde: SubVPSDE, reference: tuple[np.ndarray, np.ndarray], n: int, steps: int,
+    seed: int, device: torch.device,
+) -> float:  # fmt: skip
+    """FID of ``n`` samples against the val poses' ``reference`` (mean, covariance), both in the
+    normalised (z-scored) 63-D space, where every dimension counts equally."""
     generator = make_generator(seed, "dposer-val-samples")
-    samples = euler_maruyama(model, sde, n, steps, 5e-3, generator, val.device)
-    reference = val.double().cpu().numpy()
-    return frechet_distance(
-        samples.double().cpu().numpy(), reference.mean(axis=0), np.cov(reference, rowvar=False)
-    )
+    samples = euler_maruyama(model, sde, n, steps, 5e-3, generator, device)
+    return frechet_distance(samples.double().cpu().numpy(), *reference)
 
 
 def fit(
@@ -154,6 +152,9 @@ def fit(
         val: torch.Tensor | None = normaliser.normalise(train_data.poses("val").float()).to(device)
     except PosebenchError:  # a dataset without a val split: the last EMA weights are final
         val = None
+    if val is not None:  # the FID's reference statistics, once
+        flat = val.double().cpu().numpy()
+        val_stats = (flat.mean(axis=0), np.cov(flat, rowvar=False))
     sde = SubVPSDE(float(config["sde"]["beta_min"]), float(config["sde"]["beta_max"]))
     fingerprint = {
         "model": dict(config["model"]),
@@ -168,7 +169,7 @@ def fit(
     ema = EMA(model, float(cfg["ema_decay"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
     draws = make_generator(seed, "dposer-train")
-    step, best_loss, best_state, best_step = 0, float("inf"), None, 0
+    step, best_score, best_state, best_step = 0, float("inf"), None, 0
     history: list[dict[str, float]] = []
     record: dict[str, Any] = {"wall_time_s": 0.0}
     state_path = out_dir / STATE_FILE
@@ -191,7 +192,7 @@ def fit(
         torch.set_rng_state(state["torch_rng"])
         step, record = int(state["step"]), dict(state["record"])
         history = list(record.get("history", []))
-        best_loss, best_step = float(state["best_loss"]), int(state["best_step"])
+        best_score, best_step = float(state["best_score"]), int(state["best_step"])
         best_state = state["best_state"]
         progress.log(f"dposer: resuming from {state_path} at step {step}")
 
@@ -225,15 +226,16 @@ def fit(
             candidate.eval()
             val_loss = _val_loss(candidate, sde, val, int(cfg["val_draws"]), seed, t_eps)
             val_fid = _val_fid(
-                candidate, sde, val, int(cfg["val_samples"]), int(cfg["val_sample_steps"]), seed
-            )
+                candidate, sde, val_stats, int(cfg["val_samples"]), int(cfg["val_sample_steps"]),
+                seed, device,
+            )  # fmt: skip
             history.append({"step": step, "val_loss": val_loss, "val_fid": val_fid})
             progress.log(
                 f"dposer step {step}: val loss {val_loss:.5g}, val FID {val_fid:.4g} (EMA weights)"
             )
             score = val_fid if cfg["select"] == "fid" else val_loss
-            if score < best_loss:
-                best_loss, best_step = score, step
+            if score < best_score:
+                best_score, best_step = score, step
                 best_state = {k: v.cpu() for k, v in candidate.state_dict().items()}
         if step % every == 0 or step == steps:
             record = {
@@ -241,7 +243,7 @@ def fit(
                 "final_loss": loss_value,
                 "best_step": best_step if val is not None else step,
                 "selected_by": cfg["select"] if val is not None else "last step (no val split)",
-                "best_val_score": best_loss if val is not None else None,
+                "best_val_score": best_score if val is not None else None,
                 "validation": VALIDATION[cfg["select"]].format(**cfg),
                 "history": list(history),
                 "device": str(device),
@@ -257,7 +259,7 @@ def fit(
                     "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
                     "optimizer": optimizer.state_dict(), "ema": ema.state_dict(),
                     "draws": draws.get_state(), "torch_rng": torch.get_rng_state(),
-                    "best_loss": best_loss, "best_step": best_step, "best_state": best_state,
+                    "best_score": best_score, "best_step": best_step, "best_state": best_state,
                     "record": dict(record),
                 },
                 state_path,
