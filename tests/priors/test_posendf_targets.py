@@ -10,7 +10,10 @@ import torch
 
 from posebench.core.config import packaged_config
 from posebench.core.errors import InputError
+from posebench.core.hashing import hash_arrays
 from posebench.core.shards import Shard
+from posebench.priors.posendf import targets as targets_module
+from posebench.priors.posendf.quat import pose_to_network_input
 from posebench.priors.posendf.targets import (
     _noisy_unit,
     knn_targets,
@@ -57,7 +60,9 @@ def test_candidate_search_is_only_an_upper_bound_ranking():
 
 
 def test_shared_noise_is_shared_per_unit_sample_noise_is_not():
-    base = quats(1, 4).expand(50, 21, 4).clone()
+    base = (0.5 * torch.randn(1, 21, 3, generator=torch.Generator().manual_seed(4))).expand(
+        50, 21, 3
+    )
     shared = _noisy_unit(base, 50, 0.1, "shared_additive", torch.Generator().manual_seed(0))
     fresh = _noisy_unit(base, 50, 0.1, "per_sample_additive", torch.Generator().manual_seed(0))
     assert torch.allclose(shared, shared[:1].expand_as(shared))
@@ -94,6 +99,20 @@ def test_prepare_is_deterministic_streams_and_records(tmp_path):
     nn = torch.from_numpy(np.array(a.manifold))[torch.from_numpy(np.array(a.index[:10]))]
     d = 1 - (q[:, None] * nn.double()).sum(-1).abs().mean(-1)
     np.testing.assert_allclose(d.numpy(), a.dist[:10], rtol=1e-5, atol=1e-7)
+
+
+def test_the_manifold_converted_chunk_by_chunk_is_the_whole_conversion(tmp_path, monkeypatch):
+    """Preparation converts and hashes the training poses a chunk at a time (bounded memory):
+    the arrays and the manifold's identity are exactly those of converting them at once."""
+    poses = 0.3 * torch.randn(50, 21, 3, generator=torch.Generator().manual_seed(6))
+    whole = load_targets(prepare_targets(poses, tmp_path / "whole", config(), seed=1))
+    monkeypatch.setattr(targets_module, "CONVERT_CHUNK", 7)
+    chunked = load_targets(prepare_targets(poses, tmp_path / "chunked", config(), seed=1))
+    for name in ("noisy", "target", "dist", "index", "sigma", "manifold"):
+        assert np.array_equal(getattr(chunked, name), getattr(whole, name)), name
+    expected = pose_to_network_input(poses.double()).float()
+    assert np.array_equal(chunked.manifold, expected.numpy())
+    assert chunked.meta["manifold_hash"] == whole.meta["manifold_hash"] == hash_arrays(expected)
 
 
 def test_three_shards_merge_into_exactly_the_unsharded_set(tmp_path):

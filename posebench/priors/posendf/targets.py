@@ -4,17 +4,20 @@ d(q, q') = mean_joints (1 - |<q_j, q'_j>|).
 
 The work is split into units of at most ``group_size`` poses (one noise level or random poses);
 each unit draws from its own seeded stream and is written to ``.npy`` files opened as memory
-maps, so the result is deterministic for a seed and AMASS-sized sets stream to disk.
+maps, so the result is deterministic for a seed and AMASS-sized sets stream to disk. The manifold
+itself is converted chunk by chunk into ``manifold.npy`` and searched from that memory map, so
+the memory of a preparation does not grow with the training poses beyond the mapped arrays.
 ``meta.json`` is written last (atomically): a folder without it is incomplete.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,6 @@ import torch
 from posebench.core.atomic import atomic_write_json
 from posebench.core.config import merge_config
 from posebench.core.errors import ConfigError, InputError
-from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import make_generator
 from posebench.core.shards import Shard
@@ -35,6 +37,8 @@ from posebench.priors.posendf.starts import random_starts
 
 TARGETS_FORMAT = "posebench-posendf-targets"
 _FILES = ("noisy", "target", "dist", "index", "sigma")
+#: Manifold poses converted to quaternions at a time (bounds the memory of the conversion).
+CONVERT_CHUNK = 65_536
 
 
 @dataclass
@@ -116,12 +120,41 @@ def knn_targets(
 # --- query poses ---------------------------------------------------------------------------------
 
 
+def manifold_chunks(poses: torch.Tensor) -> Iterator[tuple[slice, torch.Tensor]]:
+    """``(rows, (n, 21, 4) float32 canonical quaternions)`` of ``(M, 21, 3)`` poses, a bounded
+    chunk at a time (the conversion is per pose, so chunks give exactly the whole's values)."""
+    for start in range(0, len(poses), CONVERT_CHUNK):
+        cut = slice(start, min(start + CONVERT_CHUNK, len(poses)))
+        yield cut, canonical(axis_angle_to_quat(poses[cut].detach().cpu().double())).float()
+
+
+def manifold_hash(poses: torch.Tensor) -> str:
+    """The sha256 that identifies a manifold: of its float32 canonical quaternions (dtype, shape,
+    bytes, as :func:`posebench.core.hashing.hash_arrays`), computed chunk by chunk."""
+    digest = hashlib.sha256()
+    digest.update(f"{np.dtype(np.float32).str}{(len(poses), 21, 4)}".encode())
+    for _, quat in manifold_chunks(poses):
+        digest.update(np.ascontiguousarray(quat.numpy()).data)
+    return digest.hexdigest()
+
+
+def write_manifold(poses: torch.Tensor, path: Path) -> torch.Tensor:
+    """The canonical quaternions of ``poses`` written to ``path`` (.npy) chunk by chunk, returned
+    as a tensor over its memory map."""
+    array = np.lib.format.open_memmap(path, "w+", np.float32, (len(poses), 21, 4))
+    for cut, quat in manifold_chunks(poses):
+        array[cut] = quat.numpy()
+    array.flush()
+    return torch.from_numpy(array)
+
+
 def _noisy_unit(
-    base: torch.Tensor, count: int, sigma: float, scheme: str, generator: torch.Generator
+    poses: torch.Tensor, count: int, sigma: float, scheme: str, generator: torch.Generator
 ) -> torch.Tensor:
-    """``count`` noisy canonical quaternions around rows of ``base``."""
-    rows = torch.randint(len(base), (count,), generator=generator)
-    quat = base[rows]
+    """``count`` noisy canonical quaternions around rows of ``poses`` (axis-angle, converted as
+    loaded: not flipped to one hemisphere before the noise, §3.4)."""
+    rows = torch.randint(len(poses), (count,), generator=generator)
+    quat = axis_angle_to_quat(poses[rows].detach().cpu().double())
     if scheme == "shared_additive":  # published: one Uniform[0,1)^(21x4) draw for the unit
         quat = quat + sigma * torch.rand(quat.shape[1:], generator=generator, dtype=quat.dtype)
     elif scheme == "per_sample_additive":
@@ -176,9 +209,7 @@ def prepare_targets(
     (out / "meta.json").unlink(missing_ok=True)
     if poses.ndim != 3 or poses.shape[1:] != (21, 3) or len(poses) == 0:
         raise InputError(f"manifold poses have shape {tuple(poses.shape)}; expected (M, 21, 3)")
-    base = axis_angle_to_quat(poses.detach().cpu().double())  # as loaded: not flipped (§3.4)
-    manifold = canonical(base).float()
-    np.save(out / "manifold.npy", manifold.numpy())
+    manifold = write_manifold(poses, out / "manifold.npy")
     k = int(config["k"])
     if k > len(manifold):
         raise InputError(f"targets.k = {k} but only {len(manifold)} manifold poses")
@@ -202,7 +233,7 @@ def prepare_targets(
         rows.append([start, count])
         generator = make_generator(seed, "posendf-targets", kind, str(level), str(unit_index))
         if kind == "noisy":
-            query = _noisy_unit(base, count, sigma, config["noise"], generator)
+            query = _noisy_unit(poses, count, sigma, config["noise"], generator)
         else:
             query = random_starts(count, config["random_init"], generator).double()
         dist, index = knn_targets(
@@ -238,7 +269,7 @@ def prepare_targets(
         "counts": {"manifold": len(manifold), "queries": n, "units": len(units)},
         "shard": None if shard is None else {"index": shard.index, "count": shard.count},
         "rows": rows,
-        "manifold_hash": hash_arrays(manifold),
+        "manifold_hash": manifold_hash(poses),
         "source": dict(source or {}),
         "device": str(device),
         "wall_time_s": round(seconds, 3),

@@ -26,14 +26,19 @@ from torch import nn
 from posebench.core.atomic import atomic_torch_save
 from posebench.core.config import merge_config
 from posebench.core.errors import ConfigError, InputError, PosebenchError
-from posebench.core.hashing import hash_arrays
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import derive_seed, make_generator
 from posebench.priors.posendf.config import LOSSES
 from posebench.priors.posendf.mining import mine_projected_starts
 from posebench.priors.posendf.model import PoseNDF, build_model
 from posebench.priors.posendf.quat import pose_to_network_input
-from posebench.priors.posendf.targets import TargetSet, load_targets, matches, prepare_targets
+from posebench.priors.posendf.targets import (
+    TargetSet,
+    load_targets,
+    manifold_hash,
+    matches,
+    prepare_targets,
+)
 from posebench.priors.training import restore, resume_state
 
 
@@ -116,8 +121,7 @@ def _targets(
     if cfg["train"]["targets_dir"]:
         return load_targets(cfg["train"]["targets_dir"])
     folder = out_dir / "targets"
-    manifold_hash = hash_arrays(pose_to_network_input(train_poses.double().cpu()).float())
-    if not matches(folder, cfg["targets"], seed, manifold_hash):
+    if not matches(folder, cfg["targets"], seed, manifold_hash(train_poses)):
         progress.log(f"posendf: preparing training targets in {folder}")
         prepare_targets(train_poses, folder, cfg["targets"], seed, device, progress, source)
     return load_targets(folder)
