@@ -5,6 +5,10 @@ the prior's energy, backward, Adam) on synthetic inputs; ``extra_info["steps"]``
 so time per step = the figure / steps. Interpolation times a one-step path of every prior's own
 method (for Pose-NDF that includes projecting both ends) and sampling one batch of draws (for
 Pose-NDF: random starts and their projection).
+
+Denoising and image fitting also run on the path fitting took before bodies posed without the
+mesh (``all-vertices``: every step skins the whole mesh and drops it), so one run gives the
+ratio of the two at the same sizes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import torch
 import posebench
 from posebench import plugins
 from posebench.body.anny import AnnyBody
+from posebench.body.base import BodyModel
 from posebench.core.device import synchronize
 from posebench.core.errors import CapabilityNotSupported, InputError
 from posebench.fitting.keypoints2d import Observations, fit_views
@@ -23,8 +28,10 @@ from posebench.fitting.motion import fit_motion
 from posebench.tasks.denoise import DenoiseTask
 from posebench.tasks.image_fit import ImageFitTask
 
-WINDOWS = {"small": 2, "full": 64}  # denoising windows of 60 frames
-VIEWS = {"small": 4, "full": 256}
+# full: the batches the tasks themselves optimise together (denoise batch_windows, image_fit
+# batch_views), so a step here is a step of a real run
+WINDOWS = {"small": 2, "full": 16}  # denoising windows of 60 frames
+VIEWS = {"small": 4, "full": 50}
 PAIRS = {"small": 16, "full": 4096}
 SAMPLES = {"small": 256, "full": 65_536}
 STEPS = 5
@@ -44,12 +51,27 @@ def prior_name(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+class AllVerticesBody(AnnyBody):
+    """The embedded body as fitting posed it before: the whole mesh at every step, then dropped."""
+
+    forward_skeleton = BodyModel.forward_skeleton
+
+
+BODY_PATHS = {"skeleton": AnnyBody, "all-vertices": AllVerticesBody}
+
+
 @pytest.fixture(scope="module")
 def body_on(device: torch.device) -> AnnyBody:
     return AnnyBody(device=device)
 
 
-def test_denoise_steps(benchmark, prior_name, size, device, body_on):
+@pytest.fixture(scope="module", params=list(BODY_PATHS))
+def fitting_body(request: pytest.FixtureRequest, device: torch.device) -> AnnyBody:
+    """The body a fitting loop poses: without the mesh (today) or with it (the old path)."""
+    return BODY_PATHS[request.param](device=device)
+
+
+def test_denoise_steps(benchmark, prior_name, size, device, body_on, fitting_body):
     prior = trained_prior(prior_name, device)
     weight = 0.0 if prior_name == "none" else prior.energy_weight("denoise")[0]
     schedule = {"optimiser": {"root_steps": 0, "frame_steps": 0, "steps": STEPS}}
@@ -63,18 +85,19 @@ def test_denoise_steps(benchmark, prior_name, size, device, body_on):
     observed = joints + 0.04 * torch.randn(joints.shape, generator=generator).to(device)
 
     def steps() -> float:
-        fit = fit_motion(prior, weight, body_on, observed, config, init_pose=pose,
+        fit = fit_motion(prior, weight, fitting_body, observed, config, init_pose=pose,
                          root=(root, root))  # fmt: skip
         synchronize(device)
         return fit.final_loss
 
     benchmark.group = f"denoise: {STEPS} steps of the full objective ({size})"
     benchmark.extra_info.update(prior=prior_name, windows=shape[0], frames=shape[1],
-                                steps=STEPS, device=str(device))  # fmt: skip
+                                steps=STEPS, device=str(device),
+                                body_path=body_path(fitting_body))  # fmt: skip
     assert np.isfinite(benchmark(steps))
 
 
-def test_image_fit_steps(benchmark, prior_name, size, device, body_on):
+def test_image_fit_steps(benchmark, prior_name, size, device, body_on, fitting_body):
     prior = trained_prior(prior_name, device)
     weight = 0.0 if prior_name == "none" else prior.energy_weight("image_fit")[0]
     task = ImageFitTask()
@@ -94,14 +117,18 @@ def test_image_fit_steps(benchmark, prior_name, size, device, body_on):
     stages = len(config["fit"]["stages"]["prior_scale"])
 
     def steps() -> int:
-        fit = fit_views(prior, weight, body_on, observed, config)
+        fit = fit_views(prior, weight, fitting_body, observed, config)
         synchronize(device)
         return fit.steps
 
     benchmark.group = f"image_fit: 1 camera step + {stages} stages of 1 step ({size})"
     benchmark.extra_info.update(prior=prior_name, views=len(views), steps=1 + stages,
-                                device=str(device))  # fmt: skip
+                                device=str(device), body_path=body_path(fitting_body))  # fmt: skip
     assert benchmark(steps) == 1 + stages
+
+
+def body_path(body: AnnyBody) -> str:
+    return "all-vertices" if isinstance(body, AllVerticesBody) else "skeleton"
 
 
 def test_interpolate_step(benchmark, prior_name, size, device):

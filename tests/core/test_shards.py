@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+import torch
 
+import posebench
 from posebench.cli.main import main
 from posebench.core.errors import ConfigError
 from posebench.core.shards import Shard, parse_shard, shard_from_environment
@@ -48,12 +54,37 @@ def test_two_shards_write_exactly_the_unsharded_suites_results(tmp_path, monkeyp
         monkeypatch.setenv("RANK", rank)
         monkeypatch.setenv("WORLD_SIZE", "2")
         assert main([*args, "--out", str(tmp_path / "sharded")]) == 0
+    one = result_metrics(tmp_path / "one")
+    assert len(one) == 6 and result_metrics(tmp_path / "sharded") == one
 
-    def metrics(folder):
-        return {
-            str(path.relative_to(folder)): json.loads(path.read_text())["metrics"]
-            for path in folder.rglob("seed*.json")
-        }
 
-    one = metrics(tmp_path / "one")
-    assert len(one) == 6 and metrics(tmp_path / "sharded") == one
+def result_metrics(folder: Path) -> dict[str, dict]:
+    return {
+        str(path.relative_to(folder)): json.loads(path.read_text())["metrics"]
+        for path in folder.rglob("seed*.json")
+    }
+
+
+@pytest.mark.slow
+def test_a_suite_launched_by_torchrun_writes_the_unsharded_results(tmp_path):
+    """Two processes started by torchrun itself (as on a multi-GPU machine; here on the CPU)
+    take the two shards from its variables and together write the one-process suite's files."""
+    if not torch.distributed.is_available():
+        pytest.skip("torch.distributed is not available")
+    args = ["suite", "--priors", "none,gmm", "--tasks", "interpolate,sample", "--seeds", "0,1",
+            "--device", "cpu", "--quick", "--quiet"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    root = str(Path(posebench.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}  # fmt: skip
+    for variable in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_ARRAY_TASK_ID"):
+        env.pop(variable, None)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+               "2", "-m", "posebench", *args, "--out", str(tmp_path / "two")]  # fmt: skip
+    for _ in range(2):  # one retry: a busy shared machine can fail torchrun's rendezvous
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode == 0:
+            break
+    assert done.returncode == 0, done.stderr[-3000:]
+    one = result_metrics(tmp_path / "one")
+    assert len(one) == 8 and result_metrics(tmp_path / "two") == one
