@@ -63,13 +63,32 @@ def pose_distance(query: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     return 1.0 - (query * other).sum(dim=-1).abs().mean(dim=-1)
 
 
+def _metric_chunk(query: torch.Tensor, manifold: torch.Tensor) -> torch.Tensor:
+    """``(Q, M)`` metric between float32 ``(Q, 21, 4)`` and ``(M, 21, 4)`` quaternions: 21
+    per-joint products summed in place (two ``Q x M`` buffers in all)."""
+    acc = torch.zeros(len(query), len(manifold), device=query.device)
+    buf = torch.empty_like(acc)
+    for joint in range(query.shape[1]):
+        torch.mm(query[:, joint], manifold[:, joint].T, out=buf)
+        acc.add_(buf.abs_())
+    del buf
+    return acc.div_(-float(query.shape[1])).add_(1.0)  # 1 - mean, in place: the same numbers
+
+
 def _merge_smallest(
     best_d: torch.Tensor, best_i: torch.Tensor, d: torch.Tensor, offset: int, keep: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    index = torch.arange(offset, offset + d.shape[1], device=d.device).expand_as(d)
-    all_d, all_i = torch.cat([best_d, d], dim=1), torch.cat([best_i, index], dim=1)
+    """The ``keep`` smallest of the kept ``best_d`` and a new chunk's ``d`` (columns = manifold
+    rows from ``offset``), with their rows; no index array of the chunk's size is made."""
+    kept = best_d.shape[1]
+    all_d = torch.cat([best_d, d], dim=1)
     top = torch.topk(all_d, min(keep, all_d.shape[1]), dim=1, largest=False, sorted=True)
-    return top.values, torch.gather(all_i, 1, top.indices)
+    position = top.indices
+    rows = position - kept + offset  # a column of the new chunk
+    if kept:
+        earlier = torch.gather(best_i, 1, position.clamp(max=kept - 1))
+        rows = torch.where(position < kept, earlier, rows)
+    return top.values, rows
 
 
 def knn_targets(
@@ -100,16 +119,12 @@ def knn_targets(
     for start in range(0, n_manifold, manifold_chunk):
         m = manifold[start : start + manifold_chunk].float()
         if search == "exact":
-            acc = torch.zeros(n_query, len(m), device=q.device)
-            buf = torch.empty_like(acc)
-            for joint in range(q.shape[1]):
-                torch.mm(q[:, joint], m[:, joint].T, out=buf)
-                acc.add_(buf.abs_())
-            d = 1.0 - acc / q.shape[1]
+            d = _metric_chunk(q, m)
         else:
             flat_m = m.reshape(len(m), -1)
             d = q_sq + flat_m.pow(2).sum(dim=1)[None] - 2.0 * flat_q @ flat_m.T
         best_d, best_i = _merge_smallest(best_d, best_i, d, start, keep)
+        del d  # before the next chunk's buffers are made: one chunk's matrix at a time
     exact = pose_distance(
         query.double()[:, None], manifold[best_i.reshape(-1)].double().reshape(*best_i.shape, -1, 4)
     )
