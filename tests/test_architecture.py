@@ -9,7 +9,7 @@ Layers, bottom to top (a module may import from its own layer or any layer below
     4 fitting
     5 tasks, testing
     6 benchmark, posebench/__init__.py
-    7 leaderboard, render, viz
+    7 leaderboard, render, viz, detect
     8 cli, posebench/__main__.py
 
 and ``rebuild/`` beside them: it may import core, hookspecs, plugins, results, body, datasets and
@@ -69,6 +69,7 @@ LAYERS: dict[str, int] = {
     "__init__": 6,
     "leaderboard": 7,
     "render": 7,
+    "detect": 7,
     "viz": 7,
     "cli": 8,
     "__main__": 8,

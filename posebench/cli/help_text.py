@@ -115,6 +115,17 @@ COMMANDS: dict[str, CommandHelp] = {
         "<name>_overlay.png (the fit over the photo), and summary.json.",
         ("posebench fit-image --prior gmm --images keypoints_dir/ --out fits/",),
     ),
+    "posebench detect": CommandHelp(
+        "Detect one person's 2D keypoints in photographs or a video with an offline detector "
+        "(MediaPipe BlazePose, extra 'detect') and write them as OpenPose BODY_25 JSON, "
+        "<name>_keypoints.json, which fit-image reads; video frames are written as <name>.png "
+        "beside them.",
+        (
+            "posebench detect --images photos/ --out keypoints/",
+            "posebench detect --video clip.mp4 --every 5 --out frames/ && "
+            "posebench fit-image --prior gmm --images frames/ --out fits/",
+        ),
+    ),
     "posebench render": CommandHelp(
         "Draw the poses of a pose, motion, fit-image, AMASS, --save-steps or path file as PNG "
         "pictures, one per pose or one strip per path (each picture labelled with its step and "

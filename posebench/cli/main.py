@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from posebench.cli import build, data, leaderboard, plugins, poses, render, run, view
+from posebench.cli import build, data, detect, leaderboard, plugins, poses, render, run, view
 from posebench.cli.options import EXIT_USER_ERROR, OneLineErrorParser, subcommands
 from posebench.core.errors import PosebenchError, PosebenchWarning
 from posebench.core.version import DISTRIBUTION, __version__, clashing_distribution
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_parsers(commands, data_commands)
     poses.add_parsers(commands)
     render.add_parsers(commands)
+    detect.add_parsers(commands)
     view.add_parsers(commands)
     leaderboard.add_parsers(commands)
     return parser
