@@ -157,8 +157,9 @@ def test_pictures_match_cpu(accelerator):
     reference = render_poses(AnnyBody(), pose, settings=settings)
     pictures = render_poses(AnnyBody(device=accelerator), pose.to(accelerator), settings=settings)
     for cpu, device in zip(reference, pictures, strict=True):
-        differs = np.abs(cpu.astype(int) - device.astype(int)).max(axis=-1) > 8
-        assert differs.mean() < 0.01  # edge pixels may round differently, nothing else
+        difference = np.abs(cpu.astype(int) - device.astype(int)).max(axis=-1)
+        assert difference.mean() < 2.0  # grey levels: edge pixels may round differently,
+        assert (difference > 64).mean() < 0.01  # nothing else
 
 
 NCCL_SCRIPT = """
