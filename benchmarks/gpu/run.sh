@@ -15,7 +15,7 @@
 # Dependencies: torch, numpy, scipy, pandas, pluggy, rich, pyyaml, pytest and pytest-benchmark
 # are expected there; posebench itself runs from the repository (PYTHONPATH). A package missing
 # there (roma, on the GPU machines posebench was prepared for) travels as a wheel in .whl/, made
-# here with: pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl roma==1.5.4
+# here with: pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl roma==1.8.0
 #
 # --dry-run: the same steps on the CPU at tiny sizes (the CUDA tests run on the CPU via
 # POSEBENCH_CUDA_TESTS_DEVICE=cpu); the test suite runs this so the script cannot rot.
