@@ -12,7 +12,6 @@ the memory of a preparation does not grow with the training poses beyond the map
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -28,6 +27,7 @@ import torch
 from posebench.core.atomic import atomic_write_json
 from posebench.core.config import merge_config
 from posebench.core.errors import ConfigError, InputError
+from posebench.core.hashing import hash_array_chunks
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.seeding import make_generator
 from posebench.core.shards import Shard
@@ -144,13 +144,10 @@ def manifold_chunks(poses: torch.Tensor) -> Iterator[tuple[slice, torch.Tensor]]
 
 
 def manifold_hash(poses: torch.Tensor) -> str:
-    """The sha256 that identifies a manifold: of its float32 canonical quaternions (dtype, shape,
-    bytes, as :func:`posebench.core.hashing.hash_arrays`), computed chunk by chunk."""
-    digest = hashlib.sha256()
-    digest.update(f"{np.dtype(np.float32).str}{(len(poses), 21, 4)}".encode())
-    for _, quat in manifold_chunks(poses):
-        digest.update(np.ascontiguousarray(quat.numpy()).data)
-    return digest.hexdigest()
+    """The sha256 that identifies a manifold: :func:`hash_arrays` of its float32 canonical
+    quaternions, computed chunk by chunk."""
+    quats = (quat for _, quat in manifold_chunks(poses))
+    return hash_array_chunks(np.float32, (len(poses), 21, 4), quats)
 
 
 def write_manifold(poses: torch.Tensor, path: Path) -> torch.Tensor:
