@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import torch
-from test_task_step import BODY_PATHS  # this script's folder is on the path
+from test_task_step import BODY_PATHS, image_fit_problem  # this script's folder is on the path
 
 import posebench
-from posebench.fitting.keypoints2d import Observations, fit_views
-from posebench.tasks.image_fit import ImageFitTask
+from posebench.fitting.keypoints2d import fit_views
 
 SHORT, LONG = 1, 11  # steps of the camera and of each of the 4 body stages
 EXTRA_STEPS = 5 * (LONG - SHORT)
@@ -31,16 +29,7 @@ def fit_seconds(prior_name: str, body_path: str, steps: int, views: int) -> floa
     prior = posebench.load_prior(prior_name)
     weight = 0.0 if prior_name == "none" else prior.energy_weight("image_fit")[0]
     body = BODY_PATHS[body_path]()
-    task = ImageFitTask()
-    schedule = {"camera": {"steps": steps}, "stages": {"steps": steps}}
-    config = task.config("synthetic", {"n_views": views, "fit": schedule})
-    found, _ = task.synthetic_views(posebench.load_dataset("embedded"), body, config, seed=0)
-    found = [v for v in found if v.detected]
-    observed = Observations(
-        keypoints=torch.tensor(np.stack([v.keypoints for v in found]), dtype=torch.float32),
-        camera=torch.tensor([[v.camera.focal, v.camera.cx, v.camera.cy] for v in found]),
-        height=torch.tensor([float(v.camera.height) for v in found]),
-    )
+    config, observed = image_fit_problem(body, views, steps, torch.device("cpu"))
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()

@@ -97,23 +97,30 @@ def test_denoise_steps(benchmark, prior_name, size, device, body_on, fitting_bod
     assert np.isfinite(benchmark(steps))
 
 
+def image_fit_problem(
+    body: AnnyBody, views: int, steps: int, device: torch.device
+) -> tuple[dict, Observations]:
+    """The image_fit config with ``steps`` per stage and the detected synthetic views' keypoints
+    and cameras, as the task would fit them."""
+    task = ImageFitTask()
+    schedule = {"camera": {"steps": steps}, "stages": {"steps": steps}}
+    config = task.config("synthetic", {"n_views": views, "fit": schedule})
+    found, _ = task.synthetic_views(posebench.load_dataset("embedded"), body, config, seed=0)
+    found = [v for v in found if v.detected]
+    observed = Observations(
+        keypoints=torch.tensor(np.stack([v.keypoints for v in found]), dtype=torch.float32,
+                               device=device),
+        camera=torch.tensor([[v.camera.focal, v.camera.cx, v.camera.cy] for v in found],
+                            dtype=torch.float32, device=device),
+        height=torch.tensor([float(v.camera.height) for v in found], device=device),
+    )  # fmt: skip
+    return config, observed
+
+
 def test_image_fit_steps(benchmark, prior_name, size, device, body_on, fitting_body):
     prior = trained_prior(prior_name, device)
     weight = 0.0 if prior_name == "none" else prior.energy_weight("image_fit")[0]
-    task = ImageFitTask()
-    config = task.config(
-        "synthetic",
-        {"n_views": VIEWS[size], "fit": {"camera": {"steps": 1}, "stages": {"steps": 1}}},
-    )
-    views, _ = task.synthetic_views(posebench.load_dataset("embedded"), body_on, config, seed=0)
-    views = [v for v in views if v.detected]
-    observed = Observations(
-        keypoints=torch.tensor(np.stack([v.keypoints for v in views]), dtype=torch.float32,
-                               device=device),
-        camera=torch.tensor([[v.camera.focal, v.camera.cx, v.camera.cy] for v in views],
-                            dtype=torch.float32, device=device),
-        height=torch.tensor([float(v.camera.height) for v in views], device=device),
-    )  # fmt: skip
+    config, observed = image_fit_problem(body_on, VIEWS[size], 1, device)
     stages = len(config["fit"]["stages"]["prior_scale"])
 
     def steps() -> int:
@@ -122,7 +129,7 @@ def test_image_fit_steps(benchmark, prior_name, size, device, body_on, fitting_b
         return fit.steps
 
     benchmark.group = f"image_fit: 1 camera step + {stages} stages of 1 step ({size})"
-    benchmark.extra_info.update(prior=prior_name, views=len(views), steps=1 + stages,
+    benchmark.extra_info.update(prior=prior_name, views=len(observed.keypoints), steps=1 + stages,
                                 device=str(device), body_path=body_path(fitting_body))  # fmt: skip
     assert benchmark(steps) == 1 + stages
 

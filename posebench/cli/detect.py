@@ -53,6 +53,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from posebench.cli.console import make_progress
     from posebench.core.errors import InputError
     from posebench.core.version import __version__
+    from posebench.datasets.openpose import folder_images
     from posebench.detect import frames
     from posebench.detect.mediapipe_pose import MODEL_COMPLEXITY, BlazePoseDetector
     from posebench.detect.run import write_detections, write_record
@@ -61,7 +62,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if video and not Path(args.video).is_file():
         raise InputError(f"{args.video}: no such video file")
     if not video:
-        frames.folder_images(args.images)  # a missing or empty folder is told before any work
+        folder_images(args.images)  # a missing or empty folder is told before any work
     pictures = (
         frames.video_frames(args.video, args.every, args.limit)
         if video
@@ -72,10 +73,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
             pictures, detector.landmarks, args.out, save_frames=video and not args.no_frames,
             min_confidence=args.min_confidence, progress=make_progress(args.quiet),
         )  # fmt: skip
-    import mediapipe
-
     write_record(args.out, {
-        "detector": {"name": "mediapipe BlazePose", "version": mediapipe.__version__,
+        "detector": {"name": "mediapipe BlazePose", "version": detector.version,
                      "model_complexity": MODEL_COMPLEXITY, "tracking": video,
                      "detection_confidence": args.detection_confidence},
         "source": {"video": args.video, "every": args.every,

@@ -230,18 +230,24 @@ def keypoint_candidates(image: str | Path, keypoints_dir: str | Path | None = No
     return [folder / f"{image.stem}_keypoints.json", folder / f"{image.stem}.json"]
 
 
-def read_folder(
-    images_dir: str | Path, keypoints_dir: str | Path | None = None, layout: str | None = None
-) -> list[Frame]:
-    """Pair every `<name>.jpg|jpeg|png` with its keypoint file (either name), sorted by name."""
+def folder_images(images_dir: str | Path) -> list[Path]:
+    """The `<name>.jpg|jpeg|png` files of a folder, sorted by name; one-line errors for a missing
+    folder or one without images."""
     images_dir = Path(images_dir)
     if not images_dir.is_dir():
         raise InputError(f"{images_dir} is not a folder; pass the folder of images")
     images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
         raise InputError(f"{images_dir}: no .jpg or .png images found")
+    return images
+
+
+def read_folder(
+    images_dir: str | Path, keypoints_dir: str | Path | None = None, layout: str | None = None
+) -> list[Frame]:
+    """Pair every `<name>.jpg|jpeg|png` with its keypoint file (either name), sorted by name."""
     frames = []
-    for image in images:
+    for image in folder_images(images_dir):
         found = [p for p in keypoint_candidates(image, keypoints_dir) if p.is_file()]
         if not found:
             names = " or ".join(p.name for p in keypoint_candidates(image, keypoints_dir))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from posebench.core.errors import InputError
-from posebench.datasets.openpose import IMAGE_SUFFIXES
+from posebench.datasets.openpose import folder_images
 
 
 def _cv2() -> Any:
@@ -21,17 +21,6 @@ def _cv2() -> Any:
             "reading images and videos needs OpenCV: pip install 'pose-prior-bench[detect]'"
         ) from exc
     return cv2
-
-
-def folder_images(folder: str | Path) -> list[Path]:
-    """The ``.jpg``/``.jpeg``/``.png`` files of ``folder``, sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder; pass the folder of images")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise InputError(f"{folder}: no .jpg or .png images found")
-    return images
 
 
 def image_frames(folder: str | Path, limit: int | None = None) -> Iterator[tuple[str, np.ndarray]]:

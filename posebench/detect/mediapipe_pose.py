@@ -29,9 +29,11 @@ class BlazePoseDetector:
 
     def __init__(self, video: bool = False, min_detection_confidence: float = 0.5) -> None:
         try:
+            import mediapipe
             from mediapipe.python.solutions import pose as mp_pose
         except ImportError as exc:
             raise InputError(f"posebench detect needs MediaPipe: {INSTALL_HINT}") from exc
+        self.version: str = mediapipe.__version__
         self._pose: Any = mp_pose.Pose(
             static_image_mode=not video,
             model_complexity=MODEL_COMPLEXITY,
