@@ -14,10 +14,7 @@ and writes the figures to a Markdown table (and a plot when matplotlib is instal
     python benchmarks/scaling.py --sizes 10000,50000,300000 --work /tmp/scaling \\
         --out benchmarks/SCALING.md
 
-Peak memory comes from ``wait4``'s resource usage of each process (Linux: kilobytes). That
-counts the pages of memory-mapped files the process has touched too; the peak of its anonymous
-memory alone (``RssAnon`` in ``/proc/PID/status``, read every 50 ms) is recorded beside it, since
-mapped files are the part the operating system can drop and read again.
+Wall time, peak RSS and peak anonymous memory of each stage: ``processes.run_posebench``.
 """
 
 from __future__ import annotations
@@ -27,15 +24,14 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from processes import run_posebench
 from synthetic_amass import write_synthetic_amass
 
 #: One epoch over the default noisy poses (5 sigmas x 20,000 + 10,000 random) at batch 2,048.
@@ -48,40 +44,8 @@ TRAIN_OVERRIDES = {
 
 
 def run_stage(argv: list[str], amass: Path) -> dict[str, float]:
-    """Run ``python -m posebench ARGV`` as a child with the prepared AMASS folder ``amass``; its
-    wall time (s) and peak RSS (MiB)."""
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "posebench", *argv], stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "POSEBENCH_AMASS_DIR": str(amass)},
-    )  # fmt: skip
-    anonymous = [0]
-    watcher = threading.Thread(target=watch_anonymous, args=(child.pid, anonymous), daemon=True)
-    watcher.start()
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    watcher.join()
-    error = child.stderr.read() if child.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"posebench {' '.join(argv)} failed: {error.strip()[-500:]}")
-    return {"wall_s": round(wall, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "peak_anon_mib": round(anonymous[0] / 1024, 1)}  # fmt: skip
-
-
-def watch_anonymous(pid: int, peak: list[int]) -> None:
-    """Keep ``peak[0]`` at the largest ``RssAnon`` (kB) of process ``pid`` until it is gone."""
-    status = Path(f"/proc/{pid}/status")
-    while True:
-        try:
-            text = status.read_text()
-        except OSError:
-            return
-        if "RssAnon" not in text:  # a zombie: the process has exited
-            return
-        for line in text.splitlines():
-            if line.startswith("RssAnon:"):
-                peak[0] = max(peak[0], int(line.split()[1]))
-        time.sleep(0.05)
+    """``python -m posebench ARGV`` with the prepared AMASS folder ``amass``: its figures."""
+    return run_posebench(argv, env={**os.environ, "POSEBENCH_AMASS_DIR": str(amass)})
 
 
 def folder_mib(path: Path) -> float:

@@ -22,9 +22,9 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
+
+from processes import run_posebench
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,24 +37,16 @@ def git(*args: str) -> str:
 def run_suite(tree: Path, out: Path, args: argparse.Namespace) -> dict[str, object]:
     """``posebench suite`` with the code of ``tree`` into ``out``: wall, CPU and peak memory."""
     shutil.rmtree(out, ignore_errors=True)
-    argv = [sys.executable, "-m", "posebench", "suite", "--priors", args.priors,
-            "--tasks", args.tasks, "--seeds", str(args.seed), "--device", "cpu",
-            "--out", str(out)]  # fmt: skip
+    argv = ["suite", "--priors", args.priors, "--tasks", args.tasks, "--seeds", str(args.seed),
+            "--device", "cpu", "--out", str(out)]  # fmt: skip
     if args.quick:
         argv.append("--quick")
     threads = str(args.threads)
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": threads,
            "MKL_NUM_THREADS": threads}  # fmt: skip
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=tree, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    error = child.stderr.read() if child.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"suite at {tree} failed: {error.strip()[-800:]}")
-    return {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "runs": read_runs(out)}  # fmt: skip
+    figures: dict[str, object] = {**run_posebench(argv, env=env, cwd=tree)}
+    figures["runs"] = read_runs(out)
+    return figures
 
 
 def read_runs(out: Path) -> dict[str, dict[str, object]]:
