@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from posebench.core.atomic import atomic_write
+from posebench.core.atomic import atomic_path, atomic_write
 from posebench.core.errors import InputError
 
 
@@ -42,3 +42,21 @@ def write_npz(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) ->
     np.savez_compressed(buffer, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
     atomic_write(path, lambda handle: handle.write(buffer.getvalue()), binary=True)
     return Path(path)
+
+
+def write_reproducible_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An .npz np.load reads, byte for byte the same for the same arrays: fixed member order,
+    times and attributes, deflate level 9 (np.savez stamps members with the current time).
+    """
+    with (
+        atomic_path(path) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+    ):
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue(), compresslevel=9)

@@ -8,10 +8,8 @@ described in docs/embedded_data.md; the file's metadata records them per clip.
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +22,8 @@ import torch
 
 from posebench.body.anny import AnnyBody
 from posebench.body.base import SMPL22_JOINT_NAMES
-from posebench.core.atomic import atomic_path
 from posebench.core.hashing import hash_arrays, hash_file
+from posebench.core.npzio import write_reproducible_npz
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.version import __version__
 from posebench.datasets.embedded import (
@@ -47,24 +45,6 @@ SPLIT_RULE = (
     "kind is in train; validation and test hold sources not in train (DeepMimic, the fencing "
     "capture)"
 )
-
-
-def write_reproducible_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz np.load reads, byte for byte the same for the same arrays: fixed member order,
-    times and attributes, deflate level 9 (np.savez stamps members with the current time).
-    """
-    with (
-        atomic_path(path) as tmp,
-        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
-    ):
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.asarray(array, order="C"), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, buffer.getvalue(), compresslevel=9)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from posebench import plugins
 from posebench.benchmark import components
 from posebench.body.anny import AnnyBody
 from posebench.core.errors import InputError
+from posebench.core.npzio import write_reproducible_npz
 from posebench.datasets import embedded
 from posebench.datasets.base import windows
 from posebench.datasets.embedded import (
@@ -28,7 +29,6 @@ from posebench.datasets.embedded import (
 )
 from posebench.rebuild import retarget as rt
 from posebench.rebuild import retarget_report as measure
-from posebench.rebuild.embedded import write_reproducible_npz
 from posebench.testing import check_dataset
 
 
