@@ -72,7 +72,11 @@ def test_packaged_training_configs_validate(path):
 def test_packaged_suites_validate(name):
     suite = packaged_suite(name)
     assert suite["priors"] and suite["tasks"] and suite["seeds"]
-    assert set(suite["priors"]) <= set(PRIORS) and set(suite["tasks"]) <= set(TASKS)
+    assert set(suite["priors"]) <= set(PRIORS)
+    for entry in suite["tasks"]:  # TASK or TASK@PROTOCOL
+        task, _, protocol = entry.partition("@")
+        assert task in TASKS, entry
+        assert not protocol or protocol in load_task(task).protocols, entry
 
 
 def test_option_and_suite_file_declarations_hold_for_their_defaults():

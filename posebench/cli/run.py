@@ -50,7 +50,11 @@ def add_parsers(commands: opt.Commands) -> None:
     p = commands.add_parser("suite", help="run priors x tasks x seeds; skip existing results")
     p.add_argument("--suite", help="packaged suite name (default: default)")
     p.add_argument("--priors", type=opt.csv_list, help="comma-separated prior names")
-    p.add_argument("--tasks", type=opt.csv_list, help="comma-separated task names")
+    p.add_argument(
+        "--tasks", type=opt.csv_list,
+        help="comma-separated task names, each with its first protocol or TASK@PROTOCOL (e.g. "
+        "image_fit@multiview)",
+    )  # fmt: skip
     p.add_argument("--seeds", type=opt.seed_list, help="comma-separated seeds, e.g. 0,1,2")
     p.add_argument(
         "--train-seeds", type=opt.seed_list, metavar="SEEDS",
@@ -160,10 +164,11 @@ def cmd_suite(args: argparse.Namespace) -> int:
     force = bool(options.pop("force"))
     opt.check_output(options["out"], folder=True)
     registry = get_registry()
-    named: tuple[tuple[Kind, list[str]], ...] = (("prior", priors), ("task", tasks))
-    for kind, names in named:
-        for name in names:
-            registry.get(kind, name)
+    tasks = [_task_and_protocol(entry, options.get("protocol")) for entry in tasks]
+    for name in priors:
+        registry.get("prior", name)
+    for name, protocol in tasks:
+        registry.get("task", name).load()().protocol(protocol)  # unknown protocol: one line, now
     single: tuple[Kind, ...] = ("dataset", "body_model")
     for kind in single:
         registry.get(kind, options[kind])
@@ -180,8 +185,13 @@ def cmd_suite(args: argparse.Namespace) -> int:
         )
     done = skipped = 0
     failed: dict[str, list[str]] = {}  # message -> the runs it stopped
-    for prior, task, training_seed, seed in progress.track(runs, "suite", total=len(runs)):
-        spec = RunSpec(prior=prior, task=task, seed=seed, training_seed=training_seed, **options)
+    for prior, (task, protocol), training_seed, seed in progress.track(
+        runs, "suite", total=len(runs)
+    ):
+        spec = RunSpec(
+            prior=prior, task=task, seed=seed, training_seed=training_seed,
+            **{**options, "protocol": protocol},
+        )  # fmt: skip
         try:
             outcome = run(spec, force=force, progress=progress)
         except PosebenchError as exc:  # one run's problem (e.g. no trained weights): go on
@@ -204,6 +214,13 @@ def cmd_suite(args: argparse.Namespace) -> int:
         line = f"{message} ({len(stopped)} run{'s' if len(stopped) > 1 else ''}: {shown})"
         sys.stderr.write(f"posebench: error: {line}\n")
     return opt.EXIT_USER_ERROR if failed else 0
+
+
+def _task_and_protocol(entry: str, default: str | None) -> tuple[str, str | None]:
+    """``image_fit@multiview`` -> ("image_fit", "multiview"); a bare name takes ``default``
+    (the suite's --protocol, or None: the task's first protocol)."""
+    name, _, protocol = entry.partition("@")
+    return name, protocol or default
 
 
 def _training_seeds(prior: str, train_seeds: list[int], prior_config: Any) -> list[int | None]:

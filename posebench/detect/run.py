@@ -40,11 +40,8 @@ def write_detections(
     names: list[str] = []
     missing: list[str] = []
     for name, rgb in progress.track(frames, "detect"):
-        height, width = rgb.shape[:2]
-        found = landmarks(rgb)
-        people = (
-            [] if found is None else [blazepose_to_body25(found, width, height, min_confidence)]
-        )
+        found = detect_body25(rgb, landmarks, min_confidence)
+        people = [] if found is None else [found]
         write_openpose(out / f"{name}_keypoints.json", people)
         if save_frames:
             write_png(out / f"{name}.png", rgb)
@@ -52,6 +49,32 @@ def write_detections(
         if not people:
             missing.append(name)
     return {"frames": len(names), "with_person": len(names) - len(missing), "no_person": missing}
+
+
+def detect_body25(
+    rgb: np.ndarray, landmarks: Landmarks, min_confidence: float = 0.0
+) -> np.ndarray | None:
+    """(25, 3) BODY_25 keypoints (pixels, confidence) of the person in ``rgb``, None if none."""
+    found = landmarks(rgb)
+    if found is None:
+        return None
+    height, width = rgb.shape[:2]
+    return blazepose_to_body25(found, width, height, min_confidence)
+
+
+def detect_video(
+    frames: Iterator[tuple[str, np.ndarray]],
+    landmarks: Landmarks,
+    min_confidence: float = 0.0,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """(N, 25, 3) BODY_25 keypoints of every frame; all zeros where nobody was found."""
+    progress = progress or NullProgress()
+    rows = []
+    for _, rgb in progress.track(frames, "detect"):
+        found = detect_body25(rgb, landmarks, min_confidence)
+        rows.append(np.zeros((25, 3)) if found is None else found)
+    return np.stack(rows) if rows else np.zeros((0, 25, 3))
 
 
 def write_record(out_dir: str | Path, record: dict[str, Any]) -> Path:

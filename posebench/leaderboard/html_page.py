@@ -1,4 +1,5 @@
-"""The HTML leaderboard: one self-contained page with the tables, bar charts and pose pictures."""
+"""The HTML leaderboard: one self-contained page with the tables, bar charts, pose pictures and
+pictures of real fits."""
 
 from __future__ import annotations
 
@@ -138,12 +139,36 @@ def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
     return f"<h3>Sampled poses</h3>\n{figures}"
 
 
+def _fits_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
+    files = next((f for task, f in board.arrays.items() if task == "image_fit@multiview"), None)
+    if not files or body_model is None:
+        return ""
+    from posebench.leaderboard.fits import fit_rows  # torch: only when there are pictures
+
+    title = "<h3>Real photographs: each prior's fits (image_fit@multiview)</h3>"
+    order = [str(p) for p in board.display["prior"]]
+    try:
+        rows = fit_rows(files, body_model(board.body_model), order)
+    except PosebenchError as exc:
+        return f"{title}<p class='note'>No pictures: {html.escape(str(exc))}</p>"
+    figures = "".join(
+        f"<figure><img alt='fits of {html.escape(row.prior)}' "
+        f"src='data:image/png;base64,{base64.b64encode(row.png).decode()}'>"
+        f"<figcaption><b>{html.escape(row.prior)}</b>: frame {row.frame} seen by the four "
+        f"cameras, each view fitted alone ({html.escape(_shown_path(row.source))}); green: the "
+        "detected keypoints, red: the fitted body's</figcaption></figure>"
+        for row in rows
+    )
+    return f"{title}\n{figures}"
+
+
 def html_document(
     boards: list[Leaderboard], title: str = "posebench leaderboard",
     body_model: BodyFactory | None = None,
 ) -> str:  # fmt: skip
     """A standalone HTML page: per table its caption, summary, warnings, tasks, charts, and
-    pictures of sampled poses drawn with ``body_model(name)`` (none without it)."""
+    pictures of sampled poses and of real fits drawn with ``body_model(name)`` (none without
+    it)."""
     plot = plots.matplotlib_available()
     colors = page_colors(boards) if boards else {}
     sections = []
@@ -154,7 +179,8 @@ def html_document(
         sections.append(
             f"<section><h2>{html.escape(heading)}</h2>\n"
             f"<p class='caption'>{html.escape(board.caption)}</p>\n{_table(board.display)}\n"
-            f"{warnings}\n{tasks}\n{_poses_section(board, body_model)}</section>"
+            f"{warnings}\n{tasks}\n{_poses_section(board, body_model)}\n"
+            f"{_fits_section(board, body_model)}</section>"
         )
     references = plots.REFERENCE_COLOR in colors.values()
     note = (

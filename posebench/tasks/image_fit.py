@@ -5,6 +5,9 @@ Protocols:
 * ``synthetic`` (default): the embedded synthetic set (:mod:`posebench.datasets.image_synth`)
   built in memory from ``n_views`` poses of the dataset's test split (chosen with a seeded
   stream, the same for every prior), with known cameras and 3D ground truth.
+* ``multiview``: real photographs: a calibrated four-camera recording, each view fitted alone
+  and scored against keypoints triangulated from all views
+  (:mod:`posebench.tasks.image_fit_multiview`, whose docstring defines its metrics).
 * ``folder``: a user's folder (config ``images``) of ``<name>.jpg|png`` with
   ``<name>_keypoints.json`` or ``<name>.json``, or of ``<name>_keypoints.json`` alone
   (keypoints-only, e.g. a written synthetic set). No 3D ground truth: only the 2D metric.
@@ -75,6 +78,7 @@ from posebench.fitting.keypoints2d import (
 )
 from posebench.priors.base import Prior
 from posebench.tasks.base import Metric, Task, TaskResult
+from posebench.tasks.image_fit_multiview import run_multiview
 from posebench.tasks.metrics import finite_mean, mpjpe_mm, position_joints, procrustes_align
 
 _KEYPOINT = one_of(*BODY25_NAMES)
@@ -112,6 +116,9 @@ CONFIG_SCHEMA: dict[str, Rule] = {
     "fit.stages.steps": at_least(0),
     "fit.stages.lr": at_least(0),
     "failure_mm": above(0),
+    "multiview.file": path(),
+    "multiview.frame_step": at_least(1),
+    "multiview.max_frames": integer(min=1),
 }
 
 
@@ -136,18 +143,27 @@ class ImageFitTask(Task):
     name = "image_fit"
     #: 2: the body pose starts at the prior's initial_pose (was the rest pose for every prior).
     version = "2"
-    protocols = ("synthetic", "folder")
+    protocols = ("synthetic", "folder", "multiview")
     metrics: ClassVar[dict[str, Metric]] = {
         "kp2d_error_px": Metric("px", False, "fitted keypoints vs detections (c > 0), mean"),
         "kp2d_error_clean_px": Metric("px", False, "fitted vs noise-free keypoints (synthetic)"),
         "mpjpe_mm": Metric(
-            "mm", False, "3D joint error (captured of 22), pelvis-aligned, camera frame"
+            "mm",
+            False,
+            "3D joint error, root-aligned (synthetic: captured of 22 joints, "
+            "pelvis; multiview: triangulated BODY_25 keypoints, centroid)",
         ),
         "pa_mpjpe_mm": Metric(
-            "mm", False, "3D joint error (captured of 22) after similarity Procrustes"
+            "mm",
+            False,
+            "3D joint error after similarity Procrustes (synthetic: captured of "
+            "22 joints; multiview: triangulated BODY_25 keypoints)",
         ),
         "mpvpe_mm": Metric("mm", False, "mesh vertex error, pelvis-aligned"),
         "failure_rate": Metric("%", False, "views with PA-MPJPE above failure_mm"),
+        "view_disagreement_mm": Metric(
+            "mm", False, "PA-MPJPE between fits of one frame from different views (multiview)"
+        ),
     }
     main_metric = "pa_mpjpe_mm"
     default_config = packaged_config("tasks/image_fit.yaml")
@@ -168,6 +184,14 @@ class ImageFitTask(Task):
     ) -> TaskResult:
         if config["protocol"] == "folder":
             return self._run_folder(prior, body, config, device, progress)
+        if config["protocol"] == "multiview":
+            weight, source = prior.energy_weight(self.name)
+            result = run_multiview(prior, weight, body, config, device, progress)
+            result.metrics = {key: result.metrics.get(key) for key in self.metrics}
+            result.details["shape_prior"] = _shape_note(body)
+            result.details["start"] = prior.initial_pose_description
+            result.energy_weight_source = source
+            return result
         return self._run_synthetic(prior, dataset, body, config, device, seed, progress)
 
     # --- synthetic ---------------------------------------------------------------------------

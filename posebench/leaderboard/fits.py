@@ -1,0 +1,91 @@
+"""Pictures of real fits for the HTML leaderboard: each prior's fitted bodies drawn over the
+multi-view recording's photographs (``image_fit@multiview``), with the fit-image overlay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from posebench.body.base import BodyModel
+from posebench.body.camera import project
+from posebench.core.errors import PosebenchError
+from posebench.core.npzio import read_npz
+from posebench.datasets.multiview import MultiviewRecording, load_multiview
+from posebench.render.overlay import draw_fit_overlay
+from posebench.render.png import encode_png
+from posebench.render.scene import tile
+
+_FIT_KEYS = ("picture_view", "picture_pose", "picture_root_orient", "picture_transl")
+
+
+@dataclass
+class FitRow:
+    """One prior's row of pictures: PNG bytes, the recording's frame shown and its source."""
+
+    prior: str
+    png: bytes
+    frame: int
+    source: Path
+
+
+def _observed_in_picture(recording: MultiviewRecording, index: int, view: int) -> np.ndarray:
+    """(25, 3) the view's undistorted detections at picture ``index``, in the picture's pixels."""
+    frame = int(recording.picture_frames[index])
+    keypoints = recording.ideal_keypoints[frame, view].copy()
+    x0, y0, x1, _ = (float(v) for v in recording.picture_boxes[index, view])
+    scale = recording.pictures.shape[3] / (x1 - x0)
+    keypoints[:, :2] = (keypoints[:, :2] - [x0, y0]) * scale
+    keypoints[keypoints[:, 2] <= 0] = 0.0
+    return keypoints
+
+
+def _overlays(
+    recording: MultiviewRecording, fits: dict[str, np.ndarray], body: BodyModel, index: int
+) -> list[np.ndarray]:
+    """The fitted body over each view's picture ``index`` (views the run did not fit: none)."""
+    pictures = []
+    for row, (picture, view) in enumerate(fits["picture_view"].tolist()):
+        if picture != index:
+            continue
+        shape = fits.get("picture_shape")
+        with torch.no_grad():
+            posed = body(
+                torch.as_tensor(fits["picture_pose"][row : row + 1], dtype=torch.float32),
+                torch.as_tensor(fits["picture_root_orient"][row : row + 1], dtype=torch.float32),
+                torch.as_tensor(fits["picture_transl"][row : row + 1], dtype=torch.float32),
+                None if shape is None else torch.as_tensor(shape[row : row + 1]).float(),
+            )
+        camera = recording.picture_camera(index, view)
+        assert posed.body25 is not None, "image fitting runs only bodies with BODY_25 keypoints"
+        projected = project(posed.body25, torch.tensor([camera.intrinsics]))[0].numpy()
+        vertices = None if posed.vertices is None else posed.vertices[0]
+        observed = _observed_in_picture(recording, index, view)
+        background = recording.pictures[index, view]
+        pictures.append(
+            draw_fit_overlay(background, camera, observed, projected, vertices, body.faces)
+        )
+    return pictures
+
+
+def fit_rows(
+    files: dict[str, Path], body: BodyModel, order: list[str], index: int = 0
+) -> list[FitRow]:
+    """One PNG row per prior in ``order`` with arrays: its fits of picture ``index``'s views."""
+    recording = load_multiview()
+    rows = []
+    for prior in order:
+        if prior not in files:
+            continue
+        try:
+            fits = read_npz(files[prior], "arrays file", "run the task again", _FIT_KEYS)
+        except PosebenchError:
+            continue  # a damaged arrays file costs a picture, not the leaderboard
+        pictures = _overlays(recording, fits, body, index)
+        if pictures:
+            frame = int(recording.picture_frames[index])
+            rows.append(FitRow(prior, encode_png(tile(pictures, columns=len(pictures))), frame,
+                               files[prior]))  # fmt: skip
+    return rows
