@@ -51,6 +51,7 @@ class DemoPackage:
     licence: str
     calibration: str
     videos: tuple[str, ...]
+    fps: float
 
 
 POSE2SIM = DemoPackage(
@@ -60,6 +61,7 @@ POSE2SIM = DemoPackage(
     licence="BSD-3-Clause, Copyright (c) 2022, perfanalytics (pose2sim's LICENSE)",
     calibration="Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt",
     videos=tuple(f"Pose2Sim/Demo_SinglePerson/videos/cam0{i}.mp4" for i in range(1, 5)),
+    fps=60.0,
 )
 
 #: Keypoints a view reports below this confidence are not used to triangulate (pose2sim's own
@@ -86,23 +88,29 @@ FrameReader = Callable[[Path], Any]
 VideoDetector = Callable[[Path], np.ndarray]
 
 
-def extract_demo(sources: str | Path, out: Path) -> tuple[list[CalibratedCamera], list[Path]]:
-    """The calibration and the four videos of the pinned wheel in ``sources`` (videos written
+def extract_demo(
+    sources: str | Path, out: Path, package: DemoPackage = POSE2SIM
+) -> tuple[list[CalibratedCamera], list[Path]]:
+    """The calibration and the videos of the pinned ``package`` in ``sources`` (videos written
     into ``out``)."""
-    wheel = Path(sources) / POSE2SIM.file
+    wheel = Path(sources) / package.file
     if not wheel.is_file():
         raise InputError(
-            f"{wheel} does not exist; download it into {sources} with: {POSE2SIM.download}"
+            f"{wheel} does not exist; download it into {sources} with: {package.download}"
         )
-    check_sha256(wheel, POSE2SIM.sha256)
-    members = read_members(wheel, (POSE2SIM.calibration, *POSE2SIM.videos))
-    cameras = parse_qca(
-        members[POSE2SIM.calibration].decode("ascii"), f"{wheel}:{POSE2SIM.calibration}"
-    )
-    if len(cameras) != len(POSE2SIM.videos):
-        raise InputError(f"{wheel}: {len(cameras)} cameras calibrated for 4 videos")
+    check_sha256(wheel, package.sha256)
+    members = read_members(wheel, (package.calibration, *package.videos))
+    try:
+        text = members[package.calibration].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{wheel}:{package.calibration} is not a text file") from None
+    cameras = parse_qca(text, f"{wheel}:{package.calibration}")
+    if len(cameras) != len(package.videos):
+        raise InputError(
+            f"{wheel}: {len(cameras)} cameras calibrated for {len(package.videos)} videos"
+        )
     videos = []
-    for member in POSE2SIM.videos:
+    for member in package.videos:
         path = out / Path(member).name
         path.write_bytes(members[member])
         videos.append(path)
@@ -225,10 +233,11 @@ def build_multiview(
     detector: dict[str, Any],
     work_dir: Path,
     progress: Progress | None = None,
+    package: DemoPackage = POSE2SIM,
 ) -> dict[str, Any]:
     """Build the protocol file at ``out_path`` (see the module docstring); return its summary."""
     progress = progress or NullProgress()
-    cameras, videos = extract_demo(sources, work_dir)
+    cameras, videos = extract_demo(sources, work_dir, package)
     detected = [detect_video(video) for video in progress.track(videos, "detect")]
     frames = min(len(d) for d in detected)
     keypoints = np.stack([d[:frames] for d in detected])  # (V, N, 25, 3)
@@ -260,13 +269,13 @@ def build_multiview(
         "format_version": FORMAT_VERSION,
         "posebench_version": __version__,
         "source": {
-            "package": POSE2SIM.file,
-            "sha256": POSE2SIM.sha256,
-            "download": POSE2SIM.download,
-            "licence": POSE2SIM.licence,
-            "videos": list(POSE2SIM.videos),
-            "calibration": POSE2SIM.calibration,
-            "fps": 60.0,
+            "package": package.file,
+            "sha256": package.sha256,
+            "download": package.download,
+            "licence": package.licence,
+            "videos": list(package.videos),
+            "calibration": package.calibration,
+            "fps": package.fps,
         },
         "cameras": [c.name for c in cameras],
         "keypoints": list(BODY25_NAMES),

@@ -6,10 +6,10 @@ What the file holds, per ``<camera>``, and how it becomes OpenCV's model:
   sensor; the video image is the ``fov_video`` window of it, so a pixel position is
   ``value / 64 - left`` (``- top`` vertically). Distortion ``radialDistortion1/2`` (k1, k2) and
   ``tangentalDistortion1/2`` (p1, p2) are OpenCV's coefficients.
-* ``transform``: the camera's orientation ``r11 .. r33`` (a matrix M read row by row) and its
-  centre ``x, y, z`` in millimetres in the world. QTM's camera looks down its own -z axis with y
-  up; in OpenCV's axes (z forward, y down) the world-to-camera rotation is
-  ``R = diag(1, -1, -1) M`` and ``t = -R centre``.
+* ``transform``: the camera's orientation ``r11 .. r33`` (a matrix M read row by row, whose rows
+  are the camera's axes in world coordinates) and its centre ``x, y, z`` in millimetres in the
+  world. QTM's camera looks down its own -z axis with y up; in OpenCV's axes (z forward, y down)
+  the world-to-camera rotation is ``R = diag(1, -1, -1) M`` and ``t = -R centre``.
 
 Checked on the pose2sim demo: with this reading all four cameras see the person in front of them
 and triangulated detector keypoints reproject within a few pixels; every other reading of the

@@ -119,6 +119,7 @@ CONFIG_SCHEMA: dict[str, Rule] = {
     "multiview.file": path(),
     "multiview.frame_step": at_least(1),
     "multiview.max_frames": integer(min=1),
+    "multiview.floor_steps": at_least(0),
 }
 
 

@@ -322,13 +322,14 @@ BUILTIN_PRIORS = ("posendf", "nrdf", "dposer", "vposer", "gmm", "none")
 
 @pytest.mark.slow
 def test_quick_suite_runs_every_builtin_prior_on_every_task(capsys, tmp_path):
-    """What the tasks issue asks of CI: the six built-in priors on the five tasks, quick size."""
+    """What the tasks issue asks of CI: the six built-in priors on the five tasks (image fitting
+    on synthetic views and on the real photographs), quick size."""
     code, out, err = run_cli(capsys, "suite", "--quick", "--quiet", "--device", "cpu",
                              "--out", str(tmp_path))  # fmt: skip
     assert code == 0, err
-    assert "30 run, 0 skipped" in out
+    assert "36 run, 0 skipped" in out
     tasks = ("denoise@humor", "sample@default", "interpolate@default", "image_fit@synthetic",
-             "complete@parts")  # fmt: skip
+             "image_fit@multiview", "complete@parts")  # fmt: skip
     for task in tasks:
         for prior in BUILTIN_PRIORS:
             record = read_result(tmp_path / "embedded" / "anny" / task / prior / "seed0.quick.json")
@@ -346,7 +347,7 @@ def test_quick_suite_runs_every_builtin_prior_on_every_task(capsys, tmp_path):
 HELP_COMMANDS = [
     [], ["plugins"], ["suite"], ["tune"], ["export"], ["score"], ["train"],
     ["data", "prepare", "amass"], ["data", "prepare", "posendf-targets"],
-    ["data", "build-embedded"], ["data", "describe"], ["sample"], ["project"], ["interpolate"], ["fit-image"],
+    ["data", "build-embedded"], ["data", "build-multiview"], ["data", "describe"], ["sample"], ["project"], ["interpolate"], ["fit-image"],
     ["denoise"], ["render"], ["view"], ["leaderboard"], ["body", "bake"],
 ]  # fmt: skip
 
