@@ -57,6 +57,7 @@ def run(spec: RunSpec, *, force: bool = True, progress: Progress | None = None) 
     load_s = ready.load_s + time.perf_counter() - started
 
     task = ready.task
+    task.check_inputs(ready.config)
     task.check_resources(ready.config)
     progress.log(
         f"{spec.prior} on {spec.task}@{setup.protocol}: {spec.dataset} data, {spec.body_model} "

@@ -172,6 +172,15 @@ COMMANDS: dict[str, CommandHelp] = {
         "(docs/embedded_data.md lists the download commands).",
         ("posebench data build-embedded --sources downloads/ --out-dir posebench/data",),
     ),
+    "posebench data build-multiview": CommandHelp(
+        "Rebuild image fitting's real-photograph recording (multiview_pose2sim.npz) from "
+        "pose2sim's wheel: detect its four videos (extra 'detect'), synchronise, triangulate "
+        "(docs/image_fitting.md).",
+        (
+            "pip download --no-deps -d downloads pose2sim==0.10.49",
+            "posebench data build-multiview --sources downloads/ --out-dir posebench/data",
+        ),
+    ),
     "posebench body": CommandHelp(
         "The embedded body model.",
         ("posebench body bake --out anny_body.npz",),

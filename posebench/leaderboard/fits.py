@@ -1,5 +1,7 @@
 """Pictures of real fits for the HTML leaderboard: each prior's fitted bodies drawn over the
-multi-view recording's photographs (``image_fit@multiview``), with the fit-image overlay."""
+multi-view recording's photographs (``image_fit@multiview``), with the fit-image overlay. The
+pictures are the shipped recording's: runs on another recording (``multiview.file``) would be
+drawn over the wrong photographs, so a board of such runs should be read without them."""
 
 from __future__ import annotations
 

@@ -140,7 +140,7 @@ def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
 
 
 def _fits_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
-    files = next((f for task, f in board.arrays.items() if task == "image_fit@multiview"), None)
+    files = board.arrays.get("image_fit@multiview")
     if not files or body_model is None:
         return ""
     from posebench.leaderboard.fits import fit_rows  # torch: only when there are pictures

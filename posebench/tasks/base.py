@@ -138,6 +138,11 @@ class Task(abc.ABC):
         name, unless a protocol weighs the prior with its own key (e.g. a published objective)."""
         return self.name
 
+    def check_inputs(self, config: Mapping[str, Any]) -> None:
+        """Refuse, with one line, files named in ``config`` that a run could not read (called
+        before a run starts, so nothing is printed or written first). The default has none."""
+        return None
+
     def check_resources(self, config: Mapping[str, Any]) -> None:
         """Refuse, with one line, sizes this machine cannot hold (called before a run starts).
         The default accepts every size: most tasks' sizes come from their data."""

@@ -66,6 +66,7 @@ from posebench.core.schema import (
 from posebench.core.seeding import numpy_rng
 from posebench.datasets.base import Dataset
 from posebench.datasets.image_synth import View, definition_record, make_synthetic_views, views_hash
+from posebench.datasets.multiview import load_multiview
 from posebench.fitting.keypoints2d import (
     ImageFit,
     Observations,
@@ -172,6 +173,11 @@ class ImageFitTask(Task):
     #: The prior's energy is weighed against the 2D term, so ``posebench tune`` (on main) may
     #: tune its weight on the ``val`` split (the config's ``split`` key).
     weighs_prior_energy: ClassVar[bool] = True
+
+    def check_inputs(self, config: Mapping[str, Any]) -> None:
+        """The multi-view protocol's recording must load (a user's ``multiview.file`` may not)."""
+        if config["protocol"] == "multiview":
+            load_multiview(config["multiview"]["file"])
 
     def run(
         self,

@@ -273,8 +273,14 @@ def _damaged_files(root: Path) -> None:
     (root / "tuned_bad.json").write_text('{"weight": ')
     (root / "prior_string.yaml").write_text("just a string\n")
     (root / "prior.yaml").write_text(_shipped("../configs/priors/gmm.yaml").read_text())
+    recording = _shipped("multiview_pose2sim.npz").read_bytes()
+    (root / "recording_cut.npz").write_bytes(recording[: len(recording) // 2])
+    (root / "multiview_missing.yaml").write_text("multiview: {file: nowhere.npz}\n")
+    (root / "multiview_cut.yaml").write_text("multiview: {file: recording_cut.npz}\n")
 
 
+MULTIVIEW = ["run", "--prior", "none", "--task", "image_fit", "--protocol", "multiview", "--quick",
+             "--out", "results", "--task-config"]  # fmt: skip
 DAMAGED = [
     (["sample", "--prior", "posendf", "--checkpoint", "no_config.pt", "--n", "2", "--out", "s.npz"],
      "no_config.pt"),
@@ -290,6 +296,9 @@ DAMAGED = [
     (["tune", "--apply", "tuned_bad.json", "--to", "prior.yaml"], "tuned_bad.json"),
     (["tune", "--apply", "tuned_no_task.json", "--to", "prior_string.yaml"], "tuned_no_task.json"),
     (["tune", "--apply", "missing.json", "--to", "prior.yaml"], "missing.json"),
+    ([*MULTIVIEW, "multiview_missing.yaml"], "nowhere.npz"),
+    ([*MULTIVIEW, "multiview_cut.yaml"], "recording_cut.npz"),
+    (["data", "build-multiview", "--sources", "."], "pose2sim-0.10.49-py3-none-any.whl"),
 ]  # fmt: skip
 
 

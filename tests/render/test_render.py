@@ -10,6 +10,7 @@ import pytest
 import torch
 from cli_runner import cli
 
+from posebench.core.errors import InputError
 from posebench.core.npzio import write_npz
 from posebench.datasets.pose_files import write_poses
 from posebench.render import OrbitCamera, RenderSettings, decode_png, encode_png, render_poses, tile
@@ -25,6 +26,29 @@ def png_size(path) -> tuple[int, int]:
 
 
 # --- PNG -----------------------------------------------------------------------------------
+
+
+def test_png_rows_filtered_up_and_unfiltered_both_decode():
+    """posebench writes every row with the 'up' filter (smaller photographs) and still reads the
+    unfiltered rows it used to write; other filters are refused."""
+    image = np.random.default_rng(1).integers(0, 256, size=(6, 4, 3), dtype=np.uint8)
+    data = encode_png(image)
+    raw = zlib.decompress(data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8])
+    rows = np.frombuffer(raw, np.uint8).reshape(6, 13)
+    assert (rows[:, 0] == 2).all()
+    plain = np.concatenate([np.zeros((6, 1), np.uint8), image.reshape(6, -1)], axis=1)
+    for filter_type, expected in ((0, image), (1, None)):
+        plain[:, 0] = filter_type
+        body = zlib.compress(plain.tobytes())
+        chunk = struct.pack(">I", len(body)) + b"IDAT" + body
+        chunk += struct.pack(">I", zlib.crc32(b"IDAT" + body) & 0xFFFFFFFF)
+        start, end = data.index(b"IDAT") - 4, data.index(b"IEND") - 4
+        other = data[:start] + chunk + data[end:]
+        if expected is None:
+            with pytest.raises(InputError, match="filters other than"):
+                decode_png(other)
+        else:
+            np.testing.assert_array_equal(decode_png(other), expected)
 
 
 def test_png_round_trip_and_valid_chunks():
