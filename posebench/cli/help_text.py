@@ -174,12 +174,9 @@ COMMANDS: dict[str, CommandHelp] = {
     ),
     "posebench data build-multiview": CommandHelp(
         "Rebuild image fitting's real-photograph recording (multiview_pose2sim.npz) from "
-        "pose2sim's wheel: detect its four videos (extra 'detect'), synchronise, triangulate "
-        "(docs/image_fitting.md).",
-        (
-            "pip download --no-deps -d downloads pose2sim==0.10.49",
-            "posebench data build-multiview --sources downloads/ --out-dir posebench/data",
-        ),
+        "pose2sim's wheel (pip download --no-deps -d downloads pose2sim==0.10.49): detect its "
+        "four videos (extra 'detect'), synchronise, triangulate (docs/image_fitting.md).",
+        ("posebench data build-multiview --sources downloads/ --out-dir posebench/data",),
     ),
     "posebench body": CommandHelp(
         "The embedded body model.",
