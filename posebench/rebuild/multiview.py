@@ -127,13 +127,12 @@ def undistort_all(cameras: Sequence[CalibratedCamera], keypoints: np.ndarray) ->
 
 
 def _aligned(ideal: np.ndarray, offsets: Sequence[int]) -> np.ndarray:
-    """(V, F, 25, 3): view v's frames shifted by offsets[v], cut to the frames all views have."""
-    frames = ideal.shape[1]
-    start = max(0, *(-o for o in offsets))
-    stop = min(frames, *(frames - o for o in offsets))
-    if stop - start < 2:
+    """(V, F, 25, 3): view v's frames shifted by offsets[v], cut to the frames all views have
+    (none when fewer than two)."""
+    numbers = frame_numbers(offsets, ideal.shape[1])
+    if len(numbers) < 2:
         return ideal[:, :0]
-    return np.stack([ideal[v, start + o : stop + o] for v, o in enumerate(offsets)])
+    return np.stack([ideal[v, numbers[:, v]] for v in range(len(offsets))])
 
 
 def _median_error(cameras: Sequence[CalibratedCamera], aligned: np.ndarray) -> float:
@@ -163,10 +162,12 @@ def synchronise(cameras: Sequence[CalibratedCamera], ideal: np.ndarray) -> list[
 
 
 def frame_numbers(offsets: Sequence[int], frames: int) -> np.ndarray:
-    """(F, V) the video frame each view contributes to each synchronised frame."""
+    """(F, V) the video frame each view contributes to each synchronised frame: frame t of the
+    first view with frame t + offsets[v] of view v, for every t all views have."""
     start = max(0, *(-o for o in offsets))
     stop = min(frames, *(frames - o for o in offsets))
-    return np.array([[t + o for o in offsets] for t in range(start, stop)], dtype=np.int64)
+    times = np.arange(start, max(start, stop), dtype=np.int64)
+    return times[:, None] + np.asarray(offsets, dtype=np.int64)[None]
 
 
 def picture_box(keypoints: np.ndarray, height: float) -> np.ndarray:
