@@ -32,7 +32,7 @@ class BlazePoseDetector:
             import mediapipe
             from mediapipe.python.solutions import pose as mp_pose
         except ImportError as exc:
-            raise InputError(f"posebench detect needs MediaPipe: {INSTALL_HINT}") from exc
+            raise InputError(f"detecting keypoints needs MediaPipe: {INSTALL_HINT}") from exc
         self.version: str = mediapipe.__version__
         self._pose: Any = mp_pose.Pose(
             static_image_mode=not video,
