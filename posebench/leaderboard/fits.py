@@ -5,6 +5,7 @@ drawn over the wrong photographs, so a board of such runs should be read without
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,11 +45,28 @@ def _observed_in_picture(recording: MultiviewRecording, index: int, view: int) -
     return keypoints
 
 
+def _view_errors(result: Path) -> dict[tuple[int, str], float]:
+    """(frame, camera) -> PA-MPJPE of each fitted view, from the run's result file (empty when
+    it cannot be read: the pictures then go without their numbers)."""
+    try:
+        per_view = json.loads(result.read_text())["details"]["per_view"]
+        keys = zip(per_view["frame"], per_view["camera"], strict=True)
+        return dict(zip(keys, per_view["pa_mpjpe_mm"], strict=True))
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def _overlays(
-    recording: MultiviewRecording, fits: dict[str, np.ndarray], body: BodyModel, index: int
+    recording: MultiviewRecording,
+    fits: dict[str, np.ndarray],
+    body: BodyModel,
+    index: int,
+    errors: dict[tuple[int, str], float],
 ) -> list[np.ndarray]:
-    """The fitted body over each view's picture ``index`` (views the run did not fit: none)."""
+    """The fitted body over each view's picture ``index`` (views the run did not fit: none),
+    each labelled with its PA-MPJPE where ``errors`` has it."""
     pictures = []
+    frame = int(recording.picture_frames[index])
     for row, (picture, view) in enumerate(fits["picture_view"].tolist()):
         if picture != index:
             continue
@@ -66,8 +84,12 @@ def _overlays(
         vertices = None if posed.vertices is None else posed.vertices[0]
         observed = _observed_in_picture(recording, index, view)
         background = recording.pictures[index, view]
+        error = errors.get((frame, recording.cameras[view].name))
+        note = None if error is None else f"pa-mpjpe {error:.0f} mm"  # the font: lower case
         pictures.append(
-            draw_fit_overlay(background, camera, observed, projected, vertices, body.faces)
+            draw_fit_overlay(
+                background, camera, observed, projected, vertices, body.faces, note=note
+            )
         )
     return pictures
 
@@ -85,7 +107,8 @@ def fit_rows(
             fits = read_npz(files[prior], "arrays file", "run the task again", _FIT_KEYS)
         except PosebenchError:
             continue  # a damaged arrays file costs a picture, not the leaderboard
-        pictures = _overlays(recording, fits, body, index)
+        errors = _view_errors(files[prior].with_suffix(".json"))
+        pictures = _overlays(recording, fits, body, index, errors)
         if pictures:
             frame = int(recording.picture_frames[index])
             rows.append(FitRow(prior, encode_png(tile(pictures, columns=len(pictures))), frame,

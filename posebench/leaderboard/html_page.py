@@ -155,8 +155,9 @@ def _fits_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
         f"<figure><img alt='fits of {html.escape(row.prior)}' "
         f"src='data:image/png;base64,{base64.b64encode(row.png).decode()}'>"
         f"<figcaption><b>{html.escape(row.prior)}</b>: frame {row.frame} seen by the four "
-        f"cameras, each view fitted alone ({html.escape(_shown_path(row.source))}); green: the "
-        "detected keypoints, red: the fitted body's</figcaption></figure>"
+        f"cameras, each view fitted alone ({html.escape(_shown_path(row.source))}) and labelled "
+        "with its PA-MPJPE; green: the detected keypoints, red: the fitted body's"
+        "</figcaption></figure>"
         for row in rows
     )
     return f"{title}\n{figures}"

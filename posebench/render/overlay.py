@@ -89,10 +89,12 @@ def draw_fit_overlay(
     vertices: torch.Tensor | None = None,
     faces: torch.Tensor | None = None,
     error_px: float | None = None,
+    note: str | None = None,
 ) -> np.ndarray:
     """(H, W, 3) uint8: ``background`` (or a blank canvas of the camera's size) with the fitted
     mesh ``vertices`` (V, 3, camera frame), the ``observed`` keypoints (25, 3: x, y,
-    confidence; 0 = missing) and the ``fitted`` ones (25, 2, pixels) drawn over it."""
+    confidence; 0 = missing) and the ``fitted`` ones (25, 2, pixels) drawn over it; the legend
+    ends with the 2D error and ``note`` when given."""
     height, width = camera.height, camera.width
     if background is not None:
         canvas = np.array(background, dtype=np.uint8)
@@ -111,6 +113,8 @@ def draw_fit_overlay(
     legend = [("observed", OBSERVED), ("fitted", FITTED)]
     if error_px is not None:
         legend.append((f"error {error_px:.1f} px", TEXT))
+    if note:
+        legend.append((note, TEXT))
     y = 2 * scale
     for text, colour_of_text in legend:
         _, line_height = draw_text(canvas, text, 2 * scale, y, scale, colour_of_text, LEGEND_BOX)

@@ -3,6 +3,7 @@ recording, its frames, its floor row and the leaderboard's pictures of the fits.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -99,3 +100,7 @@ def test_the_leaderboard_draws_the_fits_over_the_photographs(quick_run, body, tm
     picture = decode_png(row.png)
     assert row.prior == "none" and picture.shape[0] == 256 and picture.shape[1] >= 4 * 128
     assert picture.std() > 20  # a photograph, not a blank canvas
+    path.with_suffix(".json").write_text(json.dumps({"details": run.details}))
+    (labelled,) = fit_rows({"none": path}, body, ["none"])  # each view's PA-MPJPE written on it
+    changed = (decode_png(labelled.png) != picture).any(axis=2)
+    assert 0 < changed.mean() < 0.05 and changed[:40].mean() > changed[40:].mean()
