@@ -133,10 +133,12 @@ def cmd_build_multiview(args: argparse.Namespace) -> int:
     from posebench.cli.console import make_progress
     from posebench.datasets.multiview import DEFAULT_PATH
     from posebench.detect import frames
-    from posebench.detect.mediapipe_pose import MODEL_COMPLEXITY, BlazePoseDetector
+    from posebench.detect.mediapipe_pose import MODEL_COMPLEXITY, BlazePoseDetector, check_available
     from posebench.detect.run import detect_video
-    from posebench.rebuild.multiview import build_multiview
+    from posebench.rebuild.multiview import build_multiview, check_sources
 
+    check_sources(args.sources)  # what is missing is told before any work
+    check_available()
     progress = make_progress(args.quiet)
     detector = {"name": "mediapipe BlazePose", "model_complexity": MODEL_COMPLEXITY,
                 "tracking": True, "detection_confidence": 0.5}  # fmt: skip

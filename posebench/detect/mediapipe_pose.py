@@ -23,16 +23,23 @@ INSTALL_HINT = (
 )
 
 
+def check_available() -> None:
+    """One line saying how to install MediaPipe when it is missing (before any work starts)."""
+    try:
+        import mediapipe  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"detecting keypoints needs MediaPipe: {INSTALL_HINT}") from exc
+
+
 class BlazePoseDetector:
     """One person's 33 landmarks per picture: ``(33, 3)`` x, y (fractions of the image) and
     visibility, or None when no person is found."""
 
     def __init__(self, video: bool = False, min_detection_confidence: float = 0.5) -> None:
-        try:
-            import mediapipe
-            from mediapipe.python.solutions import pose as mp_pose
-        except ImportError as exc:
-            raise InputError(f"detecting keypoints needs MediaPipe: {INSTALL_HINT}") from exc
+        check_available()
+        import mediapipe
+        from mediapipe.python.solutions import pose as mp_pose
+
         self.version: str = mediapipe.__version__
         self._pose: Any = mp_pose.Pose(
             static_image_mode=not video,

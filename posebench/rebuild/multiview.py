@@ -88,17 +88,23 @@ FrameReader = Callable[[Path], Any]
 VideoDetector = Callable[[Path], np.ndarray]
 
 
-def extract_demo(
-    sources: str | Path, out: Path, package: DemoPackage = POSE2SIM
-) -> tuple[list[CalibratedCamera], list[Path]]:
-    """The calibration and the videos of the pinned ``package`` in ``sources`` (videos written
-    into ``out``)."""
+def check_sources(sources: str | Path, package: DemoPackage = POSE2SIM) -> Path:
+    """The pinned package file in ``sources``; one line saying how to get it otherwise."""
     wheel = Path(sources) / package.file
     if not wheel.is_file():
         raise InputError(
             f"{wheel} does not exist; download it into {sources} with: {package.download}"
         )
     check_sha256(wheel, package.sha256)
+    return wheel
+
+
+def extract_demo(
+    sources: str | Path, out: Path, package: DemoPackage = POSE2SIM
+) -> tuple[list[CalibratedCamera], list[Path]]:
+    """The calibration and the videos of the pinned ``package`` in ``sources`` (videos written
+    into ``out``)."""
+    wheel = check_sources(sources, package)
     members = read_members(wheel, (package.calibration, *package.videos))
     try:
         text = members[package.calibration].decode("utf-8")

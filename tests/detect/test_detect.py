@@ -111,6 +111,10 @@ def test_without_mediapipe_the_command_says_how_to_install_it(capsys, tmp_path):
     (tmp_path / "a.png").write_bytes(b"")  # never read: the detector is missing
     code, _, err = cli(capsys, "detect", "--images", str(tmp_path), "--out", str(tmp_path / "o"))
     assert code == 2 and "pip install" in err and len(err.strip().splitlines()) == 1
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    code, _, err = cli(capsys, "data", "build-multiview", "--sources", str(sources), "--quiet")
+    assert code == 2 and "pose2sim-0.10.49" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(
