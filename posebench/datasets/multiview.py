@@ -64,25 +64,33 @@ class MultiviewRecording:
     @cached_property
     def ideal_keypoints(self) -> np.ndarray:
         """(F, V, 25, 3) the detections undistorted into each view's ideal pinhole image."""
-        ideal = self.keypoints.copy()
-        for view, camera in enumerate(self.cameras):
-            ideal[:, view, :, :2] = camera.undistort(self.keypoints[:, view, :, :2])
-        ideal[self.keypoints[..., 2] <= 0] = 0.0
-        return ideal
+        views = [c.ideal_keypoints(self.keypoints[:, v]) for v, c in enumerate(self.cameras)]
+        return np.stack(views, axis=1)
 
     def reference_in_view(self, frame: int, view: int) -> np.ndarray:
         """(25, 3) the triangulated keypoints of ``frame`` in view ``view``'s camera frame."""
         return self.cameras[view].to_camera(self.points3d[frame])
 
+    def _picture_crop(self, index: int, view: int) -> tuple[np.ndarray, float]:
+        """The picture's top-left corner in image pixels and its scale (picture px per px)."""
+        x0, y0, x1, _ = (float(v) for v in self.picture_boxes[index, view])
+        return np.array([x0, y0]), self.pictures.shape[3] / (x1 - x0)
+
     def picture_camera(self, index: int, view: int) -> PinholeCamera:
         """The ideal camera of picture ``index`` of ``view``: the box cut and scaled."""
-        x0, y0, x1, _ = (float(v) for v in self.picture_boxes[index, view])
+        corner, scale = self._picture_crop(index, view)
         height, width = self.pictures.shape[2:4]
-        scale = width / (x1 - x0)
         ideal = self.cameras[view].pinhole()
-        return PinholeCamera(
-            ideal.focal * scale, (ideal.cx - x0) * scale, (ideal.cy - y0) * scale, width, height
-        )
+        cx, cy = (np.array([ideal.cx, ideal.cy]) - corner) * scale
+        return PinholeCamera(ideal.focal * scale, float(cx), float(cy), width, height)
+
+    def picture_keypoints(self, index: int, view: int) -> np.ndarray:
+        """(25, 3) the view's undistorted detections at picture ``index``, in its pixels."""
+        keypoints = self.ideal_keypoints[int(self.picture_frames[index]), view].copy()
+        corner, scale = self._picture_crop(index, view)
+        seen = keypoints[:, 2] > 0
+        keypoints[seen, :2] = (keypoints[seen, :2] - corner) * scale
+        return keypoints
 
 
 def _check(arrays: dict[str, np.ndarray], path: str) -> None:

@@ -34,17 +34,6 @@ class FitRow:
     source: Path
 
 
-def _observed_in_picture(recording: MultiviewRecording, index: int, view: int) -> np.ndarray:
-    """(25, 3) the view's undistorted detections at picture ``index``, in the picture's pixels."""
-    frame = int(recording.picture_frames[index])
-    keypoints = recording.ideal_keypoints[frame, view].copy()
-    x0, y0, x1, _ = (float(v) for v in recording.picture_boxes[index, view])
-    scale = recording.pictures.shape[3] / (x1 - x0)
-    keypoints[:, :2] = (keypoints[:, :2] - [x0, y0]) * scale
-    keypoints[keypoints[:, 2] <= 0] = 0.0
-    return keypoints
-
-
 def _view_errors(result: Path) -> dict[tuple[int, str], float]:
     """(frame, camera) -> PA-MPJPE of each fitted view, from the run's result file (empty when
     it cannot be read: the pictures then go without their numbers)."""
@@ -82,7 +71,7 @@ def _overlays(
         assert posed.body25 is not None, "image fitting runs only bodies with BODY_25 keypoints"
         projected = project(posed.body25, torch.tensor([camera.intrinsics]))[0].numpy()
         vertices = None if posed.vertices is None else posed.vertices[0]
-        observed = _observed_in_picture(recording, index, view)
+        observed = recording.picture_keypoints(index, view)
         background = recording.pictures[index, view]
         error = errors.get((frame, recording.cameras[view].name))
         note = None if error is None else f"pa-mpjpe {error:.0f} mm"  # the font: lower case

@@ -117,6 +117,15 @@ def _color_key(colors: dict[str, str], references: bool) -> str:
     return f"<p class='legend'>Colours in every chart:{swatches}</p>"
 
 
+def _figure(png: bytes, alt: str, name: str, caption: str) -> str:
+    """A PNG as a data: URI figure, its caption ``name`` in bold then ``caption`` (escaped)."""
+    return (
+        f"<figure><img alt='{html.escape(alt)}' "
+        f"src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
+        f"<figcaption><b>{html.escape(name)}</b>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
 def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
     files = next((f for task, f in board.arrays.items() if task.startswith("sample@")), None)
     if not files or body_model is None:
@@ -129,11 +138,13 @@ def _poses_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
     except PosebenchError as exc:
         return f"<h3>Sampled poses</h3><p class='note'>No pictures: {html.escape(str(exc))}</p>"
     figures = "".join(
-        f"<figure><img alt='samples of {html.escape(row.prior)}' "
-        f"src='data:image/png;base64,{base64.b64encode(row.png).decode()}'>"
-        f"<figcaption><b>{html.escape(row.prior)}</b>: the first {row.shown} samples of its "
-        f"lowest seed ({html.escape(_shown_path(row.source))}), body model "
-        f"{html.escape(board.body_model)}</figcaption></figure>"
+        _figure(
+            row.png,
+            f"samples of {row.prior}",
+            row.prior,
+            f": the first {row.shown} samples of its lowest seed ({_shown_path(row.source)}), "
+            f"body model {board.body_model}",
+        )
         for row in rows
     )
     return f"<h3>Sampled poses</h3>\n{figures}"
@@ -152,12 +163,14 @@ def _fits_section(board: Leaderboard, body_model: BodyFactory | None) -> str:
     except PosebenchError as exc:
         return f"{title}<p class='note'>No pictures: {html.escape(str(exc))}</p>"
     figures = "".join(
-        f"<figure><img alt='fits of {html.escape(row.prior)}' "
-        f"src='data:image/png;base64,{base64.b64encode(row.png).decode()}'>"
-        f"<figcaption><b>{html.escape(row.prior)}</b>: frame {row.frame} seen by the four "
-        f"cameras, each view fitted alone ({html.escape(_shown_path(row.source))}) and labelled "
-        "with its PA-MPJPE; green: the detected keypoints, red: the fitted body's"
-        "</figcaption></figure>"
+        _figure(
+            row.png,
+            f"fits of {row.prior}",
+            row.prior,
+            f": frame {row.frame} seen by the four cameras, each view fitted alone "
+            f"({_shown_path(row.source)}) and labelled with its PA-MPJPE; green: the detected "
+            "keypoints, red: the fitted body's",
+        )
         for row in rows
     )
     return f"{title}\n{figures}"

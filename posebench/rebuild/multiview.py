@@ -37,28 +37,31 @@ from posebench.core.npzio import write_reproducible_npz
 from posebench.core.progress import NullProgress, Progress
 from posebench.core.version import __version__
 from posebench.datasets.multiview import FORMAT_VERSION
+from posebench.rebuild.catalogue import Package
 from posebench.rebuild.packages import check_sha256, read_members
 from posebench.rebuild.qualisys import parse_qca
 
 
 @dataclass(frozen=True)
 class DemoPackage:
-    """The registry file the recording comes from, pinned by its sha256."""
+    """The registry package the recording comes from (pinned by sha256) and what is in it."""
 
-    file: str
-    sha256: str
-    download: str
-    licence: str
+    package: Package
     calibration: str
     videos: tuple[str, ...]
     fps: float
 
 
 POSE2SIM = DemoPackage(
-    file="pose2sim-0.10.49-py3-none-any.whl",
-    sha256="403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1",
-    download="pip download --no-deps pose2sim==0.10.49",
-    licence="BSD-3-Clause, Copyright (c) 2022, perfanalytics (pose2sim's LICENSE)",
+    package=Package(
+        name="pose2sim",
+        version="0.10.49",
+        registry="PyPI (wheel)",
+        file="pose2sim-0.10.49-py3-none-any.whl",
+        sha256="403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1",
+        get_it="pip download --no-deps pose2sim==0.10.49",
+        licence="BSD-3-Clause, Copyright (c) 2022, perfanalytics (pose2sim's LICENSE)",
+    ),
     calibration="Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt",
     videos=tuple(f"Pose2Sim/Demo_SinglePerson/videos/cam0{i}.mp4" for i in range(1, 5)),
     fps=60.0,
@@ -88,35 +91,36 @@ FrameReader = Callable[[Path], Any]
 VideoDetector = Callable[[Path], np.ndarray]
 
 
-def check_sources(sources: str | Path, package: DemoPackage = POSE2SIM) -> Path:
+def check_sources(sources: str | Path, demo: DemoPackage = POSE2SIM) -> Path:
     """The pinned package file in ``sources``; one line saying how to get it otherwise."""
-    wheel = Path(sources) / package.file
+    pinned = demo.package
+    wheel = Path(sources) / pinned.file
     if not wheel.is_file():
         raise InputError(
-            f"{wheel} does not exist; download it into {sources} with: {package.download}"
+            f"{wheel} does not exist; download it into {sources} with: {pinned.get_it}"
         )
-    check_sha256(wheel, package.sha256)
+    check_sha256(wheel, pinned.sha256)
     return wheel
 
 
 def extract_demo(
-    sources: str | Path, out: Path, package: DemoPackage = POSE2SIM
+    sources: str | Path, out: Path, demo: DemoPackage = POSE2SIM
 ) -> tuple[list[CalibratedCamera], list[Path]]:
-    """The calibration and the videos of the pinned ``package`` in ``sources`` (videos written
-    into ``out``)."""
-    wheel = check_sources(sources, package)
-    members = read_members(wheel, (package.calibration, *package.videos))
+    """The calibration and the videos of the pinned ``demo`` package in ``sources`` (videos
+    written into ``out``)."""
+    wheel = check_sources(sources, demo)
+    members = read_members(wheel, (demo.calibration, *demo.videos))
     try:
-        text = members[package.calibration].decode("utf-8")
+        text = members[demo.calibration].decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{wheel}:{package.calibration} is not a text file") from None
-    cameras = parse_qca(text, f"{wheel}:{package.calibration}")
-    if len(cameras) != len(package.videos):
+        raise InputError(f"{wheel}:{demo.calibration} is not a text file") from None
+    cameras = parse_qca(text, f"{wheel}:{demo.calibration}")
+    if len(cameras) != len(demo.videos):
         raise InputError(
-            f"{wheel}: {len(cameras)} cameras calibrated for {len(package.videos)} videos"
+            f"{wheel}: {len(cameras)} cameras calibrated for {len(demo.videos)} videos"
         )
     videos = []
-    for member in package.videos:
+    for member in demo.videos:
         path = out / Path(member).name
         path.write_bytes(members[member])
         videos.append(path)
@@ -125,11 +129,7 @@ def extract_demo(
 
 def undistort_all(cameras: Sequence[CalibratedCamera], keypoints: np.ndarray) -> np.ndarray:
     """(V, N, 25, 3) detections -> the same in each view's ideal image (zeros stay zeros)."""
-    ideal = keypoints.copy()
-    for view, camera in enumerate(cameras):
-        ideal[view, ..., :2] = camera.undistort(keypoints[view, ..., :2])
-    ideal[keypoints[..., 2] <= 0] = 0.0
-    return ideal
+    return np.stack([camera.ideal_keypoints(keypoints[v]) for v, camera in enumerate(cameras)])
 
 
 def _aligned(ideal: np.ndarray, offsets: Sequence[int]) -> np.ndarray:
@@ -240,11 +240,11 @@ def build_multiview(
     detector: dict[str, Any],
     work_dir: Path,
     progress: Progress | None = None,
-    package: DemoPackage = POSE2SIM,
+    demo: DemoPackage = POSE2SIM,
 ) -> dict[str, Any]:
     """Build the protocol file at ``out_path`` (see the module docstring); return its summary."""
     progress = progress or NullProgress()
-    cameras, videos = extract_demo(sources, work_dir, package)
+    cameras, videos = extract_demo(sources, work_dir, demo)
     detected = [detect_video(video) for video in progress.track(videos, "detect")]
     frames = min(len(d) for d in detected)
     keypoints = np.stack([d[:frames] for d in detected])  # (V, N, 25, 3)
@@ -276,13 +276,13 @@ def build_multiview(
         "format_version": FORMAT_VERSION,
         "posebench_version": __version__,
         "source": {
-            "package": package.file,
-            "sha256": package.sha256,
-            "download": package.download,
-            "licence": package.licence,
-            "videos": list(package.videos),
-            "calibration": package.calibration,
-            "fps": package.fps,
+            "package": demo.package.file,
+            "sha256": demo.package.sha256,
+            "download": demo.package.get_it,
+            "licence": demo.package.licence,
+            "videos": list(demo.videos),
+            "calibration": demo.calibration,
+            "fps": demo.fps,
         },
         "cameras": [c.name for c in cameras],
         "keypoints": list(BODY25_NAMES),

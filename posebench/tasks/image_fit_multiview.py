@@ -49,6 +49,7 @@ from posebench.fitting.keypoints2d import (
     ImageFit,
     body25_of,
     fit_all,
+    fitted_keypoints,
     fitted_mask,
     keypoint_error_px,
     observations,
@@ -109,7 +110,7 @@ def run_multiview(
             "rebuild it with posebench data build-multiview"
         )
     fit = fit_all(prior, weight, body, observed, config, progress)
-    fitted = body25_of(body.forward_batched(fit.pose, fit.root_orient, fit.transl, fit.shape))
+    fitted = fitted_keypoints(body, fit)
     reference = torch.tensor(
         np.stack([recording.reference_in_view(f, v) for f, v in items]),
         dtype=torch.float32,
@@ -137,6 +138,7 @@ def run_multiview(
         "failure_rate": 100.0 * float((pa > failure).float().mean()),
         "view_disagreement_mm": finite_mean(disagreement),
     }
+    reference_error = _reference_error(recording, frames)
     names = [c.name for c in recording.cameras]
     triangulation = recording.meta["triangulation"]
     details = {
@@ -150,7 +152,7 @@ def run_multiview(
         "triangulation": {
             **triangulation,
             "kept_share": triangulation["kept"] / triangulation["frames"],
-            "mean_error_px_evaluated": _reference_error(recording, frames),
+            "mean_error_px_evaluated": reference_error,
         },
         "frames": frames,
         "views": len(items),
@@ -187,7 +189,7 @@ def run_multiview(
         details=details,
         inputs_hash=hash_arrays(observed.keypoints.cpu().numpy(), reference.cpu().numpy()),
         data_rows={
-            REFERENCE_ROW: {"kp2d_error_px": _reference_error(recording, frames)},
+            REFERENCE_ROW: {"kp2d_error_px": reference_error},
             FLOOR_ROW: {"pa_mpjpe_mm": finite_mean(floor)},
         },
         per_unit={"unit": "camera", "item": "frame", "values": per_camera},

@@ -79,6 +79,7 @@ BAD = [
     (["run", "--prior", "none", "--task", "sample", "--out", "plain"], "plain"),
     (["suite", "--seeds", "0,-1"], "--seeds"),
     (["suite", "--seeds", f"0,{BIG}"], "--seeds"),
+    (["suite", "--priors", "none", "--tasks", "image_fit@bogus"], "no protocol 'bogus'"),
     (["train", "--prior", "none", "--seed", BIG], "--seed"),
     (["train", "--prior", "none", "--out", "plain"], "plain"),
     (["data", "prepare", "amass", "--amass-dir", "folder", "--out", "p", "--seed", "-1"], "--seed"),

@@ -15,6 +15,7 @@ from posebench.core.errors import InputError
 from posebench.core.hashing import hash_file
 from posebench.core.npzio import write_reproducible_npz
 from posebench.datasets.multiview import DEFAULT_PATH, load_multiview
+from posebench.rebuild.catalogue import Package
 from posebench.rebuild.multiview import DemoPackage, build_multiview
 from tests.body.test_calibrated_cameras import ring_cameras
 
@@ -38,10 +39,13 @@ def test_the_shipped_recording_is_usable():
     frame = int(recording.picture_frames[0])
     for view in range(4):  # the detections fall inside the picture cut around them
         camera = recording.picture_camera(0, view)
-        seen = recording.ideal_keypoints[frame, view, :, 2] > 0
-        x0, y0, x1, _ = recording.picture_boxes[0, view]
-        xy = (recording.ideal_keypoints[frame, view, seen, :2] - [x0, y0]) * 128 / (x1 - x0)
-        assert camera.contains(xy).all()
+        keypoints = recording.picture_keypoints(0, view)
+        seen = keypoints[:, 2] > 0
+        assert seen.sum() >= 15 and camera.contains(keypoints[seen, :2]).all()
+        reference = recording.reference_in_view(frame, view)  # the camera agrees with the cut
+        found = ~np.isnan(reference[:, 0]) & seen
+        distance = np.linalg.norm(camera.project(reference[found]) - keypoints[found, :2], axis=1)
+        assert np.median(distance) < 5.0  # 7 px of the full image is ~2 px of the picture
 
 
 def test_damaged_files_are_one_line_errors(tmp_path):
@@ -100,8 +104,9 @@ def fake_package(folder: Path, cameras: list[CalibratedCamera]) -> DemoPackage:
         archive.writestr("demo/Calib.qca.txt", qca_of(cameras))
         for member in videos:
             archive.writestr(member, b"not decoded: the test's detector reads the name")
-    return DemoPackage(wheel.name, hash_file(wheel), "made by the test", "test data",
-                       "demo/Calib.qca.txt", videos, 60.0)  # fmt: skip
+    pinned = Package("demo", "1.0", "the test", wheel.name, hash_file(wheel), "made by the test",
+                     "test data")  # fmt: skip
+    return DemoPackage(pinned, "demo/Calib.qca.txt", videos, 60.0)
 
 
 def test_the_builder_synchronises_triangulates_and_is_byte_reproducible(tmp_path):
@@ -128,7 +133,7 @@ def test_the_builder_synchronises_triangulates_and_is_byte_reproducible(tmp_path
         work = tmp_path / f"work{attempt}"
         work.mkdir()
         summary = build_multiview(tmp_path, out, detect, frames, {"name": "test"}, work,
-                                  package=package)  # fmt: skip
+                                  demo=package)  # fmt: skip
         written.append(out.read_bytes())
     assert written[0] == written[1]
     assert summary["sync"]["offsets"] == [0, 0, LATE, 0]
@@ -136,14 +141,14 @@ def test_the_builder_synchronises_triangulates_and_is_byte_reproducible(tmp_path
     assert recording.kept.all() and len(recording.kept) == FRAMES - LATE
     assert np.abs(recording.points3d - truth[: FRAMES - LATE]).max() < 1e-4
     assert recording.video_frames[0].tolist() == [0, 0, LATE, 0]  # frame t: camera 2 frame t + 3
-    assert recording.meta["source"]["package"] == package.file
+    assert recording.meta["source"]["package"] == package.package.file
     assert recording.pictures.shape[:2] == (2, 4) and (recording.pictures == 90).mean() > 0.5
 
 
 def test_the_builder_refuses_a_package_that_is_not_the_pinned_one(tmp_path):
     package = fake_package(tmp_path, ring_cameras())
-    (tmp_path / package.file).write_bytes(b"something else")
+    (tmp_path / package.package.file).write_bytes(b"something else")
     with pytest.raises(InputError, match="not the pinned"):
-        build_multiview(tmp_path, tmp_path / "x.npz", None, None, {}, tmp_path, package=package)  # type: ignore[arg-type]
+        build_multiview(tmp_path, tmp_path / "x.npz", None, None, {}, tmp_path, demo=package)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="does not exist; download it"):
         build_multiview(tmp_path / "nowhere", tmp_path / "x.npz", None, None, {}, tmp_path)  # type: ignore[arg-type]
